@@ -1,0 +1,65 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Nautilus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "monnemo-server", targets: ["monnemo-server"]),
+        .executable(name: "ilbc", targets: ["ilbc"]),
+        .library(name: "AudioCodec", targets: ["AudioCodec"]),
+        .library(name: "ILBC", targets: ["ILBC"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The record model shared by the agent and the map server, and its JSON.
+        .target(name: "Telemetry"),
+        // The map server: HTTP API, SQLite store, live hub, OsmAnd listener.
+        .target(
+            name: "MapServer",
+            dependencies: [
+                "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "monnemo-server",
+            dependencies: [
+                "MapServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The codec protocol shared by iLBC, Opus and G.711.
+        .target(name: "AudioCodec"),
+        // iLBC (RFC 3951) in Swift. Float DSP that must run fast even in `swift test` (debug).
+        .target(name: "ILBC", dependencies: ["AudioCodec"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .executableTarget(
+            name: "ilbc",
+            dependencies: ["ILBC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        // Depends on `ilbc` so the command-line tests find the binary built next to them.
+        .testTarget(name: "ILBCTests", dependencies: ["ILBC", "AudioCodec", "ilbc"], exclude: ["pesq_check.py"]),
+        .testTarget(
+            name: "MapServerTests",
+            dependencies: [
+                "MapServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

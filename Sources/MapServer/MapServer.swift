@@ -1,0 +1,549 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Telemetry
+
+/// The map server: its store, group committer, live hub and metrics, and the two HTTP routers
+/// (the API + webpage, and the OsmAnd listener) built over them. Tests build routers from it and
+/// drive them in-process; `run()` serves them for real.
+public final class MapServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let store: TelemetryStore
+    public let hub: LiveHub
+    public let metrics: ServerMetrics
+    public let logger: Logger
+    let committer: GroupCommitter
+    let pictures: PictureFiles
+    let now: @Sendable () -> Timestamp
+
+    public init(configuration: ServerConfiguration, logger: Logger,
+                now: @escaping @Sendable () -> Timestamp = { Timestamp(seconds: Date().timeIntervalSince1970) }) throws {
+        try configuration.prepareDataDirectory()
+        self.configuration = configuration
+        self.logger = logger
+        self.now = now
+        let store = try TelemetryStore(path: configuration.databasePath)
+        let hub = LiveHub()
+        let metrics = ServerMetrics()
+        self.store = store
+        self.hub = hub
+        self.metrics = metrics
+        self.pictures = PictureFiles(root: configuration.picturesDirectory)
+        self.committer = GroupCommitter(store: store, clock: now) { outcomes, requests in
+            metrics.commit(requests: requests)
+            await MapServer.publish(outcomes, store: store, hub: hub, metrics: metrics, now: now)
+        }
+    }
+
+    // MARK: Ingest
+
+    /// Sends newly stored records to the live feed, each as the public may see it: delayed by its
+    /// vehicle's public delay, rounded to its public precision.
+    static func publish(_ outcomes: [IngestOutcome], store: TelemetryStore, hub: LiveHub, metrics: ServerMetrics,
+                        now: @Sendable () -> Timestamp) async {
+        let stored = outcomes.flatMap(\.stored)
+        guard !stored.isEmpty else { return }
+        var views: [String: PublicView] = [:]
+        for id in Set(stored.map(\.vehicleID)) {
+            if let v = try? await store.vehicle(id: id) { views[id] = PublicView(v) }
+        }
+        var kinds: [String: Int] = [:]
+        var delayed: [(Int64, LiveEvent)] = []
+        let current = now()
+        for record in stored {
+            kinds[record.kind.rawValue, default: 0] += 1
+            let view = views[record.vehicleID] ?? PublicView(delaySeconds: 0, precision: nil)
+            let event = LiveEvent(name: record.kind.rawValue, json: view.apply(record).publicJSON())
+            let releaseAt = record.time.microseconds + Int64(view.delaySeconds) * 1_000_000
+            if view.delaySeconds > 0 && releaseAt > current.microseconds {
+                delayed.append((releaseAt - current.microseconds, event))
+            } else {
+                hub.publish(event)
+            }
+        }
+        for (kind, n) in kinds { metrics.accepted(kind: kind, count: n) }
+        metrics.published(stored.count - delayed.count)
+        for (wait, event) in delayed {
+            Task {
+                try? await Task.sleep(for: .microseconds(wait))
+                hub.publish(event)
+                metrics.published(1)
+            }
+        }
+    }
+
+    func authenticatedVehicle(_ request: Request) async throws -> String {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized("missing \"Authorization: Bearer TOKEN\"; a vehicle's token comes from `monnemo-server vehicle add ID`")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
+            throw APIError.unauthorized("the Authorization header must be \"Bearer TOKEN\"")
+        }
+        guard let id = try await store.vehicleID(forToken: String(parts[1].trimmingCharacters(in: .whitespaces))) else {
+            throw APIError.unauthorized("unknown or revoked token; ask the operator for a new one (`monnemo-server vehicle add`)")
+        }
+        return id
+    }
+
+    func collectBody(_ request: Request, limit: Int, what: String) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(413, "too_large", "\(what) is \(length) bytes; at most \(limit) bytes are accepted")
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(413, "too_large", "\(what) is larger than \(limit) bytes")
+        }
+    }
+
+    func requireContentType(_ request: Request, _ expected: String) throws {
+        let type = request.headers[.contentType]?.split(separator: ";").first?
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        guard type == expected else {
+            throw APIError(415, "unsupported_media_type",
+                           "Content-Type must be \(expected) (got \(type ?? "none"))")
+        }
+    }
+
+    func postTelemetry(_ request: Request) async throws -> Response {
+        let vehicleID = try await authenticatedVehicle(request)
+        try requireContentType(request, "application/json")
+        let body = try await collectBody(request, limit: configuration.maxBatchBytes, what: "the batch")
+        let batch: TelemetryBatch
+        do {
+            batch = try TelemetryBatch(json: Data(buffer: body))
+        } catch {
+            if error.index == nil, error.reason.hasPrefix("body is not") || error.reason.hasPrefix("body must") {
+                throw APIError(400, "bad_json", "\(error.reason); nothing was stored")
+            }
+            throw APIError(422, "invalid_record", "\(error); nothing of this batch was stored")
+        }
+        let outcome = try await committer.submit(.records(vehicleID: vehicleID, batch.records))
+        metrics.duplicates(outcome.duplicates)
+        return json(200, "{\"accepted\":\(outcome.accepted),\"duplicates\":\(outcome.duplicates)}")
+    }
+
+    func postPicture(_ request: Request) async throws -> Response {
+        let vehicleID = try await authenticatedVehicle(request)
+        try requireContentType(request, "image/jpeg")
+        let q = request.uri.queryParameters
+        guard let seqText = q.get("seq") else { throw APIError(422, "invalid_picture", "missing query parameter seq") }
+        guard let seq = UInt64(seqText) else {
+            throw APIError(422, "invalid_picture", "seq must be an unsigned 64-bit integer")
+        }
+        guard let timeText = q.get("time") else { throw APIError(422, "invalid_picture", "missing query parameter time") }
+        guard let time = Self.parseTime(timeText) else {
+            throw APIError(422, "invalid_picture", "time must be RFC 3339 such as 2006-07-12T10:00:00Z")
+        }
+        let lat = try q.get("lat").map { text throws(APIError) -> Double in
+            guard let v = Double(text), (-90...90).contains(v) else {
+                throw APIError(422, "invalid_picture", "lat must be a number in -90…90")
+            }
+            return v
+        }
+        let lon = try q.get("lon").map { text throws(APIError) -> Double in
+            guard let v = Double(text), (-180...180).contains(v) else {
+                throw APIError(422, "invalid_picture", "lon must be a number in -180…180")
+            }
+            return v
+        }
+        let body = try await collectBody(request, limit: configuration.maxPictureBytes, what: "the picture")
+        let bytes = Array(buffer: body)
+        guard PictureFiles.isJPEG(bytes) else {
+            throw APIError(422, "invalid_picture", "the body is not a whole JPEG (must start with FF D8 and end with FF D9)")
+        }
+        let id = "\(vehicleID)-\(seq)"
+        if try await store.picture(vehicleID: vehicleID, seq: seq) != nil {
+            metrics.duplicates(1)
+            return json(201, "{\"id\":\(JSONText.string(id)),\"duplicate\":true}")
+        }
+        try pictures.write(bytes, vehicleID: vehicleID, seq: seq)
+        let outcome = try await committer.submit(
+            .picture(vehicleID: vehicleID, seq: seq, time: time, lat: lat, lon: lon, bytes: bytes.count))
+        metrics.duplicates(outcome.duplicates)
+        return json(201, "{\"id\":\(JSONText.string(id)),\"duplicate\":\(outcome.accepted == 0)}")
+    }
+
+    func osmand(_ request: Request) async throws -> Response {
+        metrics.osmand()
+        var query: [String: String] = [:]
+        for (k, v) in request.uri.queryParameters { query[String(k)] = String(v) }
+        let report: OsmAndReport
+        do {
+            if query["lat"] == nil && query["location"] == nil && request.method == .post {
+                let body = try await collectBody(request, limit: 64 * 1024, what: "the report")
+                let contentType = request.headers[.contentType]?.lowercased() ?? ""
+                if contentType.hasPrefix("application/x-www-form-urlencoded") {
+                    for pair in String(buffer: body).split(separator: "&") {
+                        let kv = pair.split(separator: "=", maxSplits: 1)
+                        let key = kv[0].removingPercentEncoding ?? String(kv[0])
+                        let value = kv.count > 1 ? (kv[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
+                        query[key] = value
+                    }
+                    report = try OsmAndReport(query: query, now: now())
+                } else {
+                    report = try OsmAndReport(json: Data(buffer: body), now: now())
+                }
+            } else {
+                report = try OsmAndReport(query: query, now: now())
+            }
+        } catch let error as OsmAndParseError {
+            throw APIError(400, "bad_report", "\(error); see the OsmAnd protocol in docs/telemetry-api.md")
+        }
+        guard try await store.isActiveVehicle(report.vehicleID) else {
+            throw APIError(401, "unknown_vehicle",
+                           "vehicle \(report.vehicleID) is not registered (or revoked); register it with `monnemo-server vehicle add \(report.vehicleID)`")
+        }
+        let outcome = try await committer.submit(.records(vehicleID: report.vehicleID, [report.record]))
+        metrics.duplicates(outcome.duplicates)
+        return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer()))
+    }
+
+    // MARK: Reads
+
+    static func parseTime(_ text: some StringProtocol) -> Timestamp? {
+        if let t = Timestamp(rfc3339: text) { return t }
+        if let v = Double(text), v.isFinite { return Timestamp(seconds: v) }
+        return nil
+    }
+
+    func timeRange(_ request: Request) throws -> (Timestamp?, Timestamp?) {
+        let q = request.uri.queryParameters
+        func parse(_ key: String) throws -> Timestamp? {
+            guard let text = q.get(key) else { return nil }
+            guard let t = Self.parseTime(text) else {
+                throw APIError.badRequest("\(key) must be RFC 3339 (2006-07-12T10:00:00Z) or Unix seconds")
+            }
+            return t
+        }
+        return (try parse("from"), try parse("to"))
+    }
+
+    func publicVehicle(_ context: some RequestContext) async throws -> (VehicleRecord, PublicView) {
+        let id = context.parameters.get("id") ?? ""
+        guard VehicleID.isValid(id), let v = try await store.vehicle(id: id) else {
+            throw APIError.notFound("no vehicle \(id); GET /api/v1/vehicles lists them")
+        }
+        return (v, PublicView(v))
+    }
+
+    func vehicleStateJSON(_ v: VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?) -> String {
+        let view = PublicView(v)
+        let lastSeen = [fix, climate, picture].compactMap { $0?.time }.max()
+        var s = "{\"id\":\(JSONText.string(v.id)),\"name\":\(JSONText.string(v.name)),\"active\":\(v.revokedAt == nil)"
+        s += ",\"lastSeen\":" + (lastSeen.map { "\"\($0.rfc3339)\"" } ?? "null")
+        s += ",\"fix\":" + (fix.map { view.apply($0).publicJSON(includeVehicle: false) } ?? "null")
+        s += ",\"climate\":" + (climate.map { $0.publicJSON(includeVehicle: false) } ?? "null")
+        s += ",\"picture\":" + (picture.map { view.apply($0).publicJSON(includeVehicle: false) } ?? "null")
+        s += ",\"publicDelay\":\(v.publicDelaySeconds)"
+        return s + "}"
+    }
+
+    func listVehicles() async throws -> Response {
+        let vehicles = try await store.vehicles()
+        let current = now()
+        let states = try await store.latestState(for: vehicles) { PublicView($0).cutoff(now: current) }
+        let items = states.map { vehicleStateJSON($0.0, fix: $0.fix, climate: $0.climate, picture: $0.picture) }
+        return json(200, "[" + items.joined(separator: ",") + "]")
+    }
+
+    func oneVehicle(_ context: some RequestContext) async throws -> Response {
+        let (v, view) = try await publicVehicle(context)
+        let current = now()
+        let s = try await store.latestState(for: [v]) { _ in view.cutoff(now: current) }[0]
+        return json(200, vehicleStateJSON(v, fix: s.fix, climate: s.climate, picture: s.picture))
+    }
+
+    /// The fixes of a track as the public may see them, simplified when asked.
+    func publicTrack(_ request: Request, _ context: some RequestContext) async throws
+        -> (VehicleRecord, [StoredRecord], total: Int, tolerance: Double?, next: Timestamp?)
+    {
+        let (v, view) = try await publicVehicle(context)
+        var (from, to) = try timeRange(request)
+        let cutoff = view.cutoff(now: now())
+        to = min(to ?? cutoff, cutoff)
+        let q = request.uri.queryParameters
+        var limit: Int? = nil
+        if let text = q.get("limit") {
+            guard let l = Int(text), l > 0 else { throw APIError.badRequest("limit must be a positive integer") }
+            limit = l
+        }
+        var tolerance: Double? = nil
+        if let text = q.get("simplify") {
+            guard let t = Double(text), t >= 0, t.isFinite else {
+                throw APIError.badRequest("simplify must be a tolerance in metres (≥ 0)")
+            }
+            tolerance = t
+        }
+        if from == nil { from = Timestamp(microseconds: Int64.min) }
+        // One more than the page so the answer can say where the next page starts.
+        var fixes = try await store.records(vehicleID: v.id, kind: .fix, from: from, to: to,
+                                            limit: limit.map { $0 + 1 })
+        var next: Timestamp? = nil
+        if let limit, fixes.count > limit {
+            next = fixes[limit].time
+            fixes.removeLast(fixes.count - limit)
+        }
+        let total = fixes.count
+        fixes = fixes.map(view.apply)
+        if let tolerance, tolerance > 0 {
+            let kept = TrackSimplifier.keptIndices(lat: fixes.map { $0.lat ?? 0 }, lon: fixes.map { $0.lon ?? 0 },
+                                                   tolerance: tolerance)
+            fixes = kept.map { fixes[$0] }
+        }
+        return (v, fixes, total, tolerance, next)
+    }
+
+    func trackGeoJSON(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let (v, fixes, total, tolerance, next) = try await publicTrack(request, context)
+        var coords = "", times = "", speeds = ""
+        coords.reserveCapacity(fixes.count * 32)
+        for (i, f) in fixes.enumerated() {
+            if i > 0 { coords += ","; times += ","; speeds += "," }
+            coords += "[\(JSONNumber(f.lon ?? 0)),\(JSONNumber(f.lat ?? 0))"
+            if let alt = f.alt { coords += ",\(JSONNumber(alt))" }
+            coords += "]"
+            times += String(f.time.milliseconds)
+            speeds += JSONText.number(f.speed)
+        }
+        var s = "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":[\(coords)]},"
+        s += "\"properties\":{\"vehicle\":\(JSONText.string(v.id)),\"name\":\(JSONText.string(v.name)),"
+        s += "\"points\":\(fixes.count),\"storedPoints\":\(total),\"simplify\":\(JSONText.number(tolerance)),"
+        s += "\"timesMs\":[\(times)],\"speeds\":[\(speeds)],\"next\":" + (next.map { "\"\($0.rfc3339)\"" } ?? "null")
+        s += "}}]}"
+        return Response(status: .ok, headers: [.contentType: "application/geo+json"],
+                        body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+
+    func trackGPX(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let (v, fixes, _, _, _) = try await publicTrack(request, context)
+        func xml(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        var s = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <gpx version="1.1" creator="monnemo-server" xmlns="http://www.topografix.com/GPX/1/1">
+            <metadata><name>\(xml(v.name))</name></metadata>
+            <trk><name>\(xml(v.name))</name><trkseg>
+
+            """
+        for f in fixes {
+            s += "<trkpt lat=\"\(JSONNumber(f.lat ?? 0))\" lon=\"\(JSONNumber(f.lon ?? 0))\">"
+            if let alt = f.alt { s += "<ele>\(JSONNumber(alt))</ele>" }
+            s += "<time>\(f.time.rfc3339)</time></trkpt>\n"
+        }
+        s += "</trkseg></trk>\n</gpx>\n"
+        return Response(status: .ok, headers: [.contentType: "application/gpx+xml",
+                                               .contentDisposition: "attachment; filename=\"\(v.id).gpx\""],
+                        body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+
+    func readings(_ request: Request, _ context: some RequestContext, kind fixedKind: RecordKind? = nil) async throws -> Response {
+        let (v, view) = try await publicVehicle(context)
+        var kind = fixedKind ?? .climate
+        if fixedKind == nil, let k = request.uri.queryParameters.get("kind") {
+            guard let parsed = RecordKind(rawValue: k) else {
+                throw APIError.badRequest("kind must be fix, climate or picture")
+            }
+            kind = parsed
+        }
+        let (from, to) = try timeRange(request)
+        let cutoff = view.cutoff(now: now())
+        var limit: Int? = nil
+        if let text = request.uri.queryParameters.get("limit") {
+            guard let l = Int(text), l > 0 else { throw APIError.badRequest("limit must be a positive integer") }
+            limit = l
+        }
+        let records = try await store.records(vehicleID: v.id, kind: kind, from: from, to: min(to ?? cutoff, cutoff),
+                                              limit: limit)
+        return json(200, "[" + records.map { view.apply($0).publicJSON() }.joined(separator: ",") + "]")
+    }
+
+    func pictureBytes(_ context: some RequestContext) async throws -> Response {
+        let pid = context.parameters.get("pid") ?? ""
+        guard let dash = pid.lastIndex(of: "-"), let seq = UInt64(pid[pid.index(after: dash)...]) else {
+            throw APIError.notFound("no picture \(pid)")
+        }
+        let vehicleID = String(pid[..<dash])
+        guard VehicleID.isValid(vehicleID), let v = try await store.vehicle(id: vehicleID),
+              let record = try await store.picture(vehicleID: vehicleID, seq: seq),
+              record.time <= PublicView(v).cutoff(now: now()),
+              let data = pictures.read(vehicleID: vehicleID, seq: seq) else {
+            throw APIError.notFound("no picture \(pid)")
+        }
+        return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "public, max-age=86400"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func live() -> Response {
+        let events = hub.subscribe()
+        let (merged, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        let forward = Task {
+            for await e in events { continuation.yield(e.sseText) }
+            continuation.finish()
+        }
+        let keepalive = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(15))
+                continuation.yield(": keepalive\n\n")
+            }
+        }
+        continuation.onTermination = { _ in
+            forward.cancel()
+            keepalive.cancel()
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: .init { writer in
+                try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
+                for await text in merged {
+                    try await writer.write(ByteBuffer(string: text))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    func json(_ status: Int, _ text: String) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    // MARK: Routers
+
+    /// The API and the webpage.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIErrorMiddleware(logger: logger, metrics: metrics, knownPaths: Self.apiPaths))
+        if let web = configuration.webDirectory {
+            router.add(middleware: FileMiddleware(web, searchForIndexHtml: true, logger: logger))
+        }
+        router.add(middleware: FileMiddleware(configuration.vendorDirectory, urlBasePath: "/vendor",
+                                              cacheControl: .init([(MediaType(type: .any), [.public, .maxAge(3600)])]), logger: logger))
+        router.post("/api/v1/telemetry") { request, _ in try await self.postTelemetry(request) }
+        router.post("/api/v1/pictures") { request, _ in try await self.postPicture(request) }
+        router.get("/api/v1/vehicles") { _, _ in try await self.listVehicles() }
+        router.get("/api/v1/vehicles/:id") { _, context in try await self.oneVehicle(context) }
+        router.get("/api/v1/vehicles/:id/track") { request, context in try await self.trackGeoJSON(request, context) }
+        router.get("/api/v1/vehicles/:id/track.gpx") { request, context in try await self.trackGPX(request, context) }
+        router.get("/api/v1/vehicles/:id/track.geojson") { request, context in try await self.trackGeoJSON(request, context) }
+        router.get("/api/v1/vehicles/:id/readings") { request, context in try await self.readings(request, context) }
+        router.get("/api/v1/vehicles/:id/pictures") { request, context in
+            try await self.readings(request, context, kind: .picture)
+        }
+        router.get("/api/v1/pictures/:pid") { _, context in try await self.pictureBytes(context) }
+        router.get("/api/v1/live") { _, _ in self.live() }
+        router.get("/api/v1/config") { _, _ in
+            self.json(200, "{\"tileURL\":\(JSONText.string(self.configuration.tileURL)),\"attribution\":\(JSONText.string(self.configuration.tileAttribution))}")
+        }
+        router.get("/healthz") { _, _ in
+            await self.store.ping()
+                ? self.json(200, "{\"status\":\"ok\"}")
+                : self.json(503, "{\"error\":\"store_down\",\"detail\":\"the database does not answer\"}")
+        }
+        router.get("/metrics") { _, _ in
+            let text = self.metrics.render(liveSubscribers: self.hub.subscriberCount, storeUp: await self.store.ping())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        return router
+    }
+
+    /// Paths the API answers, for telling a wrong method (405) from an unknown path (404).
+    static let apiPaths: [[String]] = [
+        ["api", "v1", "telemetry"], ["api", "v1", "pictures"], ["api", "v1", "vehicles"],
+        ["api", "v1", "vehicles", "*"], ["api", "v1", "vehicles", "*", "track"], ["api", "v1", "vehicles", "*", "track.gpx"],
+        ["api", "v1", "vehicles", "*", "track.geojson"], ["api", "v1", "vehicles", "*", "readings"],
+        ["api", "v1", "vehicles", "*", "pictures"], ["api", "v1", "pictures", "*"], ["api", "v1", "live"],
+        ["api", "v1", "config"], ["healthz"], ["metrics"],
+    ]
+
+    /// The OsmAnd / Traccar Client listener.
+    public func buildOsmAndRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIErrorMiddleware(logger: logger, metrics: metrics, knownPaths: [[]]))
+        router.get("/") { request, _ in try await self.osmand(request) }
+        router.post("/") { request, _ in try await self.osmand(request) }
+        return router
+    }
+
+    // MARK: Running
+
+    /// Serves the API and, if configured, the OsmAnd listener until SIGINT or SIGTERM.
+    /// `onListening` gets ("http" | "osmand", port) once each listener is bound.
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
+        let config = configuration
+        let logger = self.logger
+        let http = Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(config.bindAddress, port: config.httpPort), serverName: "monnemo-server"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? config.httpPort
+                logger.info("map server listening on http://\(Self.urlHost(config.bindAddress)):\(port)/")
+                onListening("http", port)
+            },
+            logger: logger)
+        var services: [any Service] = [http, LiveHubService(hub: hub), RetentionService(server: self)]
+        if let port = config.osmandPort {
+            services.append(Application(
+                router: buildOsmAndRouter(),
+                configuration: .init(address: .hostname(config.bindAddress, port: port), serverName: "monnemo-server-osmand"),
+                onServerRunning: { channel in
+                    let p = channel.localAddress?.port ?? port
+                    logger.info("OsmAnd listener on http://\(Self.urlHost(config.bindAddress)):\(p)/")
+                    onListening("osmand", p)
+                },
+                logger: logger))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        try await group.run()
+    }
+
+    static func urlHost(_ address: String) -> String {
+        address.contains(":") ? "[\(address)]" : address
+    }
+
+    /// Deletes records and picture files older than the retention age.
+    public func pruneOnce() async throws -> Int {
+        guard let days = configuration.retentionDays else { return 0 }
+        let cutoff = Timestamp(microseconds: now().microseconds - Int64(days * 86_400 * 1_000_000))
+        let (deleted, pictureRecords) = try await store.prune(olderThan: cutoff)
+        for p in pictureRecords { pictures.remove(vehicleID: p.vehicleID, seq: p.seq) }
+        metrics.pruned(deleted)
+        if deleted > 0 { logger.info("retention: pruned \(deleted) records older than \(cutoff.rfc3339)") }
+        return deleted
+    }
+}
+
+/// Ends the live streams when the server shuts down, so open SSE connections do not hold it up.
+struct LiveHubService: Service {
+    let hub: LiveHub
+    func run() async throws {
+        try? await gracefulShutdown()
+        hub.close()
+    }
+}
+
+/// Prunes old records in the background when a retention age is configured.
+struct RetentionService: Service {
+    let server: MapServer
+    func run() async throws {
+        guard server.configuration.retentionDays != nil else {
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                _ = try await server.pruneOnce()
+            } catch {
+                server.logger.error("retention failed: \(error); will retry")
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: server.configuration.retentionInterval) }
+        }
+    }
+}

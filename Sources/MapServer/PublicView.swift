@@ -1,0 +1,61 @@
+import Foundation
+import Telemetry
+
+/// What the public may see of a vehicle: records older than its public delay, coordinates
+/// rounded to its public precision.
+struct PublicView: Sendable {
+    var delaySeconds: Int
+    var precision: Int?
+
+    init(delaySeconds: Int, precision: Int?) {
+        self.delaySeconds = delaySeconds
+        self.precision = precision
+    }
+
+    init(_ v: VehicleRecord) {
+        delaySeconds = v.publicDelaySeconds
+        precision = v.publicPrecision
+    }
+
+    func cutoff(now: Timestamp) -> Timestamp {
+        Timestamp(microseconds: now.microseconds - Int64(delaySeconds) * 1_000_000)
+    }
+
+    func coordinate(_ value: Double?) -> Double? {
+        guard let value, let precision else { return value }
+        let scale = pow(10.0, Double(precision))
+        return (value * scale).rounded() / scale
+    }
+
+    /// The record as the public sees it.
+    func apply(_ r: StoredRecord) -> StoredRecord {
+        guard precision != nil else { return r }
+        var out = r
+        out.lat = coordinate(r.lat)
+        out.lon = coordinate(r.lon)
+        return out
+    }
+}
+
+extension StoredRecord {
+    /// The record as public JSON (the shape of the ingest API, plus the vehicle id).
+    func publicJSON(includeVehicle: Bool = true) -> String {
+        var s = "{"
+        if includeVehicle { s += "\"vehicle\":\(JSONText.string(vehicleID))," }
+        s += "\"seq\":\(seq),\"time\":\"\(time.rfc3339)\",\"kind\":\"\(kind.rawValue)\""
+        if let v = lat { s += ",\"lat\":\(JSONNumber(v))" }
+        if let v = lon { s += ",\"lon\":\(JSONNumber(v))" }
+        if let v = alt { s += ",\"alt\":\(JSONNumber(v))" }
+        if let v = speed { s += ",\"speed\":\(JSONNumber(v))" }
+        if let v = track { s += ",\"track\":\(JSONNumber(v))" }
+        if let v = mode { s += ",\"mode\":\(v)" }
+        if let v = eph { s += ",\"eph\":\(JSONNumber(v))" }
+        if let v = temperature { s += ",\"temperature\":\(JSONNumber(v))" }
+        if let v = humidity { s += ",\"humidity\":\(JSONNumber(v))" }
+        if kind == .picture {
+            s += ",\"id\":\(JSONText.string(pictureID)),\"url\":\(JSONText.string("/api/v1/pictures/\(pictureID)"))"
+            if let b = pictureBytes { s += ",\"bytes\":\(b)" }
+        }
+        return s + "}"
+    }
+}

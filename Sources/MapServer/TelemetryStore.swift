@@ -1,0 +1,378 @@
+import Foundation
+import GRDB
+import Telemetry
+
+/// A vehicle as the store knows it.
+public struct VehicleRecord: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var createdAt: Timestamp
+    public var revokedAt: Timestamp?
+    /// Records newer than this many seconds are hidden from public endpoints.
+    public var publicDelaySeconds: Int
+    /// Decimal places kept in public coordinates; nil keeps full precision.
+    public var publicPrecision: Int?
+}
+
+/// One stored record as read back (fix, climate reading or picture).
+public struct StoredRecord: Sendable, Hashable {
+    public var vehicleID: String
+    public var seq: UInt64
+    public var kind: RecordKind
+    public var time: Timestamp
+    public var lat: Double?
+    public var lon: Double?
+    public var alt: Double?
+    public var speed: Double?
+    public var track: Double?
+    public var mode: Int?
+    public var eph: Double?
+    public var temperature: Double?
+    public var humidity: Double?
+    public var pictureBytes: Int?
+
+    /// The public id of a picture record.
+    public var pictureID: String { "\(vehicleID)-\(seq)" }
+}
+
+/// What to write in one ingest request; the group committer runs several in one transaction.
+public enum IngestWrite: Sendable {
+    case records(vehicleID: String, [TelemetryRecord])
+    case picture(vehicleID: String, seq: UInt64, time: Timestamp, lat: Double?, lon: Double?, bytes: Int)
+}
+
+/// The outcome of one ingest request.
+public struct IngestOutcome: Sendable, Equatable {
+    public var accepted: Int
+    public var duplicates: Int
+    /// The records that were new, for the live feed.
+    public var stored: [StoredRecord]
+}
+
+/// Errors of the store that callers turn into answers.
+public enum StoreError: Error, CustomStringConvertible {
+    case vehicleExists(String)
+    case unknownVehicle(String)
+    public var description: String {
+        switch self {
+        case .vehicleExists(let id): "vehicle \(id) already exists"
+        case .unknownVehicle(let id): "no vehicle \(id)"
+        }
+    }
+}
+
+/// The map server's SQLite database (GRDB, WAL, synchronous=FULL so a commit is durable).
+public final class TelemetryStore: Sendable {
+    public let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            // WAL lets readers run beside the writer; FULL makes each commit durable before we acknowledge it.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: vehicles and records") { db in
+            try db.execute(sql: """
+                CREATE TABLE vehicle (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    created_us INTEGER NOT NULL,
+                    revoked_us INTEGER,
+                    public_delay_s INTEGER NOT NULL DEFAULT 0,
+                    public_precision INTEGER
+                );
+                CREATE TABLE record (
+                    vehicle_id TEXT NOT NULL REFERENCES vehicle(id),
+                    seq INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    time_us INTEGER NOT NULL,
+                    received_us INTEGER NOT NULL,
+                    lat REAL, lon REAL, alt REAL, speed REAL, track REAL, mode INTEGER, eph REAL,
+                    temperature REAL, humidity REAL,
+                    picture_bytes INTEGER,
+                    PRIMARY KEY (vehicle_id, seq)
+                ) WITHOUT ROWID;
+                CREATE INDEX record_by_kind_time ON record(vehicle_id, kind, time_us);
+                CREATE INDEX record_by_time ON record(time_us);
+                """)
+        }
+        return m
+    }
+
+    // MARK: Vehicles
+
+    /// Registers a vehicle and returns its token (shown once; only its hash is kept).
+    public func addVehicle(id: String, name: String?, publicDelaySeconds: Int = 0, publicPrecision: Int? = nil,
+                           now: Timestamp) throws -> String {
+        let token = TokenHash.newToken()
+        let hash = TokenHash.hash(token)
+        try pool.write { db in
+            if try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ?", arguments: [id]) != nil {
+                throw StoreError.vehicleExists(id)
+            }
+            try db.execute(sql: """
+                INSERT INTO vehicle (id, name, token_hash, created_us, public_delay_s, public_precision)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [id, name ?? id, hash, now.microseconds, publicDelaySeconds, publicPrecision])
+        }
+        return token
+    }
+
+    /// Changes a vehicle's public settings; nil leaves a setting as it is.
+    public func setVehicle(id: String, name: String?, publicDelaySeconds: Int?, publicPrecision: Int??) throws {
+        try pool.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ?", arguments: [id]) != nil else {
+                throw StoreError.unknownVehicle(id)
+            }
+            if let name { try db.execute(sql: "UPDATE vehicle SET name = ? WHERE id = ?", arguments: [name, id]) }
+            if let d = publicDelaySeconds {
+                try db.execute(sql: "UPDATE vehicle SET public_delay_s = ? WHERE id = ?", arguments: [d, id])
+            }
+            if let p = publicPrecision {
+                try db.execute(sql: "UPDATE vehicle SET public_precision = ? WHERE id = ?", arguments: [p, id])
+            }
+        }
+    }
+
+    /// Revokes a vehicle's token; its records stay.
+    public func revokeVehicle(id: String, now: Timestamp) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE vehicle SET revoked_us = ? WHERE id = ? AND revoked_us IS NULL",
+                           arguments: [now.microseconds, id])
+            if db.changesCount == 0 {
+                guard try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ?", arguments: [id]) != nil else {
+                    throw StoreError.unknownVehicle(id)
+                }
+            }
+        }
+    }
+
+    public func vehicles() throws -> [VehicleRecord] {
+        try pool.read { db in try Self.fetchVehicles(db, sql: "SELECT * FROM vehicle ORDER BY id", arguments: []) }
+    }
+
+    public func vehicles() async throws -> [VehicleRecord] {
+        try await pool.read { db in try Self.fetchVehicles(db, sql: "SELECT * FROM vehicle ORDER BY id", arguments: []) }
+    }
+
+    public func vehicle(id: String) async throws -> VehicleRecord? {
+        try await pool.read { db in
+            try Self.fetchVehicles(db, sql: "SELECT * FROM vehicle WHERE id = ?", arguments: [id]).first
+        }
+    }
+
+    static func fetchVehicles(_ db: Database, sql: String, arguments: StatementArguments) throws -> [VehicleRecord] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            VehicleRecord(
+                id: row["id"], name: row["name"],
+                createdAt: Timestamp(microseconds: row["created_us"]),
+                revokedAt: (row["revoked_us"] as Int64?).map { Timestamp(microseconds: $0) },
+                publicDelaySeconds: row["public_delay_s"],
+                publicPrecision: row["public_precision"])
+        }
+    }
+
+    /// The vehicle a bearer token belongs to, if the token is known and not revoked.
+    public func vehicleID(forToken token: String) async throws -> String? {
+        let hash = TokenHash.hash(token)
+        return try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM vehicle WHERE token_hash = ? AND revoked_us IS NULL",
+                                arguments: [hash])
+        }
+    }
+
+    /// True when the vehicle is registered and not revoked (the OsmAnd protocol names vehicles by id).
+    public func isActiveVehicle(_ id: String) async throws -> Bool {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ? AND revoked_us IS NULL", arguments: [id]) != nil
+        }
+    }
+
+    // MARK: Writes
+
+    /// Runs several ingest requests in one transaction (group commit); each request is all-or-nothing
+    /// on its own savepoint. Returns one result per request, in order.
+    public func commit(_ writes: [IngestWrite], receivedAt: Timestamp) async throws -> [Result<IngestOutcome, any Error>] {
+        try await pool.write { db in
+            var results: [Result<IngestOutcome, any Error>] = []
+            results.reserveCapacity(writes.count)
+            for write in writes {
+                var outcome = IngestOutcome(accepted: 0, duplicates: 0, stored: [])
+                do {
+                    try db.inSavepoint {
+                        outcome = try Self.apply(write, db: db, receivedAt: receivedAt)
+                        return .commit
+                    }
+                    results.append(.success(outcome))
+                } catch {
+                    results.append(.failure(error))
+                }
+            }
+            return results
+        }
+    }
+
+    static func apply(_ write: IngestWrite, db: Database, receivedAt: Timestamp) throws -> IngestOutcome {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO record (vehicle_id, seq, kind, time_us, received_us, lat, lon, alt, speed, track, mode, eph,
+                                temperature, humidity, picture_bytes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (vehicle_id, seq) DO NOTHING
+            """)
+        var outcome = IngestOutcome(accepted: 0, duplicates: 0, stored: [])
+        func run(_ r: StoredRecord) throws {
+            try insert.execute(arguments: [
+                r.vehicleID, Int64(bitPattern: r.seq), r.kind.rawValue, r.time.microseconds, receivedAt.microseconds,
+                r.lat, r.lon, r.alt, r.speed, r.track, r.mode, r.eph, r.temperature, r.humidity, r.pictureBytes,
+            ])
+            if db.changesCount > 0 {
+                outcome.accepted += 1
+                outcome.stored.append(r)
+            } else {
+                outcome.duplicates += 1
+            }
+        }
+        switch write {
+        case .records(let vehicleID, let records):
+            for rec in records { try run(StoredRecord(vehicleID: vehicleID, record: rec)) }
+        case .picture(let vehicleID, let seq, let time, let lat, let lon, let bytes):
+            try run(StoredRecord(vehicleID: vehicleID, seq: seq, kind: .picture, time: time, lat: lat, lon: lon,
+                                 pictureBytes: bytes))
+        }
+        return outcome
+    }
+
+    // MARK: Reads
+
+    /// Records of one kind for a vehicle in a time range, oldest first.
+    public func records(vehicleID: String, kind: RecordKind, from: Timestamp?, to: Timestamp?,
+                        limit: Int? = nil) async throws -> [StoredRecord] {
+        try await pool.read { db in
+            try Self.fetchRecords(db, vehicleID: vehicleID, kind: kind, from: from, to: to, limit: limit)
+        }
+    }
+
+    static func fetchRecords(_ db: Database, vehicleID: String, kind: RecordKind, from: Timestamp?, to: Timestamp?,
+                             limit: Int?) throws -> [StoredRecord] {
+        let statement = try db.cachedStatement(sql: """
+            SELECT seq, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes
+            FROM record WHERE vehicle_id = ? AND kind = ? AND time_us >= ? AND time_us <= ?
+            ORDER BY time_us, seq LIMIT ?
+            """)
+        let rows = try Row.fetchCursor(statement, arguments: [
+            vehicleID, kind.rawValue, from?.microseconds ?? Int64.min, to?.microseconds ?? Int64.max, limit ?? -1,
+        ])
+        var out: [StoredRecord] = []
+        while let row = try rows.next() {
+            out.append(StoredRecord(
+                vehicleID: vehicleID, seq: UInt64(bitPattern: row[0]), kind: kind,
+                time: Timestamp(microseconds: row[1]), lat: row[2], lon: row[3], alt: row[4], speed: row[5],
+                track: row[6], mode: row[7], eph: row[8], temperature: row[9], humidity: row[10],
+                pictureBytes: row[11]))
+        }
+        return out
+    }
+
+    /// The latest record of a kind at or before `notAfter`.
+    public func latest(vehicleID: String, kind: RecordKind, notAfter: Timestamp) async throws -> StoredRecord? {
+        try await pool.read { db in
+            try Self.fetchLatest(db, vehicleID: vehicleID, kind: kind, notAfter: notAfter)
+        }
+    }
+
+    static func fetchLatest(_ db: Database, vehicleID: String, kind: RecordKind, notAfter: Timestamp) throws -> StoredRecord? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT seq, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes
+            FROM record WHERE vehicle_id = ? AND kind = ? AND time_us <= ?
+            ORDER BY time_us DESC, seq DESC LIMIT 1
+            """)
+        guard let row = try Row.fetchOne(statement, arguments: [vehicleID, kind.rawValue, notAfter.microseconds]) else {
+            return nil
+        }
+        return StoredRecord(
+            vehicleID: vehicleID, seq: UInt64(bitPattern: row[0]), kind: kind,
+            time: Timestamp(microseconds: row[1]), lat: row[2], lon: row[3], alt: row[4], speed: row[5],
+            track: row[6], mode: row[7], eph: row[8], temperature: row[9], humidity: row[10], pictureBytes: row[11])
+    }
+
+    /// Latest fix, climate reading and picture of each vehicle, each at or before its public cut-off.
+    public func latestState(for vehicles: [VehicleRecord], cutoff: @Sendable (VehicleRecord) -> Timestamp) async throws
+        -> [(VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?)]
+    {
+        try await pool.read { db in
+            try vehicles.map { v in
+                let c = cutoff(v)
+                return (v,
+                        try Self.fetchLatest(db, vehicleID: v.id, kind: .fix, notAfter: c),
+                        try Self.fetchLatest(db, vehicleID: v.id, kind: .climate, notAfter: c),
+                        try Self.fetchLatest(db, vehicleID: v.id, kind: .picture, notAfter: c))
+            }
+        }
+    }
+
+    /// A picture record by vehicle and seq.
+    public func picture(vehicleID: String, seq: UInt64) async throws -> StoredRecord? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT time_us, lat, lon, picture_bytes FROM record WHERE vehicle_id = ? AND seq = ? AND kind = 'picture'
+                """, arguments: [vehicleID, Int64(bitPattern: seq)]) else { return nil }
+            return StoredRecord(vehicleID: vehicleID, seq: seq, kind: .picture, time: Timestamp(microseconds: row[0]),
+                                lat: row[1], lon: row[2], pictureBytes: row[3])
+        }
+    }
+
+    /// True when the store answers a query.
+    public func ping() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    /// Counts records by kind (for metrics).
+    public func recordCounts() async throws -> [String: Int] {
+        try await pool.read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) FROM record GROUP BY kind") {
+                out[row[0]] = row[1]
+            }
+            return out
+        }
+    }
+
+    // MARK: Retention
+
+    /// Deletes records older than `cutoff`; returns the deleted pictures so their files can go too.
+    public func prune(olderThan cutoff: Timestamp) async throws -> (deleted: Int, pictures: [StoredRecord]) {
+        try await pool.write { db in
+            let pictures = try Row.fetchAll(db, sql: """
+                SELECT vehicle_id, seq, time_us FROM record WHERE kind = 'picture' AND time_us < ?
+                """, arguments: [cutoff.microseconds]).map { row in
+                StoredRecord(vehicleID: row[0], seq: UInt64(bitPattern: row[1]), kind: .picture,
+                             time: Timestamp(microseconds: row[2]))
+            }
+            try db.execute(sql: "DELETE FROM record WHERE time_us < ?", arguments: [cutoff.microseconds])
+            return (db.changesCount, pictures)
+        }
+    }
+}
+
+extension StoredRecord {
+    init(vehicleID: String, record: TelemetryRecord) {
+        switch record.payload {
+        case .fix(let f):
+            self.init(vehicleID: vehicleID, seq: record.seq, kind: .fix, time: record.time, lat: f.lat, lon: f.lon,
+                      alt: f.alt, speed: f.speed, track: f.track, mode: f.mode?.rawValue, eph: f.eph)
+        case .climate(let c):
+            self.init(vehicleID: vehicleID, seq: record.seq, kind: .climate, time: record.time,
+                      temperature: c.temperature, humidity: c.humidity)
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+
+/// Why a batch was refused. `index` is the position of the offending record in `records`
+/// (nil when the body as a whole is wrong).
+public struct BatchValidationError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var index: Int?
+    public var reason: String
+    public init(index: Int?, reason: String) { self.index = index; self.reason = reason }
+    public var description: String {
+        if let index { return "record \(index): \(reason)" }
+        return reason
+    }
+}
+
+/// The body of `POST /api/v1/telemetry`: `{"records": [...]}`.
+public struct TelemetryBatch: Hashable, Sendable {
+    /// At most this many records per batch (TELEMETRY-API.md).
+    public static let maximumRecords = 1000
+    /// At most this many bytes per body.
+    public static let maximumBodyBytes = 1 << 20
+
+    public var records: [TelemetryRecord]
+    public init(records: [TelemetryRecord]) { self.records = records }
+
+    /// Parses and validates a batch. Every record must be valid or the whole batch is refused.
+    public init(json data: Data) throws(BatchValidationError) {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw BatchValidationError(index: nil, reason: "body is not valid JSON")
+        }
+        guard let top = object as? [String: Any] else {
+            throw BatchValidationError(index: nil, reason: "body must be a JSON object with a \"records\" array")
+        }
+        guard let list = top["records"] as? [Any] else {
+            throw BatchValidationError(index: nil, reason: "missing \"records\" array")
+        }
+        guard list.count <= Self.maximumRecords else {
+            throw BatchValidationError(index: nil, reason: "\(list.count) records; at most \(Self.maximumRecords) per batch")
+        }
+        var records: [TelemetryRecord] = []
+        records.reserveCapacity(list.count)
+        for (i, element) in list.enumerated() {
+            guard let fields = element as? [String: Any] else {
+                throw BatchValidationError(index: i, reason: "record must be a JSON object")
+            }
+            do {
+                records.append(try TelemetryRecord(fields: fields))
+            } catch {
+                throw BatchValidationError(index: i, reason: error.reason)
+            }
+        }
+        self.records = records
+    }
+
+    /// The JSON body for this batch.
+    public func jsonData() -> Data {
+        var out = "{\"records\":["
+        for (i, r) in records.enumerated() {
+            if i > 0 { out += "," }
+            out += r.jsonObjectText()
+        }
+        out += "]}"
+        return Data(out.utf8)
+    }
+}
+
+/// A field-level validation failure inside one record.
+public struct RecordFieldError: Error, Sendable {
+    public var reason: String
+}
+
+extension TelemetryRecord {
+    /// Builds a record from decoded JSON fields, checking every rule of the API.
+    public init(fields: [String: Any]) throws(RecordFieldError) {
+        func number(_ key: String, required: Bool) throws(RecordFieldError) -> Double? {
+            guard let value = fields[key], !(value is NSNull) else {
+                if required { throw RecordFieldError(reason: "missing field \"\(key)\"") }
+                return nil
+            }
+            // JSONSerialization decodes booleans as NSNumber too; refuse them explicitly.
+            guard let n = value as? NSNumber, isNumericNotBoolean(n) else {
+                throw RecordFieldError(reason: "field \"\(key)\" must be a number")
+            }
+            let d = n.doubleValue
+            guard d.isFinite else { throw RecordFieldError(reason: "field \"\(key)\" must be finite") }
+            return d
+        }
+        guard let seqValue = fields["seq"] else { throw RecordFieldError(reason: "missing field \"seq\"") }
+        guard let seqNumber = seqValue as? NSNumber, isNumericNotBoolean(seqNumber),
+              let seq = TelemetryRecord.exactUInt64(seqNumber) else {
+            throw RecordFieldError(reason: "field \"seq\" must be an unsigned 64-bit integer")
+        }
+        guard let timeValue = fields["time"] else { throw RecordFieldError(reason: "missing field \"time\"") }
+        guard let timeText = timeValue as? String, let time = Timestamp(rfc3339: timeText) else {
+            throw RecordFieldError(reason: "field \"time\" must be an RFC 3339 date-time such as 2006-07-12T10:00:00.250Z")
+        }
+        guard let kindValue = fields["kind"] else { throw RecordFieldError(reason: "missing field \"kind\"") }
+        guard let kindText = kindValue as? String else { throw RecordFieldError(reason: "field \"kind\" must be a string") }
+        switch kindText {
+        case "fix":
+            let lat = try number("lat", required: true)!
+            let lon = try number("lon", required: true)!
+            guard (-90...90).contains(lat) else { throw RecordFieldError(reason: "lat \(lat) outside -90…90") }
+            guard (-180...180).contains(lon) else { throw RecordFieldError(reason: "lon \(lon) outside -180…180") }
+            let speed = try number("speed", required: false)
+            if let speed, speed < 0 { throw RecordFieldError(reason: "speed \(speed) is negative") }
+            let track = try number("track", required: false)
+            if let track, !(0...360).contains(track) { throw RecordFieldError(reason: "track \(track) outside 0…360") }
+            let eph = try number("eph", required: false)
+            if let eph, eph < 0 { throw RecordFieldError(reason: "eph \(eph) is negative") }
+            var mode: FixMode? = nil
+            if let m = try number("mode", required: false) {
+                guard let fm = FixMode(rawValue: Int(m)), Double(fm.rawValue) == m else {
+                    throw RecordFieldError(reason: "mode \(m) is not 1 (no fix), 2 (2D) or 3 (3D)")
+                }
+                mode = fm
+            }
+            let alt = try number("alt", required: false)
+            self.init(seq: seq, time: time, payload: .fix(Fix(lat: lat, lon: lon, alt: alt, speed: speed,
+                                                               track: track, mode: mode, eph: eph)))
+        case "climate":
+            let temperature = try number("temperature", required: false)
+            let humidity = try number("humidity", required: false)
+            guard temperature != nil || humidity != nil else {
+                throw RecordFieldError(reason: "a climate record needs \"temperature\" or \"humidity\"")
+            }
+            if let t = temperature, !(-100...150).contains(t) {
+                throw RecordFieldError(reason: "temperature \(t) outside -100…150 °C")
+            }
+            if let h = humidity, !(0...100).contains(h) {
+                throw RecordFieldError(reason: "humidity \(h) outside 0…100")
+            }
+            self.init(seq: seq, time: time, payload: .climate(ClimateReading(temperature: temperature, humidity: humidity)))
+        case "picture":
+            throw RecordFieldError(reason: "pictures are uploaded with POST /api/v1/pictures, not in a batch")
+        default:
+            throw RecordFieldError(reason: "unknown kind \"\(kindText)\" (expected fix or climate)")
+        }
+    }
+
+    static func exactUInt64(_ n: NSNumber) -> UInt64? {
+        // Integers arrive as Int64/UInt64-backed numbers; anything with a fraction or a sign is refused.
+        let text = n.stringValue
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return UInt64(text)
+    }
+
+    /// The record as a compact JSON object, in the API's field names.
+    public func jsonObjectText() -> String {
+        var s = "{\"seq\":\(seq),\"time\":\"\(time.rfc3339)\""
+        switch payload {
+        case .fix(let f):
+            s += ",\"kind\":\"fix\",\"lat\":\(JSONNumber(f.lat)),\"lon\":\(JSONNumber(f.lon))"
+            if let v = f.alt { s += ",\"alt\":\(JSONNumber(v))" }
+            if let v = f.speed { s += ",\"speed\":\(JSONNumber(v))" }
+            if let v = f.track { s += ",\"track\":\(JSONNumber(v))" }
+            if let v = f.mode { s += ",\"mode\":\(v.rawValue)" }
+            if let v = f.eph { s += ",\"eph\":\(JSONNumber(v))" }
+        case .climate(let c):
+            s += ",\"kind\":\"climate\""
+            if let v = c.temperature { s += ",\"temperature\":\(JSONNumber(v))" }
+            if let v = c.humidity { s += ",\"humidity\":\(JSONNumber(v))" }
+        }
+        return s + "}"
+    }
+}
+
+/// Formats a finite Double as a JSON number (shortest round-tripping form).
+public func JSONNumber(_ value: Double) -> String {
+    guard value.isFinite else { return "null" }
+    if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+    return "\(value)"
+}
+
+/// True when the NSNumber is not a boolean (JSONSerialization returns booleans as NSNumber,
+/// with the Objective-C type code of a char).
+@inline(__always)
+func isNumericNotBoolean(_ n: NSNumber) -> Bool {
+    String(cString: n.objCType) != "c"
+}

@@ -1,0 +1,209 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MapServer
+import Telemetry
+
+@main
+struct MonnemoServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monnemo-server",
+        abstract: "The Nautilus map server: telemetry ingest, OsmAnd listener, public live map.",
+        discussion: """
+            Start it with `monnemo-server serve --data DIR`, register vehicles with
+            `monnemo-server vehicle add ID --data DIR` (prints the vehicle's token), and open
+            http://localhost:8080/ to watch them. The API is described in docs/telemetry-api.md.
+            """,
+        subcommands: [Serve.self, Vehicle.self])
+}
+
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "Data folder holding the SQLite database and pictures (created if missing).")
+    var data: String = "data"
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the map server.")
+
+    @OptionGroup var dataOption: DataOption
+    @Option(name: .long, help: "Address to listen on (:: listens on every IPv6 and IPv4 address).")
+    var bind: String = "::"
+    @Option(name: .customLong("http-port"), help: "HTTP port for the API and webpage; 0 picks a free port and logs it.")
+    var httpPort: Int = 8080
+    @Option(name: .customLong("osmand-port"), help: "Port of the OsmAnd/Traccar Client listener; -1 turns it off.")
+    var osmandPort: Int = 5055
+    @Option(name: .customLong("web-dir"), help: "Folder with the webpage (default: Web/ beside the current folder or the executable's package).")
+    var webDir: String?
+    @Option(name: .customLong("vendor-dir"), help: "Folder served under /vendor/ (Debian's libjs-leaflet installs leaflet/ here).")
+    var vendorDir: String = "/usr/share/javascript"
+    @Option(name: .customLong("tile-url"), help: "Map tile URL template for the webpage; empty for no tiles (offline).")
+    var tileURL: String = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    @Option(name: .customLong("retention-days"), help: "Prune fixes and pictures older than this many days (default: keep everything).")
+    var retentionDays: Double?
+    @Option(name: .customLong("port-file"), help: "Write the bound ports here as `http PORT` / `osmand PORT` lines (for scripts using port 0).")
+    var portFile: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0…65535") }
+        guard osmandPort == -1 || (0...65535).contains(osmandPort) else {
+            throw ValidationError("--osmand-port must be 0…65535, or -1 to turn it off")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        if let r = retentionDays, !(r > 0) { throw ValidationError("--retention-days must be positive") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "monnemo-server")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var config = ServerConfiguration(dataDirectory: dataOption.data)
+        config.bindAddress = bind
+        config.httpPort = httpPort
+        config.osmandPort = osmandPort == -1 ? nil : osmandPort
+        config.webDirectory = webDir ?? Self.defaultWebDirectory()
+        config.vendorDirectory = vendorDir
+        config.tileURL = tileURL
+        config.retentionDays = retentionDays
+        if config.webDirectory == nil {
+            logger.warning("no Web/ folder found; pass --web-dir to serve the map page")
+        }
+        if !FileManager.default.fileExists(atPath: "\(vendorDir)/leaflet/leaflet.js") {
+            logger.warning("\(vendorDir)/leaflet/leaflet.js is missing: install Debian's libjs-leaflet or pass --vendor-dir")
+        }
+        let server = try MapServer(configuration: config, logger: logger)
+        logger.info("data in \(config.dataDirectory) (database \(config.databasePath))")
+        let portFile = self.portFile
+        let ports = PortFileWriter(path: portFile)
+        try await server.run { name, port in ports.record(name, port) }
+    }
+
+    /// Web/ in the current folder, or in the package that holds the executable (.build/…/monnemo-server).
+    static func defaultWebDirectory() -> String? {
+        var candidates = [FileManager.default.currentDirectoryPath + "/Web"]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.appendingPathComponent("Web").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") }
+    }
+}
+
+/// Writes the ports the server bound, for scripts that start it on port 0.
+final class PortFileWriter: @unchecked Sendable {
+    let path: String?
+    let lock = NSLock()
+    var lines: [String] = []
+    init(path: String?) { self.path = path }
+    func record(_ name: String, _ port: Int) {
+        guard let path else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        lines.append("\(name) \(port)")
+        try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
+
+struct Vehicle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register, list, change and revoke vehicles.",
+        subcommands: [Add.self, List.self, Set.self, Revoke.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a vehicle; prints its token alone on the last line (shown once, stored hashed).")
+        @Argument(help: "Vehicle id: 1–64 characters of a-z 0-9 -.") var id: String
+        @OptionGroup var dataOption: DataOption
+        @Option(help: "Display name (default: the id).") var name: String?
+        @Option(name: .customLong("public-delay"), help: "Hide records younger than this many seconds from the public.")
+        var publicDelay: Int = 0
+        @Option(name: .customLong("public-precision"), help: "Round public coordinates to this many decimals (default: full).")
+        var publicPrecision: Int?
+
+        func validate() throws {
+            guard VehicleID.isValid(id) else { throw ValidationError("vehicle id must be 1–64 characters of a-z 0-9 -") }
+            guard publicDelay >= 0 else { throw ValidationError("--public-delay must be ≥ 0") }
+            if let p = publicPrecision, !(0...9).contains(p) { throw ValidationError("--public-precision must be 0…9") }
+        }
+
+        func run() throws {
+            let config = ServerConfiguration(dataDirectory: dataOption.data)
+            try config.prepareDataDirectory()
+            let store = try TelemetryStore(path: config.databasePath)
+            do {
+                let token = try store.addVehicle(id: id, name: name, publicDelaySeconds: publicDelay,
+                                                 publicPrecision: publicPrecision,
+                                                 now: Timestamp(seconds: Date().timeIntervalSince1970))
+                print("vehicle \(id) registered; its token (keep it, it is not shown again):")
+                print(token)
+            } catch StoreError.vehicleExists {
+                throw ValidationError("vehicle \(id) already exists; revoke it or choose another id")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List vehicles.")
+        @OptionGroup var dataOption: DataOption
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let config = ServerConfiguration(dataDirectory: dataOption.data)
+            try config.prepareDataDirectory()
+            let store = try TelemetryStore(path: config.databasePath)
+            let vehicles: [VehicleRecord] = try store.vehicles()
+            if json {
+                let items = vehicles.map {
+                    "{\"id\":\"\($0.id)\",\"name\":\(Self.quote($0.name)),\"revoked\":\($0.revokedAt != nil),\"publicDelay\":\($0.publicDelaySeconds),\"publicPrecision\":\($0.publicPrecision.map(String.init) ?? "null")}"
+                }
+                print("[" + items.joined(separator: ",") + "]")
+                return
+            }
+            if vehicles.isEmpty { print("no vehicles; add one with `monnemo-server vehicle add ID --data \(dataOption.data)`") }
+            for v in vehicles {
+                let state = v.revokedAt.map { "revoked \($0.rfc3339)" } ?? "active"
+                let precision = v.publicPrecision.map { "\($0) decimals" } ?? "full"
+                print("\(v.id)\t\(v.name)\t\(state)\tpublic delay \(v.publicDelaySeconds) s\tprecision \(precision)")
+            }
+        }
+
+        static func quote(_ s: String) -> String {
+            let data = try! JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed])
+            return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a vehicle's name or public settings.")
+        @Argument var id: String
+        @OptionGroup var dataOption: DataOption
+        @Option var name: String?
+        @Option(name: .customLong("public-delay")) var publicDelay: Int?
+        @Option(name: .customLong("public-precision"), help: "Decimals, or -1 for full precision.") var publicPrecision: Int?
+
+        func run() throws {
+            let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
+            var precision: Int?? = nil
+            if let p = publicPrecision { precision = .some(p < 0 ? nil : p) }
+            try store.setVehicle(id: id, name: name, publicDelaySeconds: publicDelay, publicPrecision: precision)
+            print("vehicle \(id) updated")
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a vehicle's token (its records stay).")
+        @Argument var id: String
+        @OptionGroup var dataOption: DataOption
+
+        func run() throws {
+            let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
+            do {
+                try store.revokeVehicle(id: id, now: Timestamp(seconds: Date().timeIntervalSince1970))
+            } catch StoreError.unknownVehicle {
+                throw ValidationError("no vehicle \(id); `monnemo-server vehicle list --data \(dataOption.data)` lists them")
+            }
+            print("vehicle \(id) revoked")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import Telemetry
+@testable import MapServer
+
+@Suite struct OsmAndTests {
+    @Test func queryFormAsTraccarClientSendsIt() async throws {
+        let t = try TestServer()
+        _ = try t.addVehicle("phone-1")
+        try await t.osmandApp.test(.router) { client in
+            let uri = "/?id=phone-1&timestamp=1152698400&lat=48.8566&lon=2.3522&speed=10.0&bearing=90.5&altitude=35.0&accuracy=5.0&batt=87.0"
+            try await client.execute(uri: uri, method: .post) { r in #expect(r.status == .ok) }
+            // Traccar Client resends unsent reports: a duplicate, not a second fix.
+            try await client.execute(uri: uri, method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/?id=stranger&lat=1&lon=1", method: .get) { r in
+                #expect(r.status == .unauthorized)
+            }
+            try await client.execute(uri: "/?id=phone-1&lat=north&lon=1", method: .get) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/?id=phone-1&lon=1", method: .get) { r in #expect(r.status == .badRequest) }
+        }
+        let fixes = try await t.server.store.records(vehicleID: "phone-1", kind: .fix, from: nil, to: nil)
+        #expect(fixes.count == 1)
+        let f = try #require(fixes.first)
+        #expect(f.time == Timestamp(rfc3339: "2006-07-12T10:00:00Z"))
+        #expect(abs((f.speed ?? 0) - 10 * 1852.0 / 3600.0) < 1e-9)
+        #expect(f.track == 90.5 && f.alt == 35 && f.eph == 5)
+    }
+
+    @Test func jsonFormAsTraccarClientSendsIt() async throws {
+        let t = try TestServer()
+        _ = try t.addVehicle("phone-2")
+        let body = """
+            {"location":{"timestamp":"2006-07-12T10:00:00.000Z","coords":{"latitude":48.85,"longitude":2.35,
+            "accuracy":4.0,"speed":3.5,"heading":180.0,"altitude":40.0},"is_moving":true,"odometer":12.0,
+            "event":"motionchange","battery":{"level":0.75,"is_charging":false},"activity":{"type":"on_bicycle"},
+            "extras":{}},"device_id":"phone-2"}
+            """
+        try await t.osmandApp.test(.router) { client in
+            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: body)) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: "{\"device_id\":\"phone-2\"}")) { r in
+                #expect(r.status == .badRequest)
+            }
+        }
+        let f = try #require(try await t.server.store.records(vehicleID: "phone-2", kind: .fix, from: nil, to: nil).first)
+        #expect(f.lat == 48.85 && f.speed == 3.5 && f.track == 180)
+    }
+
+    @Test func formEncodedPost() async throws {
+        let t = try TestServer()
+        _ = try t.addVehicle("phone-3")
+        try await t.osmandApp.test(.router) { client in
+            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: ByteBuffer(string: "id=phone-3&lat=1.5&lon=2.5&timestamp=1152698400")) { r in
+                #expect(r.status == .ok)
+            }
+        }
+        #expect(try await t.server.store.records(vehicleID: "phone-3", kind: .fix, from: nil, to: nil).count == 1)
+    }
+}
+
+@Suite struct LiveTests {
+    @Test func storedRecordsReachSubscribersAfterCommit() async throws {
+        let t = try TestServer()
+        _ = try t.addVehicle("bike-1")
+        let stream = t.server.hub.subscribe()
+        let base = Timestamp(rfc3339: "2006-07-12T10:00:00Z")!
+        _ = try await t.server.committer.submit(.records(vehicleID: "bike-1", [
+            TelemetryRecord(seq: 1, time: base, payload: .fix(Fix(lat: 1, lon: 2))),
+        ])).accepted
+        var iterator = stream.makeAsyncIterator()
+        let event = await iterator.next()
+        #expect(event?.name == "fix")
+        #expect(event?.json.contains("\"vehicle\":\"bike-1\"") == true)
+        #expect(event?.sseText.hasPrefix("event: fix\ndata: {") == true)
+        // A duplicate is not published again.
+        _ = try await t.server.committer.submit(.records(vehicleID: "bike-1", [
+            TelemetryRecord(seq: 1, time: base, payload: .fix(Fix(lat: 1, lon: 2))),
+            TelemetryRecord(seq: 2, time: base, payload: .climate(ClimateReading(temperature: 20))),
+        ]))
+        let next = await iterator.next()
+        #expect(next?.name == "climate")
+    }
+
+    @Test func delayedVehiclesArePublishedLate() async throws {
+        let t = try TestServer()
+        _ = try t.addVehicle("slow", delay: 1)
+        t.now = Timestamp(rfc3339: "2006-07-12T10:00:00Z")!
+        let stream = t.server.hub.subscribe()
+        _ = try await t.server.committer.submit(.records(vehicleID: "slow", [
+            TelemetryRecord(seq: 1, time: t.now, payload: .fix(Fix(lat: 1, lon: 2))),
+        ]))
+        var iterator = stream.makeAsyncIterator()
+        let start = ContinuousClock.now
+        let event = await iterator.next()
+        #expect(event?.name == "fix")
+        #expect(ContinuousClock.now - start >= .milliseconds(900))
+    }
+
+    @Test func sseOverTheRouter() async throws {
+        let t = try TestServer()
+        let token = try t.addVehicle("bike-1")
+        try await t.app.test(.live) { client in
+            async let response = client.execute(uri: "/api/v1/live", method: .get)
+            // Wait until the subscription exists, then store a record (the test client has one
+            // connection, busy with the stream); closing the hub ends the stream.
+            while t.server.hub.subscriberCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            _ = token
+            let outcome = try await t.server.committer.submit(.records(vehicleID: "bike-1", [
+                TelemetryRecord(seq: 1, time: Timestamp(rfc3339: "2006-07-12T10:00:00Z")!, payload: .fix(Fix(lat: 48, lon: 2))),
+            ]))
+            #expect(outcome.accepted == 1)
+            try await Task.sleep(for: .milliseconds(100))
+            t.server.hub.close()
+            let r = try await response
+            #expect(r.headers[.contentType] == "text/event-stream")
+            let text = String(buffer: r.body)
+            #expect(text.contains("event: fix\ndata: {\"vehicle\":\"bike-1\",\"seq\":1"))
+        }
+    }
+}

@@ -1,0 +1,120 @@
+"""Fixtures that run the real monnemo-server binary on free loopback ports with a fresh data folder."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+
+def server_binary():
+    path = os.environ.get('MONNEMO_SERVER')
+    if not path:
+        out = subprocess.run(['swift', 'build', '-c', 'release', '--show-bin-path'], cwd=ROOT,
+                             capture_output=True, text=True, check=True)
+        path = os.path.join(out.stdout.strip(), 'monnemo-server')
+    assert os.path.exists(path), f'{path} missing: run `swift build -c release --product monnemo-server`'
+    return path
+
+
+class ServerProcess:
+    """One monnemo-server process; start() waits until /healthz answers."""
+
+    def __init__(self, data, extra=()):
+        self.binary = server_binary()
+        self.data = data
+        self.extra = list(extra)
+        self.proc = None
+        self.http_port = None
+        self.osmand_port = None
+        self.log_path = os.path.join(data, 'server.log')
+
+    def cli(self, *args, check=True):
+        return subprocess.run([self.binary, *args, '--data', self.data], capture_output=True, text=True, check=check)
+
+    def add_vehicle(self, vid, *extra):
+        out = self.cli('vehicle', 'add', vid, *extra)
+        return out.stdout.strip().splitlines()[-1]
+
+    def start(self):
+        port_file = os.path.join(self.data, 'ports')
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        self.log = open(self.log_path, 'a')
+        self.proc = subprocess.Popen(
+            [self.binary, 'serve', '--data', self.data, '--bind', '127.0.0.1', '--http-port', '0', '--osmand-port', '0',
+             '--web-dir', os.path.join(ROOT, 'Web'), '--tile-url', '', '--port-file', port_file, *self.extra],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if os.path.exists(port_file):
+                ports = dict(line.split() for line in open(port_file).read().split('\n') if line.strip())
+                if 'http' in ports and 'osmand' in ports:
+                    self.http_port, self.osmand_port = int(ports['http']), int(ports['osmand'])
+                    try:
+                        if self.get('/healthz')[0] == 200:
+                            return self
+                    except OSError:
+                        pass
+            if self.proc.poll() is not None:
+                raise RuntimeError('monnemo-server exited: ' + open(self.log_path).read()[-2000:])
+            time.sleep(0.05)
+        raise RuntimeError('monnemo-server did not come up: ' + open(self.log_path).read()[-2000:])
+
+    @property
+    def url(self):
+        return f'http://127.0.0.1:{self.http_port}'
+
+    def request(self, method, path, body=None, headers=None, port=None):
+        url = f'http://127.0.0.1:{port or self.http_port}{path}'
+        req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read(), dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), dict(e.headers)
+
+    def get(self, path):
+        return self.request('GET', path)
+
+    def post_batch(self, token, records):
+        return self.request('POST', '/api/v1/telemetry', json.dumps({'records': records}).encode(),
+                            {'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'})
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        if getattr(self, 'log', None):
+            self.log.close()
+
+    def stop(self):
+        self.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def data_dir():
+    d = tempfile.mkdtemp(prefix='monnemo-it-')
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def server(data_dir):
+    s = ServerProcess(data_dir)
+    yield s
+    s.kill()
+
+
+def fix(seq, t, lat=48.0, lon=2.0, **extra):
+    rec = {'seq': seq, 'time': time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)) + '.%03dZ' % int((t % 1) * 1000),
+           'kind': 'fix', 'lat': lat, 'lon': lon, 'mode': 3}
+    rec.update(extra)
+    return rec

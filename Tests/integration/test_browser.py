@@ -1,0 +1,138 @@
+"""A real browser on the live map: headless Chromium driven by WebDriver (Debian's chromium and
+chromium-driver, PyPI selenium) against a live monnemo-server."""
+import json
+import os
+import shutil
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import ROOT, fix
+
+selenium = pytest.importorskip('selenium', reason='selenium (PyPI) is not installed; `make deps` installs it')
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+ARTIFACTS = os.path.join(ROOT, 'artifacts')
+NS = {'g': 'http://www.topografix.com/GPX/1/1'}
+
+
+def route(name, n):
+    root = ET.parse(os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{name}.gpx')).getroot()
+    pts = root.findall('.//g:trkpt', NS)[:n]
+    return [(float(p.get('lat')), float(p.get('lon'))) for p in pts]
+
+
+def chrome(width=1280, height=800):
+    chromium = shutil.which('chromium') or shutil.which('chromium-browser')
+    driver_path = shutil.which('chromedriver') or '/usr/bin/chromedriver'
+    if not chromium or not os.path.exists(driver_path):
+        pytest.skip('chromium/chromium-driver not installed; `make deps` installs them')
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for a in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+              f'--window-size={width},{height}', '--no-first-run', '--disable-extensions'):
+        opts.add_argument(a)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    return webdriver.Chrome(service=Service(driver_path), options=opts)
+
+
+@pytest.fixture
+def demo(server):
+    tokens = {v: server.add_vehicle(v, '--name', n) for v, n in
+              (('bike-1', 'Bicycle 1'), ('bike-2', 'Bicycle 2'), ('car', 'Car'))}
+    server.start()
+    now = time.time() - 600
+    for v, token in tokens.items():
+        pts = route(v, 300)
+        records = [fix(i + 1, now + i, lat=lat, lon=lon, speed=8.5) for i, (lat, lon) in enumerate(pts)]
+        records += [{'seq': 10_000 + k, 'time': records[k * 30]['time'], 'kind': 'climate',
+                     'temperature': 24.0 + k * 0.1, 'humidity': 50.0 - k * 0.2} for k in range(10)]
+        status, body, _ = server.post_batch(token, records)
+        assert status == 200, body
+    return server, tokens, now
+
+
+def marker_position(driver, vid):
+    return driver.execute_script(
+        "const m = document.querySelector('.vehicle-marker[data-vehicle=\"' + arguments[0] + '\"]');"
+        "if (!m) return null; const r = m.getBoundingClientRect(); return [r.left, r.top];", vid)
+
+
+def severe_console_entries(driver):
+    return [e for e in driver.get_log('browser') if e['level'] == 'SEVERE']
+
+
+def test_live_map_in_headless_chromium(demo):
+    server, tokens, t0 = demo
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    driver = chrome()
+    try:
+        start = time.time()
+        driver.get(server.url + '/')
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
+        first_view = time.time() - start
+        for v in tokens:
+            assert marker_position(driver, v) is not None, f'no marker for {v}'
+        lines = driver.execute_script('return document.querySelectorAll(".leaflet-overlay-pane path").length')
+        assert lines >= 3, 'tracks are not drawn'
+
+        # A new fix moves the car's marker within a second.
+        before = marker_position(driver, 'car')
+        last = route('car', 300)[-1]
+        status, _, _ = server.post_batch(tokens['car'], [fix(5000, t0 + 400, lat=last[0] + 0.01, lon=last[1] + 0.01)])
+        assert status == 200
+        posted = time.time()
+        moved_at = None
+        while time.time() - posted < 5:
+            if marker_position(driver, 'car') != before:
+                moved_at = time.time()
+                break
+            time.sleep(0.02)
+        assert moved_at is not None, 'the marker did not move after a new fix'
+        latency = moved_at - posted
+        assert latency < 1.0, f'the marker moved {latency:.2f} s after the fix was acknowledged'
+
+        # The popup shows temperature and humidity.
+        driver.execute_script("document.querySelector('.vehicle-marker[data-vehicle=\"bike-1\"]').click()")
+        popup = WebDriverWait(driver, 5).until(lambda d: d.find_element(By.CSS_SELECTOR, '.leaflet-popup-content .popup'))
+        text = popup.text
+        assert 'Temperature' in text and '°C' in text and 'Humidity' in text and '%' in text, text
+        assert '24.9 °C' in text, text  # the latest climate reading of bike-1
+        # The side panel with its charts.
+        WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, 'details').is_displayed())
+        WebDriverWait(driver, 5).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#chart-temp polyline'))
+
+        # History replay: moving the slider to the start moves markers back along the track.
+        driver.execute_script("const s = document.getElementById('slider'); s.value = '0'; s.dispatchEvent(new Event('input'));")
+        assert driver.find_element(By.ID, 'slider-time').text != 'live'
+        driver.save_screenshot(os.path.join(ARTIFACTS, 'map.png'))
+        driver.execute_script("document.getElementById('live-button').click()")
+
+        severe = severe_console_entries(driver)
+        assert not severe, f'console errors: {severe}'
+        with open(os.path.join(ARTIFACTS, 'browser-figures.json'), 'w') as f:
+            json.dump({'first_view_s': first_view, 'marker_latency_s': latency}, f)
+    finally:
+        driver.quit()
+
+
+def test_phone_sized_screen(demo):
+    server, _, _ = demo
+    driver = chrome(390, 844)
+    try:
+        driver.get(server.url + '/')
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
+        map_box = driver.find_element(By.ID, 'map').rect
+        panel = driver.find_element(By.ID, 'panel').rect
+        assert map_box['width'] <= 390 and panel['width'] <= 390
+        assert panel['y'] >= map_box['y'] + map_box['height'] - 1, 'the panel should sit below the map on a phone'
+        assert driver.find_elements(By.CSS_SELECTOR, '#vehicle-list button')
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        driver.save_screenshot(os.path.join(ARTIFACTS, 'map-phone.png'))
+        assert not severe_console_entries(driver)
+    finally:
+        driver.quit()

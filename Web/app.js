@@ -1,0 +1,397 @@
+// Nautilus live map: vehicles, tracks, pictures and climate from monnemo-server, live over SSE.
+'use strict';
+
+const COLORS = ['#d7263d', '#1b998b', '#2e86de', '#f49d37', '#8e44ad', '#3f784c'];
+const state = {
+  map: null,
+  vehicles: new Map(),   // id -> vehicle view
+  selected: null,
+  follow: false,
+  replayTime: null,      // null = live, else ms since epoch
+  range: { min: null, max: null },
+};
+
+function $(id) { return document.getElementById(id); }
+
+function fmtTime(ms) {
+  if (ms == null) return '–';
+  const d = new Date(ms);
+  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+function fmtAgo(ms) {
+  if (ms == null) return 'never';
+  const s = Math.round((Date.now() - ms) / 1000);
+  if (s < 5) return 'just now';
+  if (s < 90) return s + ' s ago';
+  if (s < 5400) return Math.round(s / 60) + ' min ago';
+  if (s < 129600) return Math.round(s / 3600) + ' h ago';
+  return fmtTime(ms);
+}
+
+function num(v, digits, unit) {
+  return (v == null || Number.isNaN(v)) ? '–' : v.toFixed(digits) + unit;
+}
+
+async function getJSON(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+  if (!r.ok) throw new Error(url + ' answered ' + r.status);
+  return r.json();
+}
+
+// Metres per screen pixel at a zoom level: the track is fetched simplified to about one pixel.
+function metresPerPixel(zoom, lat) {
+  return 156543.03 * Math.cos(lat * Math.PI / 180) / Math.pow(2, zoom);
+}
+
+function markerIcon(v) {
+  return L.divIcon({
+    className: '',
+    html: '<div class="vehicle-marker" data-vehicle="' + v.id + '" style="background:' + v.color + '"></div>',
+    iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -10],
+  });
+}
+
+function popupHTML(v) {
+  const pic = v.picture ? '<img src="' + v.picture.url + '" alt="Latest picture from ' + escapeHTML(v.name) + '">' : '';
+  return '<div class="popup" data-vehicle="' + v.id + '"><strong>' + escapeHTML(v.name) + '</strong><dl>' +
+    '<dt>Temperature</dt><dd class="p-temp">' + num(v.climate && v.climate.temperature, 1, ' °C') + '</dd>' +
+    '<dt>Humidity</dt><dd class="p-hum">' + num(v.climate && v.climate.humidity, 0, ' %') + '</dd>' +
+    '<dt>Speed</dt><dd>' + num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h') + '</dd>' +
+    '<dt>Last seen</dt><dd>' + fmtAgo(v.lastSeen) + '</dd></dl>' + pic + '</div>';
+}
+
+function escapeHTML(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
+
+function makeVehicle(info, index) {
+  const v = {
+    id: info.id, name: info.name, color: COLORS[index % COLORS.length],
+    fix: info.fix, climate: info.climate, picture: info.picture,
+    lastSeen: info.lastSeen ? Date.parse(info.lastSeen) : null,
+    lats: [], lons: [], times: [], tolerance: null,
+    climateSeries: [], pictures: [], thumbs: L.layerGroup(),
+    marker: null, line: null, listButton: null,
+  };
+  v.line = L.polyline([], { color: v.color, weight: 3, opacity: 0.8 }).addTo(state.map);
+  v.thumbs.addTo(state.map);
+  if (info.fix) {
+    v.marker = L.marker([info.fix.lat, info.fix.lon], { icon: markerIcon(v), keyboard: true, title: v.name, alt: v.name })
+      .addTo(state.map).bindPopup(() => popupHTML(v));
+    v.marker.on('click', () => select(v.id));
+  }
+  return v;
+}
+
+function ensureMarker(v, lat, lon) {
+  if (!v.marker) {
+    v.marker = L.marker([lat, lon], { icon: markerIcon(v), keyboard: true, title: v.name, alt: v.name })
+      .addTo(state.map).bindPopup(() => popupHTML(v));
+    v.marker.on('click', () => select(v.id));
+  } else {
+    v.marker.setLatLng([lat, lon]);
+  }
+  if (v.marker.isPopupOpen()) v.marker.setPopupContent(popupHTML(v));
+}
+
+function renderList() {
+  const list = $('vehicle-list');
+  list.textContent = '';
+  for (const v of state.vehicles.values()) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.setAttribute('aria-pressed', String(state.selected === v.id));
+    b.dataset.vehicle = v.id;
+    b.innerHTML = '<span class="swatch" style="background:' + v.color + '"></span><span>' + escapeHTML(v.name) +
+      '<br><span class="meta">' + num(v.climate && v.climate.temperature, 1, ' °C') + ' · ' +
+      num(v.climate && v.climate.humidity, 0, ' %') + '</span></span><span class="meta">' + fmtAgo(v.lastSeen) + '</span>';
+    b.addEventListener('click', () => { select(v.id); if (v.marker) { state.map.panTo(v.marker.getLatLng()); v.marker.openPopup(); } });
+    li.appendChild(b);
+    list.appendChild(li);
+    v.listButton = b;
+  }
+}
+
+function renderDetails() {
+  const v = state.vehicles.get(state.selected);
+  const box = $('details');
+  if (!v) { box.hidden = true; return; }
+  box.hidden = false;
+  $('details-title').textContent = v.name;
+  const c = climateAt(v);
+  $('d-temp').textContent = num(c && c.temperature, 1, ' °C');
+  $('d-hum').textContent = num(c && c.humidity, 0, ' %');
+  $('d-speed').textContent = num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h');
+  $('d-seen').textContent = fmtAgo(v.lastSeen);
+  const pic = pictureAt(v);
+  $('d-picture-box').hidden = !pic;
+  if (pic) {
+    if ($('d-picture').getAttribute('src') !== pic.url) $('d-picture').src = pic.url;
+    $('d-picture-time').textContent = fmtTime(Date.parse(pic.time));
+  }
+  $('x-geojson').href = '/api/v1/vehicles/' + v.id + '/track';
+  $('x-gpx').href = '/api/v1/vehicles/' + v.id + '/track.gpx';
+  drawChart($('chart-temp'), v, 'temperature', '#d7263d');
+  drawChart($('chart-hum'), v, 'humidity', '#2e86de');
+}
+
+function climateAt(v) {
+  if (state.replayTime == null) return v.climate;
+  let best = null;
+  for (const c of v.climateSeries) { if (c.t <= state.replayTime) best = c; else break; }
+  return best;
+}
+
+function pictureAt(v) {
+  if (state.replayTime == null) return v.picture;
+  let best = null;
+  for (const p of v.pictures) { if (Date.parse(p.time) <= state.replayTime) best = p; }
+  return best;
+}
+
+function drawChart(svg, v, key, color) {
+  const upTo = state.replayTime == null ? Infinity : state.replayTime;
+  const pts = v.climateSeries.filter((c) => c[key] != null && c.t <= upTo);
+  svg.textContent = '';
+  const ns = 'http://www.w3.org/2000/svg';
+  if (pts.length < 2) {
+    const t = document.createElementNS(ns, 'text');
+    t.setAttribute('x', '8'); t.setAttribute('y', '48');
+    t.textContent = pts.length ? 'one reading: ' + pts[0][key] : 'no readings yet';
+    svg.appendChild(t);
+    return;
+  }
+  const t0 = pts[0].t, t1 = pts[pts.length - 1].t;
+  let lo = Infinity, hi = -Infinity;
+  for (const p of pts) { lo = Math.min(lo, p[key]); hi = Math.max(hi, p[key]); }
+  if (hi - lo < 1) { hi += 0.5; lo -= 0.5; }
+  const line = document.createElementNS(ns, 'polyline');
+  line.setAttribute('stroke', color);
+  line.setAttribute('points', pts.map((p) =>
+    (4 + 292 * (p.t - t0) / Math.max(1, t1 - t0)).toFixed(1) + ',' + (84 - 76 * (p[key] - lo) / (hi - lo)).toFixed(1)).join(' '));
+  svg.appendChild(line);
+  for (const [y, val] of [[12, hi], [86, lo]]) {
+    const label = document.createElementNS(ns, 'text');
+    label.setAttribute('x', '4'); label.setAttribute('y', String(y));
+    label.textContent = val.toFixed(1);
+    svg.appendChild(label);
+  }
+}
+
+async function select(id) {
+  state.selected = id;
+  for (const v of state.vehicles.values()) {
+    if (v.listButton) v.listButton.setAttribute('aria-pressed', String(v.id === id));
+  }
+  const v = state.vehicles.get(id);
+  renderDetails();
+  if (v && !v.climateLoaded) {
+    v.climateLoaded = true;
+    try {
+      const rows = await getJSON('/api/v1/vehicles/' + id + '/readings?kind=climate');
+      v.climateSeries = rows.map((r) => ({ t: Date.parse(r.time), temperature: r.temperature, humidity: r.humidity }));
+      renderDetails();
+    } catch (e) {
+      setStatus('Could not load climate readings: ' + e.message);
+    }
+  }
+}
+
+async function loadTrack(v) {
+  const center = state.map.getCenter();
+  const tolerance = Math.max(0.5, metresPerPixel(state.map.getZoom(), center.lat) / 2);
+  const gj = await getJSON('/api/v1/vehicles/' + v.id + '/track?simplify=' + tolerance.toFixed(1));
+  const f = gj.features[0];
+  v.lats = f.geometry.coordinates.map((c) => c[1]);
+  v.lons = f.geometry.coordinates.map((c) => c[0]);
+  v.times = f.properties.timesMs;
+  v.tolerance = tolerance;
+  updateRange(v.times[0], v.times[v.times.length - 1]);
+  drawTrack(v);
+}
+
+async function loadPictures(v) {
+  const pics = await getJSON('/api/v1/vehicles/' + v.id + '/pictures');
+  v.pictures = pics.slice(-60);
+  v.thumbs.clearLayers();
+  for (const p of v.pictures) addThumb(v, p);
+}
+
+function addThumb(v, p) {
+  if (p.lat == null || p.lon == null) return;
+  const icon = L.divIcon({ className: 'thumb-marker', html: '<img src="' + p.url + '" alt="Picture at ' + fmtTime(Date.parse(p.time)) + '" loading="lazy">',
+    iconSize: [36, 27], iconAnchor: [18, 32] });
+  const m = L.marker([p.lat, p.lon], { icon, title: 'Picture ' + fmtTime(Date.parse(p.time)) });
+  m.pictureTime = Date.parse(p.time);
+  m.bindPopup('<img src="' + p.url + '" alt="Picture from ' + escapeHTML(v.name) + '" style="width:240px"><br>' + fmtTime(m.pictureTime));
+  v.thumbs.addLayer(m);
+}
+
+function indexAtOrBefore(times, t) {
+  let lo = 0, hi = times.length - 1, best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid] <= t) { best = mid; lo = mid + 1; } else { hi = mid - 1; }
+  }
+  return best;
+}
+
+function drawTrack(v) {
+  let n = v.times.length;
+  if (state.replayTime != null) n = indexAtOrBefore(v.times, state.replayTime) + 1;
+  const latlngs = new Array(n);
+  for (let i = 0; i < n; i++) latlngs[i] = [v.lats[i], v.lons[i]];
+  v.line.setLatLngs(latlngs);
+  if (state.replayTime != null) {
+    if (n > 0) ensureMarker(v, v.lats[n - 1], v.lons[n - 1]);
+    v.thumbs.eachLayer((m) => m.setOpacity(m.pictureTime <= state.replayTime ? 1 : 0));
+  } else {
+    v.thumbs.eachLayer((m) => m.setOpacity(1));
+  }
+}
+
+function updateRange(lo, hi) {
+  if (lo == null || hi == null) return;
+  state.range.min = state.range.min == null ? lo : Math.min(state.range.min, lo);
+  state.range.max = state.range.max == null ? hi : Math.max(state.range.max, hi);
+}
+
+function setStatus(text) { $('status').textContent = text; }
+
+function onFix(rec) {
+  const v = state.vehicles.get(rec.vehicle);
+  if (!v) { refreshVehicles(); return; }
+  const t = Date.parse(rec.time);
+  v.fix = rec;
+  v.lastSeen = Math.max(v.lastSeen || 0, t);
+  // Keep the track in time order (a vehicle catching up after an outage sends older fixes late).
+  let i = v.times.length;
+  while (i > 0 && v.times[i - 1] > t) i--;
+  v.times.splice(i, 0, t); v.lats.splice(i, 0, rec.lat); v.lons.splice(i, 0, rec.lon);
+  updateRange(t, t);
+  if (state.replayTime == null) {
+    if (i === v.times.length - 1) {
+      ensureMarker(v, rec.lat, rec.lon);
+      v.line.addLatLng([rec.lat, rec.lon]);
+    } else {
+      drawTrack(v);
+    }
+    if (state.follow && state.selected === v.id) state.map.panTo([rec.lat, rec.lon], { animate: true });
+  }
+  if (state.selected === v.id) renderDetails();
+}
+
+function onClimate(rec) {
+  const v = state.vehicles.get(rec.vehicle);
+  if (!v) return;
+  const t = Date.parse(rec.time);
+  if (!v.climate || Date.parse(v.climate.time) <= t) v.climate = rec;
+  v.climateSeries.push({ t, temperature: rec.temperature, humidity: rec.humidity });
+  v.climateSeries.sort((a, b) => a.t - b.t);
+  v.lastSeen = Math.max(v.lastSeen || 0, t);
+  if (v.marker && v.marker.isPopupOpen()) v.marker.setPopupContent(popupHTML(v));
+  if (state.selected === v.id) renderDetails();
+}
+
+function onPicture(rec) {
+  const v = state.vehicles.get(rec.vehicle);
+  if (!v) return;
+  v.picture = rec;
+  v.pictures.push(rec);
+  addThumb(v, rec);
+  if (state.selected === v.id) renderDetails();
+}
+
+function connectLive() {
+  const es = new EventSource('/api/v1/live');
+  es.onopen = () => setStatus('Live: ' + state.vehicles.size + ' vehicles');
+  es.onerror = () => setStatus('Live feed interrupted; reconnecting…');
+  for (const [name, fn] of [['fix', onFix], ['climate', onClimate], ['picture', onPicture]]) {
+    es.addEventListener(name, (e) => {
+      try { fn(JSON.parse(e.data)); } catch (err) { setStatus('Bad live event: ' + err.message); }
+    });
+  }
+  setInterval(renderList, 10000);
+}
+
+let refreshing = null;
+async function refreshVehicles() {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    const list = await getJSON('/api/v1/vehicles');
+    let added = [];
+    list.forEach((info, i) => {
+      if (!state.vehicles.has(info.id)) {
+        const v = makeVehicle(info, state.vehicles.size);
+        state.vehicles.set(info.id, v);
+        added.push(v);
+      }
+    });
+    renderList();
+    await Promise.all(added.map((v) => Promise.all([loadTrack(v), loadPictures(v)])));
+    refreshing = null;
+    return added;
+  })();
+  return refreshing;
+}
+
+function setupSlider() {
+  const slider = $('slider');
+  slider.addEventListener('input', () => {
+    const { min, max } = state.range;
+    if (min == null) return;
+    const f = Number(slider.value) / 1000;
+    state.replayTime = f >= 1 ? null : min + f * (max - min);
+    $('slider-time').textContent = state.replayTime == null ? 'live' : fmtTime(state.replayTime);
+    for (const v of state.vehicles.values()) {
+      drawTrack(v);
+      if (state.replayTime == null && v.fix) ensureMarker(v, v.fix.lat, v.fix.lon);
+    }
+    renderDetails();
+  });
+  $('live-button').addEventListener('click', () => {
+    slider.value = '1000';
+    slider.dispatchEvent(new Event('input'));
+  });
+}
+
+async function main() {
+  let config = { tileURL: '', attribution: '' };
+  try { config = await getJSON('/api/v1/config'); } catch (e) { /* offline defaults */ }
+  state.map = L.map('map', { zoomControl: true, preferCanvas: true, worldCopyJump: true }).setView([46.5, 2.5], 6);
+  if (config.tileURL) {
+    const tiles = L.tileLayer(config.tileURL, { maxZoom: 19, attribution: config.attribution });
+    tiles.on('tileerror', () => $('map').classList.add('no-tiles'));
+    tiles.addTo(state.map);
+  } else {
+    $('map').classList.add('no-tiles');
+  }
+  setupSlider();
+  $('follow').addEventListener('change', (e) => { state.follow = e.target.checked; });
+  $('close-details').addEventListener('click', () => { state.selected = null; renderDetails(); renderList(); });
+  connectLive();
+  try {
+    await refreshVehicles();
+    const bounds = L.latLngBounds([]);
+    for (const v of state.vehicles.values()) {
+      if (v.lats.length) bounds.extend(v.line.getBounds());
+      else if (v.marker) bounds.extend(v.marker.getLatLng());
+    }
+    if (bounds.isValid()) state.map.fitBounds(bounds, { padding: [20, 20] });
+    setStatus(state.vehicles.size ? 'Live: ' + state.vehicles.size + ' vehicles' : 'No vehicles yet');
+    document.body.dataset.ready = 'true';
+  } catch (e) {
+    setStatus('Could not load vehicles: ' + e.message);
+  }
+  state.map.on('zoomend', () => {
+    const lat = state.map.getCenter().lat;
+    const wanted = Math.max(0.5, metresPerPixel(state.map.getZoom(), lat) / 2);
+    for (const v of state.vehicles.values()) {
+      if (v.tolerance != null && wanted < v.tolerance / 2) loadTrack(v).catch(() => {});
+    }
+  });
+}
+
+main();

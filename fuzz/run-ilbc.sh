@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the iLBC decoder fuzzer (libFuzzer + AddressSanitizer) and runs it for SECONDS.
+# Exits non-zero when the fuzzer finds a crash. Run from the repository root.
+set -euo pipefail
+seconds="${1:-30}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="$root/.build-fuzz/ilbc"
+corpus="$build/corpus"
+mkdir -p "$build" "$corpus"
+
+# ILBCCodec.swift only adapts the codec to the AudioCodec module, which the fuzzer does not need.
+sources=($(ls "$root"/Sources/ILBC/*.swift | grep -v /ILBCCodec.swift) "$root"/fuzz/ilbc/*.swift)
+swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ILBCFuzz \
+    "${sources[@]}" -o "$build/fuzz-ilbc"
+
+# Seed with real frames so the fuzzer starts from valid streams.
+shared="${NAUTILUS_SHARED:-}"
+if [ -z "$shared" ]; then
+    dir="$root"
+    while [ "$dir" != "/" ]; do
+        if [ -d "$(dirname "$dir")/shared/vectors/ilbc" ]; then shared="$(dirname "$dir")/shared"; break; fi
+        dir="$(dirname "$dir")"
+    done
+fi
+if [ -n "$shared" ] && [ -d "$shared/vectors/ilbc" ]; then
+    for mode in 20 30; do
+        cp "$shared/vectors/ilbc/sp_de_f3.$mode.loss.lbc" "$corpus/file-$mode.lbc"
+        size=$([ "$mode" = 20 ] && echo 38 || echo 50)
+        control=$([ "$mode" = 20 ] && printf '\x00' || printf '\x01')
+        { printf "$control"; tail -c +10 "$shared/vectors/ilbc/sp_en_us_m1.$mode.lbc" | head -c $((size * 8)); } > "$corpus/frames-$mode"
+    done
+fi
+
+export SWIFT_BACKTRACE=enable=no
+"$build/fuzz-ilbc" "$corpus" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
+    -artifact_prefix="$build/" -print_final_stats=1
