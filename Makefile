@@ -36,9 +36,9 @@ test: deps build test-swift test-integration fuzz
 test-swift:
 	timeout 2400 $(SWIFT) test --skip-build
 
+# The integration tests run the debug binaries `make build` made (benchmarks use release builds).
 test-integration:
-	$(SWIFT) build -c release --product monnemo-server
-	MONNEMO_SERVER=$$($(SWIFT) build -c release --show-bin-path)/monnemo-server \
+	MONNEMO_SERVER=$$($(SWIFT) build --show-bin-path)/monnemo-server \
 	  $(PYTHON) -m pytest -q Tests/integration -p no:cacheprovider
 
 fuzz:

@@ -379,19 +379,25 @@ async function main() {
       if (v.lats.length) bounds.extend(v.line.getBounds());
       else if (v.marker) bounds.extend(v.marker.getLatLng());
     }
-    if (bounds.isValid()) state.map.fitBounds(bounds, { padding: [20, 20] });
+    if (bounds.isValid()) {
+      state.map.fitBounds(bounds, { padding: [20, 20], animate: false });
+      await reloadCoarseTracks();
+    }
     setStatus(state.vehicles.size ? 'Live: ' + state.vehicles.size + ' vehicles' : 'No vehicles yet');
     document.body.dataset.ready = 'true';
   } catch (e) {
     setStatus('Could not load vehicles: ' + e.message);
   }
-  state.map.on('zoomend', () => {
-    const lat = state.map.getCenter().lat;
-    const wanted = Math.max(0.5, metresPerPixel(state.map.getZoom(), lat) / 2);
-    for (const v of state.vehicles.values()) {
-      if (v.tolerance != null && wanted < v.tolerance / 2) loadTrack(v).catch(() => {});
-    }
-  });
+  state.map.on('zoomend', () => { reloadCoarseTracks().catch(() => {}); });
 }
 
+// Tracks are fetched simplified to about half a pixel; zooming in far enough fetches them finer.
+function reloadCoarseTracks() {
+  const wanted = Math.max(0.5, metresPerPixel(state.map.getZoom(), state.map.getCenter().lat) / 2);
+  const stale = Array.from(state.vehicles.values()).filter((v) => v.tolerance != null && wanted < v.tolerance / 2);
+  return Promise.all(stale.map(loadTrack));
+}
+
+// Exposed for debugging and for the browser tests.
+window.nautilus = state;
 main();

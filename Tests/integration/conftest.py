@@ -17,10 +17,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 def server_binary():
     path = os.environ.get('MONNEMO_SERVER')
     if not path:
-        out = subprocess.run(['swift', 'build', '-c', 'release', '--show-bin-path'], cwd=ROOT,
+        out = subprocess.run(['swift', 'build', '--show-bin-path'], cwd=ROOT,
                              capture_output=True, text=True, check=True)
         path = os.path.join(out.stdout.strip(), 'monnemo-server')
-    assert os.path.exists(path), f'{path} missing: run `swift build -c release --product monnemo-server`'
+    assert os.path.exists(path), f'{path} missing: run `swift build`'
     return path
 
 
