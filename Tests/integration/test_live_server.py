@@ -121,3 +121,35 @@ def test_sigterm_stops_cleanly_with_a_live_client(server):
     server.stop()
     assert time.time() - t < 15
     assert server.proc.returncode == 0
+
+
+def test_every_read_endpoint_and_pictures_over_a_socket(server):
+    token = server.add_vehicle('car', '--name', 'Car')
+    server.start()
+    t0 = 1152698400.0
+    assert server.post_batch(token, [fix(1, t0, lat=43.1, lon=-0.3),
+                                     {'seq': 2, 'time': '2006-07-12T10:00:01Z', 'kind': 'climate',
+                                      'temperature': 22.5, 'humidity': 61}])[0] == 200
+    jpeg = bytes([0xFF, 0xD8, 0xFF, 0xE0]) + b'\x00' * 100 + bytes([0xFF, 0xD9])
+    headers = {'Authorization': 'Bearer ' + token, 'Content-Type': 'image/jpeg'}
+    status, body, _ = server.request('POST', '/api/v1/pictures?seq=3&time=2006-07-12T10:00:02Z&lat=43.1&lon=-0.3',
+                                     jpeg, headers)
+    assert status == 201 and json.loads(body) == {'id': 'car-3', 'duplicate': False}
+    status, body, _ = server.request('POST', '/api/v1/pictures?seq=4&time=2006-07-12T10:00:02Z', b'GIF89a', headers)
+    assert status == 422 and json.loads(body)['error'] == 'invalid_picture'
+    checks = {
+        '/api/v1/vehicles/car': lambda b: json.loads(b)['picture']['url'] == '/api/v1/pictures/car-3',
+        '/api/v1/vehicles/car/readings?kind=climate': lambda b: json.loads(b)[0]['humidity'] == 61,
+        '/api/v1/vehicles/car/pictures': lambda b: json.loads(b)[0]['id'] == 'car-3',
+        '/api/v1/pictures/car-3': lambda b: b == jpeg,
+        '/api/v1/vehicles/car/track.geojson': lambda b: json.loads(b)['features'][0]['properties']['points'] == 1,
+        '/api/v1/config': lambda b: 'tileURL' in json.loads(b),
+        '/': lambda b: b'Nautilus' in b,
+        '/app.js': lambda b: b'EventSource' in b,
+        '/vendor/leaflet/leaflet.js': lambda b: len(b) > 10000,
+    }
+    for path, ok in checks.items():
+        status, body, _ = server.get(path)
+        assert status == 200 and ok(body), path
+    assert server.get('/api/v1/pictures/car-99')[0] == 404
+    assert server.get('/api/v1/vehicles/nobody/track')[0] == 404
