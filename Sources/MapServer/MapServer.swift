@@ -45,15 +45,18 @@ public final class MapServer: Sendable {
                         now: @Sendable () -> Timestamp) async {
         let stored = outcomes.flatMap(\.stored)
         guard !stored.isEmpty else { return }
+        var kinds: [String: Int] = [:]
+        for record in stored { kinds[record.kind.rawValue, default: 0] += 1 }
+        for (kind, n) in kinds { metrics.accepted(kind: kind, count: n) }
+        // With nobody listening there is nothing to format (ingest at full speed stays cheap).
+        guard hub.subscriberCount > 0 else { return }
         var views: [String: PublicView] = [:]
         for id in Set(stored.map(\.vehicleID)) {
             if let v = try? await store.vehicle(id: id) { views[id] = PublicView(v) }
         }
-        var kinds: [String: Int] = [:]
         var delayed: [(Int64, LiveEvent)] = []
         let current = now()
         for record in stored {
-            kinds[record.kind.rawValue, default: 0] += 1
             let view = views[record.vehicleID] ?? PublicView(delaySeconds: 0, precision: nil)
             let event = LiveEvent(name: record.kind.rawValue, json: view.apply(record).publicJSON())
             let releaseAt = record.time.microseconds + Int64(view.delaySeconds) * 1_000_000
@@ -63,7 +66,6 @@ public final class MapServer: Sendable {
                 hub.publish(event)
             }
         }
-        for (kind, n) in kinds { metrics.accepted(kind: kind, count: n) }
         metrics.published(stored.count - delayed.count)
         for (wait, event) in delayed {
             Task {
