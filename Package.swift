@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "ilbc", targets: ["ilbc"]),
         .library(name: "AudioCodec", targets: ["AudioCodec"]),
         .library(name: "ILBC", targets: ["ILBC"]),
+        .executable(name: "softphone", targets: ["softphone"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -52,7 +53,47 @@ let package = Package(
             name: "ilbc",
             dependencies: ["ILBC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // SIP messages, transactions, dialogs, digest, user agent core: sans-I/O.
+        .target(name: "SIP", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // SDP and RFC 3264 offer/answer: sans-I/O.
+        .target(name: "SDP"),
+        // RTP/RTCP packets, sessions, jitter buffer, RFC 4733 events: sans-I/O, reused by Xcast.
+        .target(name: "RTP"),
+        .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CALSA", path: "Sources/CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
+        // Calls, media, codecs, audio files and devices, NIO transports.
+        .target(
+            name: "Phone",
+            dependencies: [
+                "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "COpus", "CALSA",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .executableTarget(
+            name: "softphone",
+            dependencies: ["Phone", "SIP", "SDP", "RTP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // Benchmarks (bench/bench-phone.sh): a malloc counter and the bench driver.
+        .target(name: "CAllocCounter", path: "bench/alloc-counter"),
+        .executableTarget(
+            name: "phone-bench",
+            dependencies: ["CAllocCounter", "SIP", "SDP", "RTP", "AudioCodec", "Phone"],
+            path: "bench/phone",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "SIPTests", dependencies: ["SIP"]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(
+            name: "PhoneTests",
+            dependencies: ["Phone", "SIP", "SDP", "RTP", "AudioCodec"],
+            exclude: ["Peers"],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         // Depends on `ilbc` so the command-line tests find the binary built next to them.
         .testTarget(name: "ILBCTests", dependencies: ["ILBC", "AudioCodec", "ilbc"], exclude: ["pesq_check.py"]),
         .testTarget(

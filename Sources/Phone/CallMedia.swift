@@ -1,0 +1,231 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import AudioCodec
+import RTP
+import SDP
+
+/// What a call's media did, for the `ended` event.
+public struct CallStatistics: Sendable, Codable, Equatable {
+    public var codec: String
+    public var packetsSent: Int
+    public var packetsReceived: Int
+    public var packetsLost: Int
+    public var lossRatio: Double
+    public var jitterMs: Double
+    public var concealedFrames: Int
+    public var mos: Double
+    public var seconds: Double
+}
+
+/// The audio stream of one call: an RTP/RTCP socket pair, the codec, the jitter buffer,
+/// and where audio comes from and goes to. Everything runs on one event loop; a timer
+/// every packet time sends a frame and plays one out.
+final class CallMedia {
+    let loop: EventLoop
+    let host: String
+    let rtp: Channel
+    let rtcp: Channel
+    var localPort: Int { rtp.localAddress?.port ?? 0 }
+    var codec: MediaCodec?
+    var negotiated: NegotiatedAudio?
+    var session: RTPSession
+    var jitter: JitterBuffer<[UInt8]>?
+    var source: AudioSource?
+    var sink: AudioSink?
+    var remoteRTP: SocketAddress?
+    var remoteRTCP: SocketAddress?
+    var timer: RepeatedTask?
+    var sampleOffset: UInt32 = 0
+    var started: NIODeadline?
+    var dtmfReceiver = TelephoneEventReceiver()
+    var outgoingDTMF: [(payload: [UInt8], marker: Bool)] = []
+    var dtmfTimestamp: UInt32 = 0
+    var packetsReceived = 0
+    var onDTMF: (Character) -> Void = { _ in }
+    var onSourceEnded: () -> Void = {}
+    var sourceEnded = false
+    /// Opus DTX: frames the encoder marks as silence (two octets or less) are not sent.
+    var dtx = false
+
+    init(loop: EventLoop, host: String, rtp: Channel, rtcp: Channel) {
+        self.loop = loop
+        self.host = host
+        self.rtp = rtp
+        self.rtcp = rtcp
+        var g = SystemRandomNumberGenerator()
+        session = RTPSession(ssrc: UInt32.random(in: 1...UInt32.max, using: &g), clockRate: 8000, cname: "softphone@\(host)",
+                             initialSequence: UInt16.random(in: 0...0x7FFF, using: &g), initialTimestamp: UInt32.random(in: 0...UInt32.max / 2, using: &g))
+    }
+
+    /// Binds an even RTP port and the next one for RTCP within `ports` (tries up to 64 random pairs).
+    static func bind(loop: EventLoop, host: String, ports: ClosedRange<Int>, attempts: Int = 64) -> EventLoopFuture<CallMedia> {
+        var g = SystemRandomNumberGenerator()
+        let span = max(1, (ports.upperBound - ports.lowerBound) / 2)
+        let port = ports.lowerBound + 2 * Int.random(in: 0..<span, using: &g)
+        let box = MediaInboundBox()
+        let rtpFuture = DatagramBootstrap(group: loop)
+            .channelInitializer { $0.pipeline.addHandler(DatagramInbound { b, a in box.media?.receive(b, from: a, rtcp: false) }) }
+            .bind(host: host, port: port)
+        let pair = rtpFuture.flatMap { rtp in
+            DatagramBootstrap(group: loop)
+                .channelInitializer { $0.pipeline.addHandler(DatagramInbound { b, a in box.media?.receive(b, from: a, rtcp: true) }) }
+                .bind(host: host, port: port + 1)
+                .map { rtcp -> CallMedia in
+                    let m = CallMedia(loop: loop, host: host, rtp: rtp, rtcp: rtcp)
+                    box.media = m
+                    return m
+                }
+                .flatMapErrorThrowing { e in rtp.close(promise: nil); throw e }
+        }
+        return pair.flatMapError { e in
+            attempts > 1 ? bind(loop: loop, host: host, ports: ports, attempts: attempts - 1) : loop.makeFailedFuture(e)
+        }
+    }
+
+    var now: Double { started.map { Double((NIODeadline.now() - $0).nanoseconds) / 1e9 } ?? 0 }
+
+    /// Starts sending and playing with what offer/answer agreed.
+    func start(_ neg: NegotiatedAudio, codec c: MediaCodec, source: AudioSource?, sink: AudioSink?) throws {
+        codec = c
+        negotiated = neg
+        self.source = source
+        self.sink = sink
+        var g = SystemRandomNumberGenerator()
+        session = RTPSession(ssrc: session.ssrc, clockRate: c.rtpClockRate, cname: session.cname,
+                             initialSequence: UInt16.random(in: 0...0x7FFF, using: &g), initialTimestamp: session.timestampBase)
+        jitter = JitterBuffer(clockRate: c.rtpClockRate, frameDuration: c.timestampsPerFrame)
+        remoteRTP = try SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remotePort)
+        remoteRTCP = try SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remoteRTCPPort)
+        started = started ?? .now()
+        let ptime = TimeAmount.milliseconds(Int64(max(10, neg.ptime)))
+        timer?.cancel()
+        framesDone = 0
+        mediaStart = NIODeadline.now()
+        // a timer with a fixed delay drifts by the work done in each tick; catch up on
+        // the frames the wall clock says are due instead
+        timer = loop.scheduleRepeatedTask(initialDelay: ptime, delay: .milliseconds(5)) { [weak self] _ in self?.catchUp() }
+    }
+
+    /// A re-INVITE changed the stream (hold, new address).
+    func update(_ neg: NegotiatedAudio) {
+        negotiated = neg
+        remoteRTP = try? SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remotePort)
+        remoteRTCP = try? SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remoteRTCPPort)
+    }
+
+    func queueDTMF(_ digits: String) {
+        guard let neg = negotiated, neg.telephoneEventPayloadType != nil else { return }
+        for d in digits {
+            let packets = telephoneEventPayloads(digit: d, clockRate: 8000, durationMs: 120, packetMs: neg.ptime)
+            outgoingDTMF += packets
+            // a gap between digits
+            outgoingDTMF += [([], false), ([], false)]
+        }
+    }
+
+    var framesDone = 0
+    var mediaStart = NIODeadline.now()
+
+    func catchUp() {
+        guard let neg = negotiated else { return }
+        let elapsed = Double((NIODeadline.now() - mediaStart).nanoseconds) / 1e9
+        let due = Int(elapsed * 1000) / max(10, neg.ptime)
+        var n = 0
+        while framesDone < due, n < 10 {
+            tick()
+            framesDone += 1
+            n += 1
+        }
+        // far behind (the process was stopped): skip rather than burst
+        if framesDone < due { framesDone = due }
+    }
+
+    func tick() {
+        guard var c = codec, let neg = negotiated else { return }
+        let frame = c.codec.samplesPerFrame
+        let sending = neg.direction == .sendrecv || neg.direction == .sendonly
+        var samples = source?.read(frame)
+        if samples == nil, source != nil, !sourceEnded {
+            sourceEnded = true
+            onSourceEnded()
+        }
+        if samples == nil { samples = [Int16](repeating: 0, count: frame) }
+        if sending, let remoteRTP {
+            if !outgoingDTMF.isEmpty, let pt = neg.telephoneEventPayloadType {
+                let next = outgoingDTMF.removeFirst()
+                if !next.payload.isEmpty {
+                    if next.marker { dtmfTimestamp = sampleOffset }
+                    let p = session.makePacket(payloadType: UInt8(pt), payload: next.payload, sampleOffset: dtmfTimestamp, marker: next.marker, now: now)
+                    rtp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTP, data: rtp.allocator.buffer(bytes: p.bytes)), promise: nil)
+                }
+            } else {
+                // A codec refuses only a frame of the wrong length, which tick() never makes; skip it like DTX.
+                let payload = (try? c.codec.encode(samples!)) ?? []
+                if payload.isEmpty || (dtx && payload.count <= 2) {
+                    sampleOffset &+= c.timestampsPerFrame
+                    codec = c
+                    return
+                }
+                let p = session.makePacket(payloadType: UInt8(neg.format.payloadType), payload: payload, sampleOffset: sampleOffset, now: now)
+                rtp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTP, data: rtp.allocator.buffer(bytes: p.bytes)), promise: nil)
+            }
+        }
+        sampleOffset &+= c.timestampsPerFrame
+        if var jb = jitter {
+            let out: [Int16]?
+            switch jb.pop() {
+            // A payload the codec cannot take (wrong size from the network) is concealed like a lost one.
+            case .frame(let payload, _): out = (try? c.codec.decode(payload)) ?? (try? c.codec.decode(nil))
+            case .lost: out = try? c.codec.decode(nil)
+            case .waiting: out = packetsReceived > 0 ? [Int16](repeating: 0, count: frame) : nil
+            }
+            jitter = jb
+            if let out { sink?.write(out) }
+        }
+        codec = c
+        if session.rtcpDue(now: now), let remoteRTCP {
+            let report = session.makeReport(now: now, wallClock: Date().timeIntervalSince1970)
+            rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTCP, data: rtcp.allocator.buffer(bytes: report)), promise: nil)
+        }
+    }
+
+    func receive(_ bytes: [UInt8], from: SocketAddress, rtcp isRTCP: Bool) {
+        guard let neg = negotiated else { return }
+        guard let received = try? session.receive(bytes, now: now, isRTCP: isRTCP || RTPPacket.looksLikeRTCP(bytes)) else { return }
+        guard case .rtp(let p) = received else { return }
+        if let pt = neg.telephoneEventPayloadType, p.payloadType == UInt8(pt) {
+            if let d = dtmfReceiver.receive(p) { onDTMF(d) }
+            return
+        }
+        guard p.payloadType == UInt8(neg.format.payloadType) else { return }
+        packetsReceived += 1
+        jitter?.insert(p.payload, timestamp: p.timestamp, arrival: now)
+    }
+
+    /// Stops the stream, sends RTCP BYE, closes files and sockets.
+    func stop() -> CallStatistics? {
+        timer?.cancel()
+        timer = nil
+        if let remoteRTCP {
+            let bye = session.makeReport(now: now, wallClock: Date().timeIntervalSince1970, goodbye: true)
+            rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTCP, data: rtcp.allocator.buffer(bytes: bye)), promise: nil)
+        }
+        sink?.close()
+        sink = nil
+        rtp.close(promise: nil)
+        rtcp.close(promise: nil)
+        guard let c = codec else { return nil }
+        let remote = session.sources.values.max { $0.packetsReceived < $1.packetsReceived }
+        let loss = remote?.lossRatio ?? 0
+        let jitterS = remote?.jitterSeconds ?? 0
+        let delay = (jitter?.targetDelay ?? 0.04) + Double(negotiated?.ptime ?? 20) / 1000
+        return CallStatistics(codec: c.name, packetsSent: Int(session.packetsSent), packetsReceived: Int(remote?.packetsReceived ?? 0),
+                              packetsLost: Int(max(0, remote?.cumulativeLost ?? 0)), lossRatio: loss, jitterMs: jitterS * 1000,
+                              concealedFrames: jitter?.statistics.concealed ?? 0,
+                              mos: (SignalMeasure.mos(codec: c.name, lossRatio: loss, delaySeconds: delay) * 100).rounded() / 100,
+                              seconds: now)
+    }
+}
+
+final class MediaInboundBox { weak var media: CallMedia? }

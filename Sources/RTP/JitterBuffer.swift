@@ -1,0 +1,161 @@
+/// What the jitter buffer gives the player for one frame slot.
+public enum JitterBufferOutput<Payload: Sendable>: Sendable {
+    /// The frame due now.
+    case frame(Payload, timestamp: UInt32)
+    /// The frame due now is missing: conceal it (codec PLC, `decode(nil)`).
+    case lost(timestamp: UInt32)
+    /// Nothing to play yet (still filling before the first frame, or after a long silence).
+    case waiting
+}
+
+/// Counters of what the jitter buffer did.
+public struct JitterBufferStatistics: Sendable, Hashable {
+    public var inserted = 0
+    public var played = 0
+    public var concealed = 0
+    public var late = 0
+    public var duplicates = 0
+    /// Frames dropped to shrink the delay when the network got calmer.
+    public var dropped = 0
+    /// Concealed frames inserted to grow the delay.
+    public var stretched = 0
+}
+
+/// An adaptive playout buffer for fixed-duration audio frames (libre's jbuf, PJSIP's
+/// adaptive prefetch are the models).
+///
+/// The player pops one frame per frame duration. The buffer keeps a target delay of
+/// about three times the measured interarrival jitter plus one frame, bounded by
+/// `minimumDelay` and `maximumDelay`; it grows the delay by waiting (concealing) on
+/// underrun and shrinks it by dropping a frame when it holds more than it needs.
+/// Late packets (their slot already played) are counted and dropped.
+public struct JitterBuffer<Payload: Sendable>: Sendable {
+    public let clockRate: Int
+    /// Timestamp units per frame.
+    public let frameDuration: UInt32
+    public var minimumDelay: Double
+    public var maximumDelay: Double
+    public private(set) var statistics = JitterBufferStatistics()
+
+    var frames: [Int64: Payload] = [:]
+    var nextPlayout: Int64?
+    var highestTimestamp: Int64?
+    var jitter: Double = 0       // seconds, RFC 3550 A.8 smoothing
+    var lastTransit: Double?
+    var consecutiveLost = 0
+    var lastUnwrapped: Int64?
+
+    public init(clockRate: Int, frameDuration: UInt32, minimumDelay: Double = 0.02, maximumDelay: Double = 0.5) {
+        self.clockRate = clockRate
+        self.frameDuration = frameDuration
+        self.minimumDelay = minimumDelay
+        self.maximumDelay = maximumDelay
+    }
+
+    var frameSeconds: Double { Double(frameDuration) / Double(clockRate) }
+
+    /// Delay the buffer aims for, in seconds.
+    public var targetDelay: Double {
+        Swift.min(maximumDelay, Swift.max(minimumDelay, 3 * jitter + frameSeconds))
+    }
+
+    /// Frames held, from the next one due to the newest.
+    public var depth: Int { frames.count }
+
+    /// Measured interarrival jitter in seconds.
+    public var jitterSeconds: Double { jitter }
+
+    func unwrap(_ ts: UInt32) -> Int64 {
+        guard let last = lastUnwrapped else { return Int64(ts) }
+        let lastLow = UInt32(truncatingIfNeeded: last)
+        let delta = Int64(Int32(bitPattern: ts &- lastLow))
+        return last + delta
+    }
+
+    /// Adds a frame that arrived at `arrival` seconds.
+    public mutating func insert(_ payload: Payload, timestamp: UInt32, arrival: Double) {
+        var t = unwrap(timestamp)
+        let maxUnits = Int64(maximumDelay * Double(clockRate))
+        if let next = nextPlayout, t < next - maxUnits || t > next + 60 * Int64(clockRate) {
+            // the sender's timeline jumped (restart, new source): start over on the new one
+            frames.removeAll()
+            nextPlayout = nil
+            highestTimestamp = nil
+            lastUnwrapped = nil
+            lastTransit = nil
+            t = Int64(timestamp)
+        }
+        lastUnwrapped = Swift.max(lastUnwrapped ?? t, t)
+        let transit = arrival - Double(t) / Double(clockRate)
+        if let last = lastTransit { jitter += (abs(transit - last) - jitter) / 16 }
+        lastTransit = transit
+        if let next = nextPlayout, t < next { statistics.late += 1; return }
+        guard frames[t] == nil else { statistics.duplicates += 1; return }
+        frames[t] = payload
+        statistics.inserted += 1
+        highestTimestamp = Swift.max(highestTimestamp ?? t, t)
+    }
+
+    /// The frame for the next slot; call once per frame duration.
+    public mutating func pop() -> JitterBufferOutput<Payload> {
+        if nextPlayout == nil {
+            // filling: start once the buffer spans the target delay
+            guard let lowest = frames.keys.min(), let high = highestTimestamp else { return .waiting }
+            let span = Double(high - lowest + Int64(frameDuration)) / Double(clockRate)
+            guard span >= targetDelay else { return .waiting }
+            nextPlayout = lowest
+        }
+        var next = nextPlayout!
+        // a gap longer than the maximum delay (talk spurt after silence, timestamp jump): skip it
+        if frames[next] == nil, let lowest = frames.keys.min(), lowest > next,
+           Double(lowest - next) / Double(clockRate) > maximumDelay {
+            next = lowest
+        }
+        // shrink: more buffered than the target needs (plus two frames of slack): skip ahead
+        // to the target in one step, so the listener hears one cut rather than a long
+        // stretch of shortened audio
+        if let high = highestTimestamp, frames.count > 1 {
+            let buffered = Double(high - next + Int64(frameDuration)) / Double(clockRate)
+            if buffered > targetDelay + 2 * frameSeconds {
+                let keepUnits = Int64((targetDelay * Double(clockRate)).rounded(.up))
+                let frame = Int64(frameDuration)
+                let slots = Swift.max(0, (high - next + frame - keepUnits) / frame)
+                let newNext = next + slots * frame
+                for key in frames.keys where key < newNext {
+                    frames.removeValue(forKey: key)
+                    statistics.dropped += 1
+                }
+                next = newNext
+            }
+        }
+        nextPlayout = next
+        let ts = UInt32(truncatingIfNeeded: next)
+        if frames[next] == nil {
+            let held = highestTimestamp.map { Double($0 - next) / Double(clockRate) } ?? -1
+            if held < targetDelay - frameSeconds {
+                // the frame due is missing and we hold less than the target: the network got
+                // slower, so grow the delay by one concealed frame and wait for it
+                consecutiveLost += 1
+                if frames.isEmpty, Double(consecutiveLost) * frameSeconds > maximumDelay {
+                    // a long silence (DTX, hold, end of stream): fill again before playing
+                    nextPlayout = nil
+                    highestTimestamp = nil
+                    consecutiveLost = 0
+                    return .waiting
+                }
+                statistics.concealed += 1
+                statistics.stretched += 1
+                return .lost(timestamp: ts &- frameDuration)
+            }
+        }
+        nextPlayout = next + Int64(frameDuration)
+        if let f = frames.removeValue(forKey: next) {
+            consecutiveLost = 0
+            statistics.played += 1
+            return .frame(f, timestamp: ts)
+        }
+        consecutiveLost += 1
+        statistics.concealed += 1
+        return .lost(timestamp: ts)
+    }
+}

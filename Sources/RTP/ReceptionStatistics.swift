@@ -1,0 +1,98 @@
+/// What a receiver knows about one source (RFC 3550 §6.4.1 and Appendix A.1, A.3, A.8):
+/// extended highest sequence number, expected and lost packets, interarrival jitter.
+public struct ReceptionStatistics: Sendable, Hashable {
+    public let clockRate: Int
+    public private(set) var ssrc: UInt32?
+    public private(set) var packetsReceived: UInt64 = 0
+    public private(set) var octetsReceived: UInt64 = 0
+    public private(set) var duplicatesOrLate: UInt64 = 0
+    var baseSequence: UInt32 = 0
+    var maxSequence: UInt16 = 0
+    var cycles: UInt32 = 0
+    var started = false
+    var seen: Set<UInt32> = []
+    /// Jitter in timestamp units, scaled by 16 as in RFC 3550 A.8.
+    var jitterQ4: Double = 0
+    var lastTransit: Double?
+    var expectedPrior: UInt64 = 0
+    var receivedPrior: UInt64 = 0
+    /// Middle 32 bits of the last SR's NTP time and when it arrived.
+    public private(set) var lastSR: UInt32 = 0
+    var lastSRArrival: Double?
+
+    public init(clockRate: Int) { self.clockRate = clockRate }
+
+    /// Counts one packet that arrived at `arrival` seconds.
+    public mutating func record(_ p: RTPPacket, arrival: Double) {
+        if !started {
+            started = true
+            ssrc = p.ssrc
+            baseSequence = UInt32(p.sequenceNumber)
+            maxSequence = p.sequenceNumber
+        } else {
+            let delta = p.sequenceNumber &- maxSequence
+            if delta != 0 && delta < 0x8000 {
+                if p.sequenceNumber < maxSequence { cycles &+= 0x10000 }
+                maxSequence = p.sequenceNumber
+            }
+        }
+        let ext = extendedSequence(for: p.sequenceNumber)
+        guard seen.insert(ext).inserted else { duplicatesOrLate += 1; return }
+        if seen.count > 4096 { seen = Set(seen.filter { $0 + 2048 > extendedHighest }) }
+        packetsReceived += 1
+        octetsReceived += UInt64(p.payload.count)
+        // transit time in timestamp units; jitter is its smoothed difference (A.8)
+        let transit = arrival * Double(clockRate) - Double(p.timestamp)
+        if let last = lastTransit {
+            var d = transit - last
+            if d < 0 { d = -d }
+            // ignore timestamp wrap jumps
+            if d < Double(UInt32.max / 2) { jitterQ4 += d - jitterQ4 / 16 }
+        }
+        lastTransit = transit
+    }
+
+    func extendedSequence(for seq: UInt16) -> UInt32 {
+        // the cycle count that puts `seq` closest to the highest sequence seen
+        let high = Int64(extendedHighest)
+        var best = Int64(cycles | UInt32(seq))
+        for c in [Int64(cycles) - 0x10000, Int64(cycles) + 0x10000] where c >= 0 {
+            let cand = c | Int64(seq)
+            if abs(cand - high) < abs(best - high) { best = cand }
+        }
+        return UInt32(truncatingIfNeeded: best)
+    }
+
+    /// Extended highest sequence number received.
+    public var extendedHighest: UInt32 { cycles | UInt32(maxSequence) }
+
+    public var expected: UInt64 { started ? UInt64(extendedHighest) - UInt64(baseSequence) + 1 : 0 }
+    /// Cumulative number of packets lost (may be negative with duplicates, RFC 3550 §6.4.1).
+    public var cumulativeLost: Int64 { Int64(expected) - Int64(packetsReceived) }
+    /// Interarrival jitter in timestamp units.
+    public var jitter: Double { jitterQ4 / 16 }
+    /// Interarrival jitter in seconds.
+    public var jitterSeconds: Double { jitter / Double(clockRate) }
+    /// Lost fraction over the whole session.
+    public var lossRatio: Double { expected == 0 ? 0 : Swift.max(0, Double(cumulativeLost) / Double(expected)) }
+
+    /// Notes a sender report from this source for LSR/DLSR.
+    public mutating func recordSenderReport(ntpTimestamp: UInt64, arrival: Double) {
+        lastSR = UInt32((ntpTimestamp >> 16) & 0xFFFF_FFFF)
+        lastSRArrival = arrival
+    }
+
+    /// A report block for the interval since the previous one (A.3).
+    public mutating func reportBlock(now: Double) -> RTCPReportBlock? {
+        guard let ssrc else { return nil }
+        let expectedInterval = expected - expectedPrior
+        let receivedInterval = packetsReceived - receivedPrior
+        expectedPrior = expected
+        receivedPrior = packetsReceived
+        let lostInterval = Int64(expectedInterval) - Int64(receivedInterval)
+        let fraction: UInt8 = expectedInterval == 0 || lostInterval <= 0 ? 0 : UInt8(Swift.min(255, (lostInterval << 8) / Int64(expectedInterval)))
+        let dlsr = lastSRArrival.map { UInt32(Swift.max(0, (now - $0) * 65536)) } ?? 0
+        return RTCPReportBlock(ssrc: ssrc, fractionLost: fraction, cumulativeLost: Int32(clamping: cumulativeLost),
+                               highestSequence: extendedHighest, jitter: UInt32(Swift.max(0, jitter)), lastSR: lastSR, delaySinceLastSR: dlsr)
+    }
+}
