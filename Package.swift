@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "AudioCodec", targets: ["AudioCodec"]),
         .library(name: "ILBC", targets: ["ILBC"]),
         .executable(name: "softphone", targets: ["softphone"]),
+        .executable(name: "nemo", targets: ["nemo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -84,7 +85,35 @@ let package = Package(
             path: "bench/phone",
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // Mobility Header messages, options, binding cache, BUL, MR and HA state machines: sans-I/O.
+        .target(
+            name: "Mobility",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // A small C shim: Swift cannot call the variadic ioctl that opens a TUN device.
+        .target(name: "CNemoLinux"),
+        // TUN, per-uplink UDP sockets, rtnetlink, routes and rules.
+        .target(
+            name: "MobilityLinux",
+            dependencies: [
+                "Mobility", "CNemoLinux",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "nemo",
+            dependencies: [
+                "Mobility", "MobilityLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "MobilityTests", dependencies: ["Mobility", .product(name: "NIOCore", package: "swift-nio")]),
+        // Depends on `nemo` so the live tests find the binary built next to them.
+        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "nemo"], exclude: ["Fixtures"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),

@@ -1,0 +1,653 @@
+import NIOCore
+
+/// One uplink of the mobile router as configured: a name (the interface), its BID and BID-PRI.
+public struct UplinkConfiguration: Hashable, Sendable, Codable {
+    public var name: String
+    /// Binding identifier, non-zero, unique per mobile router.
+    public var bid: UInt16
+    /// BID-PRI: 1 is the most preferred.
+    public var priority: UInt8
+
+    public init(name: String, bid: UInt16, priority: UInt8) {
+        self.name = name
+        self.bid = bid
+        self.priority = priority
+    }
+}
+
+/// Mobile router settings.
+public struct MobileRouterConfiguration: Sendable {
+    public var homeAddress: IPv6Address
+    /// The HA's inner (home link) address.
+    public var homeAgentAddress: IPv6Address
+    /// The HA's outer addresses; the one of the uplink's family is used.
+    public var homeAgentEndpoints: [IPAddress]
+    public var homeAgentPort: UInt16
+    public var prefixes: [IPv6Prefix]
+    /// NEMO explicit mode: carry an MNP option per prefix in every BU.
+    public var explicitPrefixes: Bool
+    public var key: MobilityAuthenticationKey
+    public var identifier: String?
+    /// Requested lifetime in seconds.
+    public var lifetime: Int
+    /// MCoA: one binding per uplink (RFC 5648); off = NEMO Basic Support with one care-of address.
+    public var multipleCareOf: Bool
+    public var uplinks: [UplinkConfiguration]
+    public var flowPolicies: [FlowPolicy]
+    public var replayProtection: Bool
+    /// First sequence number; random when nil.
+    public var initialSequence: UInt16?
+
+    public init(homeAddress: IPv6Address, homeAgentAddress: IPv6Address, homeAgentEndpoints: [IPAddress], homeAgentPort: UInt16 = dsmipv6Port,
+                prefixes: [IPv6Prefix], explicitPrefixes: Bool = true, key: MobilityAuthenticationKey, identifier: String? = nil,
+                lifetime: Int = 600, multipleCareOf: Bool = true, uplinks: [UplinkConfiguration], flowPolicies: [FlowPolicy] = [],
+                replayProtection: Bool = true, initialSequence: UInt16? = nil) {
+        self.homeAddress = homeAddress
+        self.homeAgentAddress = homeAgentAddress
+        self.homeAgentEndpoints = homeAgentEndpoints
+        self.homeAgentPort = homeAgentPort
+        self.prefixes = prefixes
+        self.explicitPrefixes = explicitPrefixes
+        self.key = key
+        self.identifier = identifier
+        self.lifetime = lifetime
+        self.multipleCareOf = multipleCareOf
+        self.uplinks = uplinks
+        self.flowPolicies = flowPolicies
+        self.replayProtection = replayProtection
+        self.initialSequence = initialSequence
+    }
+}
+
+/// Where one binding stands.
+public enum BindingState: String, Hashable, Sendable, Codable {
+    case idle, registering, registered, deregistering, failed
+}
+
+/// A BU waiting for its BA.
+public struct OutstandingUpdate: Hashable, Sendable {
+    public var sequence: UInt16
+    public var timestamp: UInt64?
+    public var sentAt: MobilityInstant
+    public var retransmitAt: MobilityInstant
+    public var timeout: Duration
+    public var deregistration: Bool
+    /// The CoA the authenticator was computed with; the BA's is computed with the same.
+    var careOfForAuthentication: IPv6Address
+    /// Set on a BU resent after a 135/144 resynchronisation, so a second refusal waits for the timer.
+    var afterResync = false
+    public var via: String
+}
+
+/// One entry of the binding update list (RFC 6275 §11.1), one per uplink.
+public struct BindingUpdateListEntry: Hashable, Sendable {
+    public var uplink: String
+    /// BID on the wire; 0 when registered without MCoA.
+    public var bid: UInt16
+    public var priority: UInt8
+    public var careOf: IPAddress?
+    public var state: BindingState
+    public var lastStatus: UInt8?
+    public var outstanding: OutstandingUpdate?
+    public var grantedLifetime: Int
+    public var expires: MobilityInstant?
+    public var refreshAt: MobilityInstant?
+    public var registrations: Int
+}
+
+/// Mobile router happenings worth a log line or a metric.
+public enum MobileRouterEvent: Hashable, Sendable {
+    case registered(uplink: String, bid: UInt16, careOf: IPAddress, lifetime: Int)
+    case refreshed(uplink: String, bid: UInt16, lifetime: Int)
+    case deregistered(uplink: String, bid: UInt16)
+    case rejected(uplink: String, bid: UInt16, status: UInt8, reason: String)
+    case bindingLost(uplink: String, bid: UInt16, reason: String)
+    /// The uplink carrying default traffic changed.
+    case handover(from: String?, to: String?)
+    case homeAgentLostState
+    case multipleCareOfRefused
+}
+
+/// A datagram to send out of a given uplink.
+public struct UplinkSignal: Sendable {
+    public var uplink: String
+    public var signal: OutgoingSignal
+}
+
+public struct MobileRouterOutput: Sendable {
+    public var signals: [UplinkSignal] = []
+    public var events: [MobileRouterEvent] = []
+}
+
+/// The NEMO mobile router as a sans-I/O state machine: uplink changes, received signaling and
+/// clock ticks in; BUs to send, binding states and handover events out (RFC 3963 §5, RFC 5648 §5,
+/// RFC 6089, RFC 5555, RFC 4285 on the mobile node's side).
+public struct MobileRouter: Sendable {
+    public let configuration: MobileRouterConfiguration
+    /// The binding update list, by uplink name.
+    public private(set) var bindingUpdateList: [String: BindingUpdateListEntry] = [:]
+    /// Current usable care-of address per uplink (nil: down or no address).
+    public private(set) var careOfAddresses: [String: IPAddress] = [:]
+    public private(set) var sequence: UInt16
+    public private(set) var counters: [String: Int] = [:]
+    /// Whether MCoA is in use (configured and not refused by the HA).
+    public private(set) var multipleCareOfActive: Bool
+    private var overwriteSent = false
+    private var overwriteOutstanding = false
+    private var lastTimestamp: UInt64 = 0
+    /// Seconds to add to our clock to match the HA's, learnt from status 144.
+    private var clockOffset: Int64 = 0
+    private var recentSends: [MobilityInstant] = []
+    private var lastDefaultUplink: String?
+
+    public init(configuration: MobileRouterConfiguration) {
+        self.configuration = configuration
+        self.sequence = configuration.initialSequence ?? UInt16.random(in: 0...UInt16.max)
+        self.multipleCareOfActive = configuration.multipleCareOf
+        for u in configuration.uplinks {
+            bindingUpdateList[u.name] = BindingUpdateListEntry(uplink: u.name, bid: configuration.multipleCareOf ? u.bid : 0, priority: u.priority,
+                                                               careOf: nil, state: .idle, lastStatus: nil, outstanding: nil,
+                                                               grantedLifetime: 0, expires: nil, refreshAt: nil, registrations: 0)
+        }
+    }
+
+    mutating func count(_ name: String) { counters[name, default: 0] += 1 }
+
+    private var uplinksByPreference: [UplinkConfiguration] {
+        configuration.uplinks.sorted { ($0.priority, $0.bid) < ($1.priority, $1.bid) }
+    }
+
+    // MARK: inputs
+
+    /// An uplink gained, changed or lost its usable care-of address (nil = link down or no address).
+    public mutating func uplinkChanged(_ name: String, careOf: IPAddress?, now: MobilityInstant) -> MobileRouterOutput {
+        var out = MobileRouterOutput()
+        guard var entry = bindingUpdateList[name] else { return out }
+        let previous = careOfAddresses[name]
+        guard previous != careOf else { return out }
+        careOfAddresses[name] = careOf
+        if careOf == nil {
+            let wasActive = entry.state == .registered || entry.state == .registering
+            let carriedOverwrite = overwriteOutstanding && entry.outstanding.map { !$0.deregistration } == true
+            entry.careOf = nil
+            entry.outstanding = nil
+            entry.expires = nil
+            entry.refreshAt = nil
+            let oldState = entry.state
+            entry.state = .idle
+            bindingUpdateList[name] = entry
+            if wasActive {
+                out.events.append(.bindingLost(uplink: name, bid: entry.bid, reason: "uplink down"))
+                if multipleCareOfActive, oldState == .registered {
+                    sendDeregistration(of: name, now: now, into: &out)
+                }
+            }
+            if carriedOverwrite {
+                // The BU with O died with its uplink; the next registration carries O instead.
+                overwriteSent = false
+                overwriteOutstanding = false
+                kickWaitingRegistrations(now: now, into: &out)
+            }
+        } else {
+            if entry.state == .failed { entry.state = .idle }
+            entry.careOf = careOf
+            bindingUpdateList[name] = entry
+            if multipleCareOfActive {
+                startRegistration(name, now: now, into: &out)
+            }
+        }
+        if !multipleCareOfActive { chooseSingleCareOf(now: now, into: &out) }
+        noteHandover(into: &out)
+        return out
+    }
+
+    /// A signaling datagram from the HA arrived on `uplink`.
+    public mutating func receive(mobilityHeader: ByteBuffer, innerSource: IPv6Address, innerDestination: IPv6Address,
+                                 via uplink: String, now: MobilityInstant) -> MobileRouterOutput {
+        var out = MobileRouterOutput()
+        var buffer = mobilityHeader
+        let message: MobilityMessage
+        do {
+            message = try MobilityMessage(parsing: &buffer, source: innerSource, destination: innerDestination)
+        } catch {
+            count("dropped_\(error.counterName)")
+            return out
+        }
+        guard innerSource == configuration.homeAgentAddress, innerDestination == configuration.homeAddress else {
+            count("dropped_not_from_home_agent")
+            return out
+        }
+        switch message {
+        case .bindingAcknowledgement(let ba):
+            handleAcknowledgement(ba, raw: mobilityHeader, now: now, into: &out)
+        case .bindingError(let be):
+            count("binding_errors_received")
+            if be.status == BindingError.unknownBinding, be.homeAddress == configuration.homeAddress {
+                out.events.append(.homeAgentLostState)
+                reregisterAll(now: now, into: &out)
+            }
+        case .bindingRefreshRequest(let brr):
+            count("refresh_requests_received")
+            let named = Set(brr.options.compactMap { if case .bindingIdentifier(let b) = $0 { return b.bid }; return nil })
+            for (name, e) in bindingUpdateList where e.state == .registered && e.outstanding == nil && (named.isEmpty || named.contains(e.bid)) {
+                sendRegistration(name, now: now, into: &out)
+            }
+        case .bindingUpdate:
+            count("dropped_unexpected_message")
+        }
+        noteHandover(into: &out)
+        return out
+    }
+
+    /// Retransmits unanswered BUs, refreshes bindings before they expire, notices expired ones.
+    public mutating func tick(now: MobilityInstant) -> MobileRouterOutput {
+        var out = MobileRouterOutput()
+        for name in bindingUpdateList.keys.sorted() {
+            guard let entry = bindingUpdateList[name] else { continue }
+            if let o = entry.outstanding, now >= o.retransmitAt {
+                guard allowSend(now: now) else { continue }
+                count("retransmissions")
+                if o.deregistration {
+                    sendDeregistration(of: name, now: now, into: &out, timeout: min(o.timeout * 2, MobilityTimers.maximumBindAckTimeout))
+                } else {
+                    sendRegistration(name, now: now, into: &out, timeout: min(o.timeout * 2, MobilityTimers.maximumBindAckTimeout))
+                }
+                continue
+            }
+            if entry.state == .registered, let expires = entry.expires, now >= expires {
+                var e = entry
+                e.state = .registering
+                e.expires = nil
+                bindingUpdateList[name] = e
+                out.events.append(.bindingLost(uplink: name, bid: entry.bid, reason: "lifetime expired"))
+                sendRegistration(name, now: now, into: &out)
+                continue
+            }
+            if entry.state == .registered, entry.outstanding == nil, let refresh = entry.refreshAt, now >= refresh {
+                guard allowSend(now: now) else { continue }
+                count("refreshes")
+                sendRegistration(name, now: now, into: &out)
+            }
+        }
+        noteHandover(into: &out)
+        return out
+    }
+
+    /// The next moment `tick(now:)` has work to do.
+    public var nextDeadline: MobilityInstant? {
+        bindingUpdateList.values.flatMap { e -> [MobilityInstant] in
+            var d: [MobilityInstant] = []
+            if let o = e.outstanding { d.append(o.retransmitAt) }
+            if e.state == .registered, let r = e.refreshAt { d.append(r) }
+            if e.state == .registered, let x = e.expires { d.append(x) }
+            return d
+        }.min()
+    }
+
+    /// De-registers everything (lifetime 0, no BID options), e.g. on shutdown.
+    public mutating func deregisterAll(now: MobilityInstant) -> MobileRouterOutput {
+        var out = MobileRouterOutput()
+        guard let via = registeredUplinks.first, let coa = careOfAddresses[via] else { return out }
+        let seq = nextSequence()
+        let ts = nextTimestamp(now)
+        var options: [MobilityOption] = []
+        if let id = configuration.identifier { options.append(.nai(id)) }
+        if let ts { options.append(.replayProtection(ts)) }
+        options.append(.authentication(MobilityAuthentication(spi: configuration.key.spi)))
+        let bu = BindingUpdate(sequence: seq, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 0, options: options)
+        out.signals.append(UplinkSignal(uplink: via, signal: signal(.bindingUpdate(bu), careOf: coa, authCareOf: .unspecified)))
+        for name in bindingUpdateList.keys {
+            bindingUpdateList[name]?.state = .idle
+            bindingUpdateList[name]?.outstanding = nil
+        }
+        noteHandover(into: &out)
+        return out
+    }
+
+    // MARK: data path
+
+    /// Uplinks whose binding is registered and whose link is usable, most preferred first.
+    public var registeredUplinks: [String] {
+        uplinksByPreference.map(\.name).filter { bindingUpdateList[$0]?.state == .registered && careOfAddresses[$0] != nil }
+    }
+
+    /// The uplink a packet from the mobile network leaves by: the first matching flow policy's
+    /// first registered uplink, else the most preferred registered uplink.
+    public func uplink(for flow: FlowKey) -> String? {
+        let usable = registeredUplinks
+        guard let first = usable.first else { return nil }
+        if multipleCareOfActive {
+            for policy in configuration.flowPolicies.sorted(by: { $0.priority < $1.priority }) where policy.match.matchesOutbound(flow) {
+                if let u = policy.uplinks.first(where: usable.contains) { return u }
+                break
+            }
+        }
+        return first
+    }
+
+    /// The uplink default traffic uses now.
+    public var defaultUplink: String? { registeredUplinks.first }
+
+    /// The outer destination for data sent out of `uplink`.
+    public func homeAgentEndpoint(for uplink: String) -> TransportAddress? {
+        guard let coa = careOfAddresses[uplink] else { return nil }
+        return endpoint(for: coa)
+    }
+
+    /// Whether a packet from the tunnel may be delivered into the mobile network.
+    public func acceptsDownlink(destination: IPAddress) -> Bool {
+        let d = destination.asIPv6
+        return d == configuration.homeAddress || configuration.prefixes.contains { $0.contains(d) }
+    }
+
+    // MARK: internals
+
+    private func endpoint(for coa: IPAddress) -> TransportAddress? {
+        let wantV4: Bool
+        if case .v4 = coa { wantV4 = true } else { wantV4 = false }
+        let ha = configuration.homeAgentEndpoints.first { a in
+            if case .v4 = a { return wantV4 }
+            return !wantV4
+        }
+        return ha.map { TransportAddress(address: $0, port: configuration.homeAgentPort) }
+    }
+
+    private mutating func nextSequence() -> UInt16 {
+        sequence &+= 1
+        return sequence
+    }
+
+    private mutating func nextTimestamp(_ now: MobilityInstant) -> UInt64? {
+        guard configuration.replayProtection else { return nil }
+        var t = now.ntp &+ UInt64(bitPattern: clockOffset << 32)
+        if t <= lastTimestamp { t = lastTimestamp &+ 1 }
+        lastTimestamp = t
+        return t
+    }
+
+    /// RFC 6275 MAX_UPDATE_RATE: at most 3 BUs per second to the HA (retransmissions and refreshes).
+    private mutating func allowSend(now: MobilityInstant) -> Bool {
+        recentSends.removeAll { now - $0 >= .seconds(1) }
+        return recentSends.count < MobilityTimers.maximumUpdateRate
+    }
+
+    private func signal(_ message: MobilityMessage, careOf: IPAddress, authCareOf: IPv6Address) -> OutgoingSignal {
+        let mh = message.encode(source: configuration.homeAddress, destination: configuration.homeAgentAddress,
+                                authentication: configuration.key, careOfAddress: authCareOf, homeAddress: configuration.homeAddress)
+        return OutgoingSignal(destination: endpoint(for: careOf) ?? TransportAddress(address: careOf, port: configuration.homeAgentPort),
+                              innerSource: configuration.homeAddress, innerDestination: configuration.homeAgentAddress, message: message, mobilityHeader: mh)
+    }
+
+    /// FI options for the flow policies, each bound to its first preferred uplink among `bids`
+    /// (a policy none of whose uplinks is registered is left out: the HA then uses the default).
+    private func flowOptions(knownBIDs: Set<UInt16>) -> [MobilityOption] {
+        guard multipleCareOfActive else { return [] }
+        var options: [MobilityOption] = []
+        for policy in configuration.flowPolicies {
+            let bid = policy.uplinks.compactMap { name in configuration.uplinks.first { $0.name == name }?.bid }.first { knownBIDs.contains($0) }
+            guard let bid else { continue }
+            options.append(.flowIdentification(FlowIdentification(fid: policy.fid, priority: policy.priority,
+                                                                  trafficSelector: .ipv6(policy.match.downlinkSelector), bindingReferences: [bid])))
+        }
+        return options
+    }
+
+    private var registeredBIDs: Set<UInt16> {
+        Set(bindingUpdateList.values.filter { $0.state == .registered }.map(\.bid))
+    }
+
+    private mutating func startRegistration(_ name: String, now: MobilityInstant, into out: inout MobileRouterOutput) {
+        guard var e = bindingUpdateList[name] else { return }
+        e.state = .registering
+        bindingUpdateList[name] = e
+        // While the first BU with O is unanswered, others wait so O cannot wipe them (RFC 5648 §5.9).
+        if multipleCareOfActive && overwriteOutstanding { return }
+        sendRegistration(name, now: now, into: &out, timeout: e.registrations == 0 ? MobilityTimers.initialBindAckTimeoutFirstRegistration : MobilityTimers.initialBindAckTimeout)
+    }
+
+    private mutating func sendRegistration(_ name: String, now: MobilityInstant, into out: inout MobileRouterOutput,
+                                           timeout: Duration = MobilityTimers.initialBindAckTimeout) {
+        guard var e = bindingUpdateList[name], let coa = careOfAddresses[name] else { return }
+        let seq = nextSequence()
+        let ts = nextTimestamp(now)
+        var options: [MobilityOption] = []
+        if configuration.explicitPrefixes { options += configuration.prefixes.map(MobilityOption.mobileNetworkPrefix) }
+        var flags: BindingUpdateFlags = [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP]
+        if multipleCareOfActive {
+            options.append(.bindingIdentifier(BindingIdentifier(bid: e.bid, priority: e.priority, careOfAddress: coa)))
+            options += flowOptions(knownBIDs: registeredBIDs.union([e.bid]))
+            if !overwriteSent || overwriteOutstanding && e.outstanding != nil {
+                flags.insert(.overwrite)
+                overwriteSent = true
+                overwriteOutstanding = true
+            }
+        } else {
+            switch coa {
+            case .v6(let a): options.append(.alternateCareOfAddress(a))
+            case .v4(let a): options.append(.ipv4CareOfAddress(a))
+            }
+        }
+        if let id = configuration.identifier { options.append(.nai(id)) }
+        if let ts { options.append(.replayProtection(ts)) }
+        options.append(.authentication(MobilityAuthentication(spi: configuration.key.spi)))
+        let units = UInt16(clamping: max(1, configuration.lifetime / 4))
+        let bu = BindingUpdate(sequence: seq, flags: flags, lifetime: units, options: options)
+        let authCoA = coa.asIPv6
+        out.signals.append(UplinkSignal(uplink: name, signal: signal(.bindingUpdate(bu), careOf: coa, authCareOf: authCoA)))
+        e.outstanding = OutstandingUpdate(sequence: seq, timestamp: ts, sentAt: now, retransmitAt: now + timeout, timeout: timeout,
+                                          deregistration: false, careOfForAuthentication: authCoA, via: name)
+        if e.state != .registered { e.state = .registering }
+        bindingUpdateList[name] = e
+        recentSends.append(now)
+        count("binding_updates_sent")
+    }
+
+    /// Removes one BID at the HA, sending the BU over another registered uplink.
+    private mutating func sendDeregistration(of name: String, now: MobilityInstant, into out: inout MobileRouterOutput,
+                                             timeout: Duration = MobilityTimers.initialBindAckTimeout) {
+        guard var e = bindingUpdateList[name] else { return }
+        guard let via = registeredUplinks.first(where: { $0 != name }), let viaCoA = careOfAddresses[via] else {
+            e.state = .idle
+            e.outstanding = nil
+            bindingUpdateList[name] = e
+            return
+        }
+        let seq = nextSequence()
+        let ts = nextTimestamp(now)
+        var options: [MobilityOption] = [.bindingIdentifier(BindingIdentifier(bid: e.bid, priority: e.priority))]
+        options += flowOptions(knownBIDs: registeredBIDs.subtracting([e.bid]))
+        if let id = configuration.identifier { options.append(.nai(id)) }
+        if let ts { options.append(.replayProtection(ts)) }
+        options.append(.authentication(MobilityAuthentication(spi: configuration.key.spi)))
+        let bu = BindingUpdate(sequence: seq, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 0, options: options)
+        out.signals.append(UplinkSignal(uplink: via, signal: signal(.bindingUpdate(bu), careOf: viaCoA, authCareOf: .unspecified)))
+        e.state = .deregistering
+        e.outstanding = OutstandingUpdate(sequence: seq, timestamp: ts, sentAt: now, retransmitAt: now + timeout, timeout: timeout,
+                                          deregistration: true, careOfForAuthentication: .unspecified, via: via)
+        bindingUpdateList[name] = e
+        recentSends.append(now)
+        count("binding_updates_sent")
+    }
+
+    /// Single care-of mode: register the most preferred usable uplink, keep the old binding
+    /// carrying traffic until the new one is acknowledged.
+    private mutating func chooseSingleCareOf(now: MobilityInstant, into out: inout MobileRouterOutput) {
+        guard let best = uplinksByPreference.first(where: { careOfAddresses[$0.name] != nil && bindingUpdateList[$0.name]?.state != .failed }) else { return }
+        let e = bindingUpdateList[best.name]!
+        if e.state == .registered || e.state == .registering { return }
+        startRegistration(best.name, now: now, into: &out)
+    }
+
+    private mutating func reregisterAll(now: MobilityInstant, into out: inout MobileRouterOutput) {
+        if multipleCareOfActive {
+            overwriteSent = false
+            overwriteOutstanding = false
+            for u in uplinksByPreference where careOfAddresses[u.name] != nil {
+                bindingUpdateList[u.name]?.state = .registering
+                bindingUpdateList[u.name]?.outstanding = nil
+                startRegistration(u.name, now: now, into: &out)
+            }
+        } else {
+            for name in bindingUpdateList.keys where bindingUpdateList[name]?.state != .failed {
+                bindingUpdateList[name]?.state = .idle
+                bindingUpdateList[name]?.outstanding = nil
+            }
+            chooseSingleCareOf(now: now, into: &out)
+        }
+    }
+
+    private mutating func handleAcknowledgement(_ ba: BindingAcknowledgement, raw: ByteBuffer, now: MobilityInstant, into out: inout MobileRouterOutput) {
+        count("binding_acks_received")
+        // Find the outstanding BU this answers: the authenticator must verify with that BU's CoA.
+        let key = configuration.key
+        var matched: String?
+        var authenticated = false
+        for (name, e) in bindingUpdateList.sorted(by: { $0.key < $1.key }) {
+            guard let o = e.outstanding else { continue }
+            let verdict = MobilityAuthenticator.verify(raw, keys: { $0 == key.spi ? key.key : nil },
+                                                       careOfAddress: o.careOfForAuthentication, homeAddress: configuration.homeAddress)
+            let sequenceMatches = o.sequence == ba.sequence
+            if case .valid = verdict, sequenceMatches || ba.status == BindingStatus.sequenceNumberOutOfWindow || ba.status == BindingStatus.idMismatch {
+                matched = name
+                authenticated = true
+                break
+            }
+            if sequenceMatches && ba.status == BindingStatus.authenticationFailed {
+                // The HA could not verify us, so it cannot have used our key either (RFC 4285 §5.1.1).
+                matched = name
+            }
+        }
+        guard let name = matched, var e = bindingUpdateList[name], let o = e.outstanding else {
+            count("dropped_ba_unmatched")
+            return
+        }
+        let timestamp: UInt64? = ba.options.lazy.compactMap { if case .replayProtection(let t) = $0 { return t }; return nil }.first
+        if authenticated, ba.status != BindingStatus.idMismatch, o.timestamp != nil, timestamp != o.timestamp {
+            count("dropped_ba_timestamp_mismatch")
+            return
+        }
+        if !authenticated {
+            e.state = .failed
+            e.lastStatus = ba.status
+            e.outstanding = nil
+            bindingUpdateList[name] = e
+            out.events.append(.rejected(uplink: name, bid: e.bid, status: ba.status, reason: "authentication failed at the home agent; check spi and key"))
+            return
+        }
+        switch ba.status {
+        case BindingStatus.sequenceNumberOutOfWindow:
+            count("sequence_resyncs")
+            sequence = ba.sequence
+            resend(name, o, now: now, into: &out)
+            return
+        case BindingStatus.idMismatch:
+            if let t = timestamp {
+                let ours = Int64(NTPTimestamp.seconds(now.ntp))
+                clockOffset = Int64(NTPTimestamp.seconds(t)) - ours
+            }
+            count("timestamp_resyncs")
+            resend(name, o, now: now, into: &out)
+            return
+        default:
+            break
+        }
+        let bidOptions = ba.options.compactMap { if case .bindingIdentifier(let b) = $0 { return b }; return nil }
+        var status = ba.status
+        if multipleCareOfActive {
+            if let mine = bidOptions.first(where: { $0.bid == e.bid }), mine.status != 0 { status = mine.status }
+            if ba.status == BindingStatus.mcoaProhibited || (ba.status < 128 && bidOptions.isEmpty && !o.deregistration) {
+                out.events.append(.multipleCareOfRefused)
+                multipleCareOfActive = false
+                e.outstanding = nil
+                e.state = .idle
+                bindingUpdateList[name] = e
+                for n in bindingUpdateList.keys {
+                    bindingUpdateList[n]?.bid = 0
+                    bindingUpdateList[n]?.state = .idle
+                    bindingUpdateList[n]?.outstanding = nil
+                }
+                chooseSingleCareOf(now: now, into: &out)
+                return
+            }
+        }
+        e.outstanding = nil
+        e.lastStatus = status
+        if o.deregistration {
+            e.state = .idle
+            bindingUpdateList[name] = e
+            out.events.append(.deregistered(uplink: name, bid: e.bid))
+            return
+        }
+        overwriteOutstanding = false
+        guard status < 128 else {
+            e.state = .failed
+            bindingUpdateList[name] = e
+            out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent refused the binding"))
+            kickWaitingRegistrations(now: now, into: &out)
+            return
+        }
+        if !ba.flags.contains(.mobileRouter) {
+            e.state = .failed
+            bindingUpdateList[name] = e
+            out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent does not support mobile routers (BA R flag clear)"))
+            return
+        }
+        let granted = Int(ba.lifetime) * 4
+        let advice = ba.options.lazy.compactMap { if case .bindingRefreshAdvice(let i) = $0 { return Int(i) * 4 }; return nil }.first
+        let wasRegistered = e.state == .registered
+        e.state = .registered
+        e.grantedLifetime = granted
+        e.expires = o.sentAt + .seconds(granted)
+        e.refreshAt = o.sentAt + .seconds(min(advice ?? granted * 3 / 4, granted * 3 / 4 == 0 ? granted : granted * 3 / 4))
+        e.registrations += 1
+        bindingUpdateList[name] = e
+        if wasRegistered {
+            out.events.append(.refreshed(uplink: name, bid: e.bid, lifetime: granted))
+        } else {
+            out.events.append(.registered(uplink: name, bid: e.bid, careOf: e.careOf ?? careOfAddresses[name]!, lifetime: granted))
+        }
+        if !multipleCareOfActive {
+            // The HA replaced every other binding with this one.
+            for (n, other) in bindingUpdateList where n != name && other.state == .registered {
+                bindingUpdateList[n]?.state = .idle
+                bindingUpdateList[n]?.expires = nil
+            }
+            // A more preferred uplink may have come back while this one was registering.
+            chooseSingleCareOf(now: now, into: &out)
+        }
+        kickWaitingRegistrations(now: now, into: &out)
+    }
+
+    private mutating func resend(_ name: String, _ o: OutstandingUpdate, now: MobilityInstant, into out: inout MobileRouterOutput) {
+        if o.afterResync {
+            // Refused again right after resynchronising: back off instead of ping-ponging.
+            bindingUpdateList[name]?.outstanding = o
+            return
+        }
+        defer { bindingUpdateList[name]?.outstanding?.afterResync = true }
+        if o.deregistration {
+            sendDeregistration(of: name, now: now, into: &out)
+        } else {
+            sendRegistration(name, now: now, into: &out)
+        }
+    }
+
+    private mutating func kickWaitingRegistrations(now: MobilityInstant, into out: inout MobileRouterOutput) {
+        guard multipleCareOfActive, !overwriteOutstanding else { return }
+        for u in uplinksByPreference where !overwriteOutstanding {
+            if let e = bindingUpdateList[u.name], e.state == .registering, e.outstanding == nil, careOfAddresses[u.name] != nil {
+                sendRegistration(u.name, now: now, into: &out, timeout: e.registrations == 0 ? MobilityTimers.initialBindAckTimeoutFirstRegistration : MobilityTimers.initialBindAckTimeout)
+            }
+        }
+    }
+
+    private mutating func noteHandover(into out: inout MobileRouterOutput) {
+        // A gap with no registered uplink is not a handover by itself; the next uplink to carry
+        // default traffic completes it.
+        guard let now = defaultUplink else { return }
+        if now != lastDefaultUplink {
+            out.events.append(.handover(from: lastDefaultUplink, to: now))
+            lastDefaultUplink = now
+        }
+    }
+}

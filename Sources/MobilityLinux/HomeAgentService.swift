@@ -1,0 +1,168 @@
+import Foundation
+import Glibc
+import Logging
+import Mobility
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// `nemo ha` around the sans-I/O `HomeAgent`: one dual-stack UDP socket on port 4191, a TUN
+/// device for the home side, kernel routes for every registered prefix.
+public final class HomeAgentService: @unchecked Sendable {
+    private let file: HomeAgentFile
+    private let logger: Logger
+    private let lock = NIOLock()
+    private var agent: HomeAgent
+    private var data = DataPathCounters()
+    private let clock = ServiceClock()
+    /// One socket per listen address; a path is answered on the socket it arrived on.
+    private let sockets: [UDPSocket]
+    private var pathSockets: [TransportAddress: UDPSocket] = [:]
+    private let tun: TunDevice
+    private let netlink: RouteNetlinkSocket
+    private let tunIndex: Int32
+
+    public init(file: HomeAgentFile, logger: Logger) throws {
+        self.file = file
+        self.logger = logger
+        agent = HomeAgent(configuration: try file.homeAgentConfiguration())
+        sockets = try (file.listen ?? ["::"]).map { text in
+            guard let a = IPAddress(text) else { throw ConfigurationError("listen: '\(text)' is not an address") }
+            return try UDPSocket(address: a, port: file.port ?? dsmipv6Port)
+        }
+        tun = try TunDevice(name: file.tunnel ?? "nemo0")
+        netlink = try RouteNetlinkSocket(subscribe: false)
+        guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
+        tunIndex = index
+        try netlink.setUp(interface: index, mtu: file.mtu ?? 1400)
+    }
+
+    /// The current status for `nemo status` and metrics.
+    public func status() -> NemoStatus {
+        lock.withLock {
+            let now = clock.now
+            var lines: [BindingStatusLine] = []
+            for (hoa, e) in agent.cache.entries.sorted(by: { $0.key < $1.key }) where e.deletedAt == nil {
+                for b in e.orderedBindings {
+                    lines.append(BindingStatusLine(homeAddress: hoa.description, bid: b.bid, uplink: nil, careOf: b.careOfAddress.description,
+                                                   path: b.path.description, state: "registered", priority: b.priority,
+                                                   lifetimeRemaining: Int((b.expires - now).seconds), lastStatus: nil))
+                }
+            }
+            let prefixes = agent.cache.entries.values.flatMap { $0.prefixes.map(\.description) }.sorted()
+            return NemoStatus(role: "ha", homeAddress: agent.configuration.address.description, prefixes: prefixes, bindings: lines,
+                              defaultUplink: nil, counters: agent.counters.merging(data.dictionary) { $0 + $1 })
+        }
+    }
+
+    private func apply(_ out: HomeAgentOutput) {
+        for s in out.signals {
+            socket(for: s.destination).send(s.datagram, to: s.destination)
+        }
+        for e in out.events {
+            switch e {
+            case .bindingAdded(let h, let bid, let coa, let life):
+                logger.info("binding added", metadata: ["hoa": "\(h)", "bid": "\(bid)", "coa": "\(coa)", "lifetime": "\(life)"])
+            case .bindingUpdated(let h, let bid, let coa, let life):
+                logger.info("binding moved", metadata: ["hoa": "\(h)", "bid": "\(bid)", "coa": "\(coa)", "lifetime": "\(life)"])
+            case .bindingRemoved(let h, let bid, let reason):
+                logger.info("binding removed", metadata: ["hoa": "\(h)", "bid": "\(bid)", "reason": "\(reason)"])
+            case .prefixRouted(let p):
+                do { try netlink.route(p, interface: tunIndex) } catch { logger.error("route \(p) into \(tun.name) failed: \(error)") }
+                logger.info("prefix routed into tunnel", metadata: ["prefix": "\(p)"])
+            case .prefixUnrouted(let p):
+                try? netlink.route(p, interface: tunIndex, delete: true)
+                logger.info("prefix route removed", metadata: ["prefix": "\(p)"])
+            case .rejected(let h, let status, let reason):
+                logger.warning("binding update refused", metadata: ["hoa": "\(h)", "status": "\(status)", "reason": "\(reason)"])
+            }
+        }
+    }
+
+    private func socket(for path: TransportAddress) -> UDPSocket {
+        if let s = lock.withLock({ pathSockets[path] }) { return s }
+        let wantV4: Bool
+        if case .v4 = path.address { wantV4 = true } else { wantV4 = false }
+        return sockets.first { $0.isIPv6 != wantV4 } ?? sockets[0]
+    }
+
+    /// Runs until the process ends.
+    public func run() throws {
+        logger.info("home agent listening", metadata: ["port": "\(file.port ?? dsmipv6Port)", "tunnel": "\(tun.name)"])
+        for a in agent.configuration.accounts {
+            // The mobile router's home address is reachable through the tunnel as well.
+            try? netlink.route(IPv6Prefix(address: a.homeAddress, length: 128), interface: tunIndex)
+        }
+        Thread.detachNewThread { [self] in tunLoop() }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let deadline = lock.withLock { agent.nextDeadline }
+            let now = clock.now
+            let wait = deadline.map { max(0, min(1000, Int32(($0 - now).seconds * 1000) + 1)) } ?? 1000
+            let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: wait)
+            for socket in sockets where ready.contains(socket.fd) {
+                // Drain what is there without blocking.
+                while let (n, from) = buffer.withUnsafeMutableBytes({ socket.receive(into: $0, dontWait: true) }) {
+                    if lock.withLock({ pathSockets[from] !== socket }) {
+                        lock.withLock {
+                            if pathSockets.count > 100_000 { pathSockets = [:] }
+                            pathSockets[from] = socket
+                        }
+                    }
+                    buffer.withUnsafeBytes { handleDatagram(UnsafeRawBufferPointer(rebasing: $0[0..<n]), from: from) }
+                }
+            }
+            let out = lock.withLock { agent.expire(now: clock.now) }
+            apply(out)
+        }
+    }
+
+    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress) {
+        switch UDPTunnelDatagram(parsing: payload) {
+        case .signaling(let src, let dst, let mh)? where dst == agent.configuration.address:
+            let out = lock.withLock { agent.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, from: from, now: clock.now) }
+            apply(out)
+        case .signaling?, .ipv6Data?, .ipv4Data?:
+            guard let flow = FlowKey(packet: payload) else { return }
+            let (accepted, be) = lock.withLock { () -> (Bool, OutgoingSignal?) in
+                if agent.acceptsUplink(from: from, source: flow.source) {
+                    data.packetsFromTunnel += 1
+                    data.bytesFromTunnel += payload.count
+                    return (true, nil)
+                }
+                return (false, agent.unknownPathSignal(from: from, source: flow.source, now: clock.now))
+            }
+            if accepted {
+                tun.write(payload)
+            } else if let be {
+                socket(for: be.destination).send(be.datagram, to: be.destination)
+            }
+        case nil:
+            lock.withLock { data.droppedNotIP += 1 }
+        }
+    }
+
+    private func tunLoop() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { tun.read(into: $0) }
+            guard n > 0 else {
+                if errno == EINTR || errno == EAGAIN { continue }
+                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
+                return
+            }
+            buffer.withUnsafeBytes { raw in
+                let packet = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                guard let flow = FlowKey(packet: packet) else { return }
+                let paths = lock.withLock { () -> [TransportAddress] in
+                    let p = agent.downlinkPaths(for: flow)
+                    if p.isEmpty { data.droppedNoBinding += 1 } else {
+                        data.packetsToTunnel += p.count
+                        data.bytesToTunnel += n * p.count
+                    }
+                    return p
+                }
+                for p in paths { socket(for: p).send(packet, to: p) }
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import Glibc
+import Logging
+import Mobility
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// `nemo mr` around the sans-I/O `MobileRouter`: watches the uplinks through rtnetlink, keeps one
+/// UDP socket per usable uplink bound to its care-of address and device (so outer packets leave
+/// by the uplink they belong to), and moves packets between the TUN device and those sockets.
+public final class MobileRouterService: @unchecked Sendable {
+    private let file: MobileRouterFile
+    private let logger: Logger
+    private let lock = NIOLock()
+    private var router: MobileRouter
+    private var data = DataPathCounters()
+    private let clock = ServiceClock()
+    private let tun: TunDevice
+    private let tunIndex: Int32
+    private let changes: RouteNetlinkSocket
+    private let monitor: RouteNetlinkSocket
+    private var sockets: [String: UDPSocket] = [:]
+    private var links: [Int32: (name: String, up: Bool)] = [:]
+    private var addresses: [Int32: [IPAddress]] = [:]
+    private let families: [String: String]
+    private var advertiser: RouterAdvertiser?
+
+    public init(file: MobileRouterFile, logger: Logger) throws {
+        self.file = file
+        self.logger = logger
+        router = MobileRouter(configuration: try file.mobileRouterConfiguration())
+        var f: [String: String] = [:]
+        for u in file.uplinks { f[u.name] = u.family ?? "any" }
+        families = f
+        tun = try TunDevice(name: file.tunnel ?? "nemo0")
+        changes = try RouteNetlinkSocket(subscribe: false)
+        monitor = try RouteNetlinkSocket(subscribe: true)
+        guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
+        tunIndex = index
+        try setUpNetwork()
+    }
+
+    /// TUN up, home address on it, policy routing: traffic from the mobile network (and from the
+    /// home address) goes into the tunnel; traffic to the mobile network stays local.
+    private func setUpNetwork() throws {
+        let c = router.configuration
+        let table = file.table ?? 100
+        try changes.setUp(interface: tunIndex, mtu: file.mtu ?? 1400)
+        try changes.addAddress(c.homeAddress, prefixLength: 128, interface: tunIndex)
+        try changes.route(IPv6Prefix(address: .unspecified, length: 0), interface: tunIndex, table: table)
+        for p in c.prefixes {
+            try changes.rule(to: p, table: 254, priority: 900)
+            try changes.rule(from: p, table: table, priority: 1000)
+        }
+        try changes.rule(from: IPv6Prefix(address: c.homeAddress, length: 128), table: table, priority: 1000)
+        if let ingress = file.ingress {
+            guard let index = interfaceIndex(ingress.interface) else { throw ConfigurationError("ingress interface \(ingress.interface) not found") }
+            try changes.setUp(interface: index, mtu: nil)
+            if let a = ingress.address {
+                guard let p = IPv6Prefix(a), let addr = IPv6Address(String(a.split(separator: "/")[0])) else {
+                    throw ConfigurationError("ingress.address '\(a)' is not address/length")
+                }
+                try changes.addAddress(addr, prefixLength: p.length, interface: index)
+            }
+            if ingress.routerAdvertisements ?? false {
+                advertiser = try RouterAdvertiser(interface: index,
+                                                  advertisement: RouterAdvertisement(prefixes: c.prefixes.filter { $0.length == 64 }, mtu: file.mtu ?? 1400))
+            }
+        }
+        // A mobile router forwards between its mobile network and the tunnel.
+        try? "1".write(toFile: "/proc/sys/net/ipv6/conf/all/forwarding", atomically: false, encoding: .utf8)
+    }
+
+    /// The current status for `nemo status` and metrics.
+    public func status() -> NemoStatus {
+        lock.withLock {
+            let now = clock.now
+            let lines = router.bindingUpdateList.values.sorted { $0.uplink < $1.uplink }.map { e in
+                BindingStatusLine(homeAddress: router.configuration.homeAddress.description, bid: e.bid, uplink: e.uplink,
+                                  careOf: e.careOf?.description, path: router.homeAgentEndpoint(for: e.uplink)?.description,
+                                  state: e.state.rawValue, priority: e.priority,
+                                  lifetimeRemaining: e.expires.map { Int(($0 - now).seconds) }, lastStatus: e.lastStatus)
+            }
+            return NemoStatus(role: "mr", homeAddress: router.configuration.homeAddress.description,
+                              prefixes: router.configuration.prefixes.map(\.description), bindings: lines, defaultUplink: router.defaultUplink,
+                              counters: router.counters.merging(data.dictionary) { $0 + $1 })
+        }
+    }
+
+    private func apply(_ out: MobileRouterOutput) {
+        for s in out.signals {
+            let socket = lock.withLock { sockets[s.uplink] }
+            if let socket, socket.send(s.signal.datagram, to: s.signal.destination) == false {
+                logger.debug("send on \(s.uplink) failed: \(SystemError("sendto"))")
+            }
+        }
+        for e in out.events {
+            switch e {
+            case .registered(let u, let bid, let coa, let life):
+                logger.info("binding registered", metadata: ["uplink": "\(u)", "bid": "\(bid)", "coa": "\(coa)", "lifetime": "\(life)"])
+            case .refreshed(let u, let bid, let life):
+                logger.debug("binding refreshed", metadata: ["uplink": "\(u)", "bid": "\(bid)", "lifetime": "\(life)"])
+            case .deregistered(let u, let bid):
+                logger.info("binding de-registered", metadata: ["uplink": "\(u)", "bid": "\(bid)"])
+            case .rejected(let u, let bid, let status, let reason):
+                logger.error("binding refused", metadata: ["uplink": "\(u)", "bid": "\(bid)", "status": "\(status)", "reason": "\(reason)"])
+            case .bindingLost(let u, let bid, let reason):
+                logger.info("binding lost", metadata: ["uplink": "\(u)", "bid": "\(bid)", "reason": "\(reason)"])
+            case .handover(let from, let to):
+                lock.withLock { data.handovers += 1 }
+                logger.notice("handover", metadata: ["from": "\(from ?? "-")", "to": "\(to ?? "-")"])
+            case .homeAgentLostState:
+                logger.warning("home agent lost our bindings (restart?); registering again")
+            case .multipleCareOfRefused:
+                logger.warning("home agent refused MCoA; falling back to one care-of address")
+            }
+        }
+    }
+
+    /// The care-of address an uplink offers now: IPv6 global first unless the family says otherwise.
+    private func careOf(for uplink: String) -> IPAddress? {
+        guard let (index, link) = links.first(where: { $0.value.name == uplink }), link.up else { return nil }
+        let list = addresses[index] ?? []
+        let v6 = list.first { if case .v6 = $0 { return true }; return false }
+        let v4 = list.first { if case .v4 = $0 { return true }; return false }
+        switch families[uplink] ?? "any" {
+        case "ipv4": return v4
+        case "ipv6": return v6
+        default: return v6 ?? v4
+        }
+    }
+
+    private func handleLinkEvents(_ events: [LinkEvent]) {
+        for e in events {
+            switch e {
+            case .link(let i, let name, let up): links[i] = (name, up)
+            case .linkRemoved(let i): links[i] = nil; addresses[i] = nil
+            case .address(let i, let a, _): if !(addresses[i] ?? []).contains(a) { addresses[i, default: []].append(a) }
+            case .addressRemoved(let i, let a): addresses[i]?.removeAll { $0 == a }
+            }
+        }
+        for u in file.uplinks {
+            var coa = careOf(for: u.name)
+            let current = lock.withLock { router.careOfAddresses[u.name] }
+            guard coa != current else { continue }
+            var socket: UDPSocket?
+            if let c = coa {
+                do { socket = try UDPSocket(address: c, port: 0, device: u.name) } catch {
+                    logger.warning("uplink \(u.name) has \(c) but no socket yet: \(error)")
+                    coa = nil
+                }
+            }
+            guard coa != current else { continue }
+            if let c = coa, let gw = u.gateway {
+                do {
+                    guard let gateway = IPAddress(gw), let index = interfaceIndex(u.name) else { throw ConfigurationError("uplink \(u.name): bad gateway \(gw)") }
+                    let table = 200 + UInt32(u.bid)
+                    try changes.defaultRoute(via: gateway, interface: index, table: table)
+                    try changes.rule(fromAddress: c, table: table, priority: 500)
+                } catch {
+                    logger.warning("uplink \(u.name): route set-up failed: \(error)")
+                }
+            }
+            logger.info("uplink \(coa == nil ? "down" : "up")", metadata: ["uplink": "\(u.name)", "coa": "\(coa?.description ?? "-")"])
+            let out = lock.withLock { () -> MobileRouterOutput in
+                sockets[u.name] = socket
+                return router.uplinkChanged(u.name, careOf: coa, now: clock.now)
+            }
+            apply(out)
+        }
+    }
+
+    /// Runs until the process ends.
+    public func run() throws {
+        try monitor.requestDump()
+        advertiser?.start()
+        Thread.detachNewThread { [self] in tunLoop() }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let (deadline, socketList) = lock.withLock { (router.nextDeadline, sockets) }
+            let now = clock.now
+            let wait = deadline.map { max(0, min(1000, Int32(($0 - now).seconds * 1000) + 1)) } ?? 1000
+            let ready = waitReadable([monitor.fd] + socketList.values.map(\.fd), timeoutMilliseconds: wait)
+            if ready.contains(monitor.fd) {
+                do { handleLinkEvents(try monitor.read()) } catch { logger.error("rtnetlink: \(error)") }
+            }
+            for (name, socket) in socketList where ready.contains(socket.fd) {
+                while let (n, from) = buffer.withUnsafeMutableBytes({ socket.receive(into: $0, dontWait: true) }) {
+                    buffer.withUnsafeBytes { handleDatagram(UnsafeRawBufferPointer(rebasing: $0[0..<n]), from: from, uplink: name) }
+                }
+            }
+            let out = lock.withLock { router.tick(now: clock.now) }
+            apply(out)
+        }
+    }
+
+    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress, uplink: String) {
+        let fromHomeAgent = router.configuration.homeAgentEndpoints.contains(from.address) && from.port == router.configuration.homeAgentPort
+        guard fromHomeAgent else {
+            lock.withLock { data.droppedNotFromHomeAgent += 1 }
+            return
+        }
+        switch UDPTunnelDatagram(parsing: payload) {
+        case .signaling(let src, let dst, let mh)? where src == router.configuration.homeAgentAddress:
+            let out = lock.withLock { router.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, via: uplink, now: clock.now) }
+            apply(out)
+        case .signaling?, .ipv6Data?, .ipv4Data?:
+            guard let flow = FlowKey(packet: payload) else { return }
+            let ok = lock.withLock { () -> Bool in
+                guard router.acceptsDownlink(destination: flow.destination) else {
+                    data.droppedNotOurNetwork += 1
+                    return false
+                }
+                data.packetsFromTunnel += 1
+                data.bytesFromTunnel += payload.count
+                return true
+            }
+            if ok { tun.write(payload) }
+        case nil:
+            lock.withLock { data.droppedNotIP += 1 }
+        }
+    }
+
+    private func tunLoop() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { tun.read(into: $0) }
+            guard n > 0 else {
+                if errno == EINTR || errno == EAGAIN { continue }
+                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
+                return
+            }
+            buffer.withUnsafeBytes { raw in
+                let packet = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+                guard let flow = FlowKey(packet: packet) else { return }
+                let target = lock.withLock { () -> (UDPSocket, TransportAddress)? in
+                    guard let u = router.uplink(for: flow), let s = sockets[u], let e = router.homeAgentEndpoint(for: u) else {
+                        data.droppedNoBinding += 1
+                        return nil
+                    }
+                    data.packetsToTunnel += 1
+                    data.bytesToTunnel += n
+                    data.packetsPerUplink[u, default: 0] += 1
+                    return (s, e)
+                }
+                if let (s, e) = target { s.send(packet, to: e) }
+            }
+        }
+    }
+
+    /// De-registers all bindings (best effort), for a clean shutdown.
+    public func shutdown() {
+        let out = lock.withLock { router.deregisterAll(now: clock.now) }
+        apply(out)
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Mobility
+import MobilityLinux
+import Testing
+
+/// The real daemons in network namespaces (root only; each test builds and removes its own).
+@Suite("Live: nemo ha and nemo mr in network namespaces", .serialized)
+struct LiveNamespaceTests {
+    func skip() -> Bool {
+        if let reason = liveSkipReason {
+            print("skipping live namespace test: \(reason)")
+            return true
+        }
+        return false
+    }
+
+    @Test("MCoA, two uplinks: host reaches the correspondent only through the tunnel; uplink A cut and restored, flows continue through B")
+    func multipleCareOfHandover() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        // Before the daemons run there is no path from the mobile network to the correspondent.
+        #expect(net.ping(count: 1, interval: 0.2).1 == 0)
+        try net.startHomeAgent()
+        try net.startMobileRouter()
+        try net.waitFor("both bindings registered") {
+            net.status(net.mrControl)?.bindings.filter { $0.state == "registered" }.count == 2
+        }
+        let ha = try #require(net.status(net.haControl))
+        #expect(ha.bindings.map(\.bid).sorted() == [1, 2])
+        #expect(ha.prefixes == ["2001:db8:aaaa:1::/64"])
+        let (sent, received) = net.ping(count: 10, interval: 0.05)
+        #expect(received == sent)
+        // Checked: the echo requests crossed the tunnel (counted by the HA as decapsulated).
+        let after = try #require(net.status(net.haControl))
+        #expect((after.counters["packets_from_tunnel"] ?? 0) >= 10)
+        #expect((after.counters["packets_to_tunnel"] ?? 0) >= 10)
+
+        // Flow policy "RTP over the second uplink": UDP from a local port in 16384–32767 leaves by wb,
+        // while the pings (no policy) went by wa, the preferred uplink.
+        let sendRTP = "import socket\ns = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\ns.bind(('::', 20000))\nfor _ in range(5): s.sendto(b'rtp', ('2001:db8:c::5', 7000))"
+        #expect(net.exec("h", ["python3", "-c", sendRTP]).status == 0)
+        try net.waitFor("RTP counted on wb") { (net.status(net.mrControl)?.counters["packets_to_tunnel_wb"] ?? 0) >= 5 }
+        #expect((net.status(net.mrControl)?.counters["packets_to_tunnel_wa"] ?? 0) >= 10)
+
+        let (pinger, pipe) = try net.backgroundPing(count: 150, interval: 0.02)
+        for _ in 0..<3 {
+            usleep(300_000)
+            #expect(net.exec("mr", ["ip", "link", "set", "wa", "down"]).status == 0)
+            usleep(400_000)
+            #expect(net.status(net.mrControl)?.defaultUplink == "wb")
+            #expect(net.exec("mr", ["ip", "link", "set", "wa", "up"]).status == 0)
+        }
+        pinger.waitUntilExit()
+        let (s2, r2) = pingResult(pipe)
+        #expect(s2 == 150)
+        // Flows keep going through B during each cut: only packets in flight on A may be lost.
+        #expect(r2 >= s2 - 6, "lost \(s2 - r2) of \(s2) across three cuts")
+        try net.waitFor("uplink A registered again") {
+            net.status(net.mrControl)?.bindings.first { $0.uplink == "wa" }?.state == "registered"
+        }
+        let mr = try #require(net.status(net.mrControl))
+        #expect(mr.defaultUplink == "wa")
+        #expect((mr.counters["packets_to_tunnel_wb"] ?? 0) > 0)
+        #expect((mr.counters["handovers"] ?? 0) >= 4, "initial choice plus one handover to B per cut")
+        #expect(net.log("mr.log").contains("handover"))
+        // Metrics and the text status answer too.
+        let metrics = try ControlServer.query(path: net.mrControl, command: "metrics")
+        #expect(metrics.contains("nemo_binding_registered{role=\"mr\""))
+    }
+
+    @Test("One care-of address (MCoA off): after uplink A is cut, traffic resumes over B once re-registered; router advertisements on the ingress link")
+    func singleCareOfHandover() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        #expect(net.exec("h", ["sysctl", "-qw", "net.ipv6.conf.eth0.accept_ra=2"]).status == 0)
+        try net.startHomeAgent()
+        try net.startMobileRouter {
+            $0["multipleCareOf"] = false
+            var ingress = $0["ingress"] as! [String: Any]
+            ingress["routerAdvertisements"] = true
+            $0["ingress"] = ingress
+        }
+        try net.waitFor("one binding registered") { net.status(net.mrControl)?.defaultUplink == "wa" }
+        // The host configures itself from the MR's advertisement: an address in the prefix, the tunnel MTU.
+        try net.waitFor("SLAAC address from the router advertisement") {
+            net.exec("h", ["ip", "-6", "addr", "show", "dev", "eth0", "dynamic"]).out.contains("2001:db8:aaaa:1:")
+        }
+        // The MTU option sets the link's IPv6 MTU (not the device MTU).
+        #expect(net.exec("h", ["sysctl", "-n", "net.ipv6.conf.eth0.mtu"]).out.trimmingCharacters(in: .whitespacesAndNewlines) == "1400")
+        #expect(net.status(net.haControl)?.bindings.map(\.bid) == [0])
+        #expect(net.ping(count: 5, interval: 0.05).1 == 5)
+        for _ in 0..<2 {
+            #expect(net.exec("mr", ["ip", "link", "set", "wa", "down"]).status == 0)
+            try net.waitFor("binding moved to B") { net.status(net.haControl)?.bindings.first?.careOf == "2001:db8:2::100" }
+            #expect(net.ping(count: 5, interval: 0.05).1 == 5)
+            #expect(net.exec("mr", ["ip", "link", "set", "wa", "up"]).status == 0)
+            try net.waitFor("binding back on A") { net.status(net.haControl)?.bindings.first?.careOf == "2001:db8:1::100" }
+            #expect(net.ping(count: 5, interval: 0.05).1 == 5)
+        }
+    }
+
+    @Test("HA restart: the MR learns from a Binding Error that its bindings are gone and registers again")
+    func homeAgentRestart() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        try net.startHomeAgent()
+        try net.startMobileRouter()
+        try net.waitFor("both bindings registered") {
+            net.status(net.mrControl)?.bindings.filter { $0.state == "registered" }.count == 2
+        }
+        #expect(net.ping(count: 3, interval: 0.05).1 == 3)
+        net.killHomeAgent()
+        try net.startHomeAgent()
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        // The first packets meet an empty binding cache; the Binding Error brings the MR back.
+        _ = net.ping(count: 3, interval: 0.2)
+        try net.waitFor("bindings back at the restarted HA") { net.status(net.haControl)?.bindings.count == 2 }
+        #expect(net.ping(count: 5, interval: 0.05).1 == 5)
+        #expect(net.log("mr.log").contains("home agent lost our bindings"))
+    }
+
+    @Test("IPv4-only access network: the MR registers an IPv4 care-of address, data flows in UDP over IPv4")
+    func ipv4Access() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        try net.startHomeAgent { $0["metricsPort"] = 9464 }
+        try net.startMobileRouter {
+            $0["multipleCareOf"] = false
+            $0["uplinks"] = [["name": "wc", "bid": 3, "priority": 1, "family": "ipv4", "gateway": "203.0.113.1"]]
+        }
+        try net.waitFor("IPv4 binding registered") { net.status(net.mrControl)?.defaultUplink == "wc" }
+        let ha = try #require(net.status(net.haControl))
+        #expect(ha.bindings.first?.careOf == "203.0.113.100")
+        #expect(ha.bindings.first?.path?.hasPrefix("203.0.113.100:") == true)
+        #expect(net.ping(count: 5, interval: 0.05).1 == 5)
+        // Prometheus metrics over HTTP from the HA.
+        let scrape = net.exec("ha", ["python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://[::1]:9464/metrics').read().decode())"])
+        #expect(scrape.out.contains("nemo_bindings{role=\"ha\"} 1"))
+        #expect(scrape.out.contains("nemo_events_total{role=\"ha\",event=\"binding_updates_received\"}"))
+        // A clean MR shutdown de-registers: the HA's cache empties at once, not at expiry.
+        net.stopMobileRouter()
+        try net.waitFor("binding removed by de-registration") { net.status(net.haControl)?.bindings.isEmpty == true }
+        #expect(net.log("ha.log").contains("reason=de-registered"))
+    }
+
+    @Test("Refusals on the wire: wrong key 146, prefix not owned 142, replayed BU 144")
+    func refusals() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        try net.startHomeAgent()
+        try net.startMobileRouter { $0["key"] = "ffffffffffffffffffffffffffffffff" }
+        try net.waitFor("146 from the HA") { net.status(net.mrControl)?.bindings.contains { $0.lastStatus == 146 && $0.state == "failed" } == true }
+        #expect((net.status(net.haControl)?.counters["rejected_146"] ?? 0) >= 1)
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+
+        // A BU built here, with the right key but for a prefix the account does not own.
+        func bindingUpdate(sequence: UInt16, prefix: String) -> [UInt8] {
+            let hoa = IPv6Address("2001:db8:ffff::10")!
+            let coa = IPv6Address("2001:db8:1::100")!
+            let now = MobilityInstant(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+            let bu = BindingUpdate(sequence: sequence, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 10,
+                                   options: [.mobileNetworkPrefix(IPv6Prefix(prefix)!), .alternateCareOfAddress(coa), .replayProtection(now.ntp),
+                                             .authentication(MobilityAuthentication(spi: 256))])
+            let mh = MobilityMessage.bindingUpdate(bu).encode(source: hoa, destination: IPv6Address("2001:db8:ffff::1")!,
+                                                              authentication: MobilityAuthenticationKey(spi: 256, key: Array(1...16)),
+                                                              careOfAddress: coa, homeAddress: hoa)
+            return UDPTunnelDatagram.signalingPacket(source: hoa, destination: IPv6Address("2001:db8:ffff::1")!, mobilityHeader: mh)
+        }
+        /// Sends datagrams from the MR namespace (uplink A's address) and returns the BA statuses.
+        func exchange(_ datagrams: [[UInt8]]) -> [Int] {
+            let hexes = datagrams.map { $0.map { String(format: "%02x", $0) }.joined() }
+            let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.bind(("2001:db8:1::100", 0))
+            s.settimeout(2)
+            for h in sys.argv[1:]:
+                s.sendto(bytes.fromhex(h), ("2001:db8:f::1", 4191))
+                data, _ = s.recvfrom(2048)
+                print(data[40 + 6])
+            """
+            let r = net.exec("mr", ["python3", "-c", script] + hexes)
+            return r.out.split(separator: "\n").compactMap { Int($0) }
+        }
+        #expect(exchange([bindingUpdate(sequence: 500, prefix: "2001:db8:bbbb:1::/64")]) == [142])
+        let good = bindingUpdate(sequence: 501, prefix: "2001:db8:aaaa:7::/64")
+        // The same bytes twice: accepted, then refused as a replay.
+        #expect(exchange([good, good]) == [0, 144])
+    }
+}

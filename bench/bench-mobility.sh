@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Mobility benchmarks (root; builds release; uses network namespaces it creates and removes).
+#   - tunnel throughput: iperf3 TCP host->correspondent through nemo vs kernel VXLAN over the
+#     same veths vs direct over the veths (no tunnel)
+#   - handover: 1,000 pkt/s UDP each way while uplink A goes down/up 10 times, MCoA vs single CoA
+#   - signaling: BU->BA round trip and HA registrations/s and memory with 10,000 bindings
+# Run from the repo root: bash bench/bench-mobility.sh
+# (Daemons are started with `ip netns exec … &` directly, not through a shell function, so $!
+# is the daemon itself: its /proc entries are read and it is the process that gets killed.)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+TOPO="$ROOT/Tests/MobilityLinuxTests/Fixtures/topology.sh"
+FIX="$ROOT/Tests/MobilityLinuxTests/Fixtures"
+P="nemob$$"
+WORK="$(mktemp -d /tmp/nemo-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+  bash "$TOPO" down "$P" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+for tool in iperf3 python3 ip; do command -v "$tool" >/dev/null || { echo "bench-mobility: $tool missing (see deps/apt-mobility.txt)"; exit 1; }; done
+
+swift build -c release --product nemo >/dev/null
+NEMO="$(swift build -c release --show-bin-path)/nemo"
+ns() { ip netns exec "$P$1" "${@:2}"; }
+
+bash "$TOPO" up "$P"
+
+start_ha() { # extra args...
+  ip netns exec "${P}ha" "$NEMO" ha --config "$FIX/ha.json" --control "$WORK/ha.sock" --log-level warning "$@" >>"$WORK/ha.log" 2>&1 &
+  HA_PID=$!; PIDS+=("$HA_PID")
+  for _ in $(seq 50); do [ -S "$WORK/ha.sock" ] && break; sleep 0.1; done
+}
+start_mr() { # extra args...
+  rm -f "$WORK/mr.sock"
+  ip netns exec "${P}mr" "$NEMO" mr --config "$FIX/mr.json" --control "$WORK/mr.sock" --log-level warning "$@" >>"$WORK/mr.log" 2>&1 &
+  MR_PID=$!; PIDS+=("$MR_PID")
+  for _ in $(seq 100); do
+    "$NEMO" status --control "$WORK/mr.sock" 2>/dev/null | grep -q "default uplink: wa" && return 0
+    sleep 0.1
+  done
+  echo "bench-mobility: MR did not register"; cat "$WORK/mr.log"; exit 1
+}
+stop_mr() { kill "$MR_PID" 2>/dev/null || true; wait "$MR_PID" 2>/dev/null || true; sleep 0.3; }
+iperf() { # server-ns server-addr client-ns client-args... -> Gbit/s
+  ns "$1" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+  local s=$!; sleep 0.3
+  timeout 30 ip netns exec "$P$3" iperf3 -c "$2" -p 5201 -t 5 -J "${@:4}" >"$WORK/iperf.json" || true
+  kill "$s" 2>/dev/null || true; wait "$s" 2>/dev/null || true
+  python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9) if "sum_received" in d.get("end", {}) else "0")' "$WORK/iperf.json"
+}
+proc_cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+proc_sys() { awk '{print $15}' "/proc/$1/stat"; }
+counter() { "$NEMO" status --control "$1" --json | python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print(sum(c.get(k,0) for k in sys.argv[1:]))' "${@:2}"; }
+
+# ---- throughput -------------------------------------------------------------------------
+direct=$(iperf ha 2001:db8:f::1 mr -B 2001:db8:1::100)
+start_ha
+start_mr
+io0=$(( $(proc_sys "$HA_PID") + $(proc_sys "$MR_PID") )); cpu0=$(( $(proc_cpu "$HA_PID") + $(proc_cpu "$MR_PID") ))
+pk0=$(( $(counter "$WORK/mr.sock" packets_to_tunnel packets_from_tunnel) + $(counter "$WORK/ha.sock" packets_to_tunnel packets_from_tunnel) ))
+tunnel=$(iperf cn 2001:db8:c::5 h)
+io1=$(( $(proc_sys "$HA_PID") + $(proc_sys "$MR_PID") )); cpu1=$(( $(proc_cpu "$HA_PID") + $(proc_cpu "$MR_PID") ))
+pk1=$(( $(counter "$WORK/mr.sock" packets_to_tunnel packets_from_tunnel) + $(counter "$WORK/ha.sock" packets_to_tunnel packets_from_tunnel) ))
+stop_mr
+kill "$HA_PID"; wait "$HA_PID" 2>/dev/null || true
+# Kernel VXLAN between the same end points, carrying host<->CN the way our tunnel does.
+ns mr ip link add vx0 type vxlan id 42 local 2001:db8:1::100 remote 2001:db8:f::1 dstport 4790 dev wa
+ns ha ip link add vx0 type vxlan id 42 local 2001:db8:f::1 remote 2001:db8:1::100 dstport 4790
+ns mr ip link set vx0 up; ns ha ip link set vx0 up
+ns mr ip -6 addr add fd00:42::1/64 dev vx0 nodad; ns ha ip -6 addr add fd00:42::2/64 dev vx0 nodad
+ns mr ip -6 route replace default via fd00:42::2 dev vx0 table 100
+ns ha ip -6 route replace 2001:db8:aaaa:1::/64 via fd00:42::1 dev vx0
+ns h ping -6 -c 2 -i 0.2 -q 2001:db8:c::5 >/dev/null || true
+vxlan=$(iperf cn 2001:db8:c::5 h)
+ns ha ip -6 route del 2001:db8:aaaa:1::/64 || true
+ns mr ip link del vx0; ns ha ip link del vx0
+packets=$(( pk1 - pk0 )); [ "$packets" -gt 0 ] || packets=1
+echo "bench: tunnel_throughput $tunnel Gbit/s (iperf3 TCP host->CN through nemo, 5 s)"
+echo "bench: vxlan_throughput $vxlan Gbit/s (kernel VXLAN, same veths, same path)"
+echo "bench: direct_throughput $direct Gbit/s (MR->HA over the same veths, no tunnel)"
+python3 - "$tunnel" "$vxlan" "$direct" "$io0" "$io1" "$cpu0" "$cpu1" "$packets" <<'PY'
+import sys
+t, v, d = map(float, sys.argv[1:4]); io0, io1, c0, c1, pk = map(int, sys.argv[4:9])
+print(f"bench: tunnel_vs_vxlan {t / v if v else 0:.3f} ratio target >= 0.5")
+print(f"bench: tunnel_vs_direct {t / d if d else 0:.3f} ratio")
+# Where the time goes: CPU per packet handled at one end (TUN read + UDP send, or UDP receive +
+# TUN write: two system calls and two copies each), and how much of it is in the kernel.
+cpu = (c1 - c0) * 10000 / pk
+kernel = (io1 - io0) / (c1 - c0) if c1 > c0 else 0
+print(f"bench: tunnel_cpu_per_packet {cpu:.2f} us per packet per end (user+system) bottleneck: one packet per system call, {kernel * 100:.0f} % of it in the kernel; no TSO/GSO batching")
+PY
+
+# ---- handover ---------------------------------------------------------------------------
+handover() { # label mr-args...
+  local label="$1"; shift
+  start_ha
+  start_mr "$@"
+  ns h ping -6 -c 2 -i 0.2 -q 2001:db8:c::5 >/dev/null || true
+  local secs=14 rate=1000 cuts=10
+  ns cn python3 "$ROOT/bench/udp-stream.py" recv 9000 $((secs + 2)) "$WORK/up.json" & local r1=$!
+  ns h python3 "$ROOT/bench/udp-stream.py" recv 9001 $((secs + 2)) "$WORK/down.json" & local r2=$!
+  sleep 0.5
+  ns h python3 "$ROOT/bench/udp-stream.py" send 2001:db8:c::5 9000 $rate $secs >"$WORK/send-up.txt" & local s1=$!
+  ns cn python3 "$ROOT/bench/udp-stream.py" send 2001:db8:aaaa:1::5 9001 $rate $secs >"$WORK/send-down.txt" & local s2=$!
+  sleep 1
+  : >"$WORK/cuts.txt"
+  for _ in $(seq $cuts); do
+    date +%s.%N >>"$WORK/cuts.txt"
+    ip netns exec "${P}mr" ip link set wa down; sleep 0.5
+    ip netns exec "${P}mr" ip link set wa up; sleep 0.7
+  done
+  wait $s1 $s2 $r1 $r2 || true
+  read -r lost resume_mean resume_max < <(python3 "$ROOT/bench/handover-report.py" $rate "$WORK/cuts.txt" \
+    "$WORK/send-up.txt:$WORK/up.json" "$WORK/send-down.txt:$WORK/down.json")
+  stop_mr
+  kill "$HA_PID"; wait "$HA_PID" 2>/dev/null || true
+  eval "lost_$label=$lost resume_$label=$resume_mean resume_max_$label=$resume_max"
+}
+handover mcoa --enable-multiple-care-of
+handover single --disable-multiple-care-of
+echo "bench: handover_lost_single $lost_single packets per handover (uplink A down, 1000 pkt/s each way, 10 cuts, one CoA)"
+echo "bench: handover_lost_mcoa $lost_mcoa packets per handover (same, MCoA: flows move to B at once)"
+echo "bench: handover_resume_single_ms $resume_single ms mean from link-down to the first packet through again (max $resume_max_single) target < 100"
+echo "bench: handover_resume_mcoa_ms $resume_mcoa ms mean (max $resume_max_mcoa)"
+python3 -c 'import sys; s,m=float(sys.argv[1]),float(sys.argv[2]); print("bench: handover_loss_mcoa_vs_single %.3f ratio target <= 0.1" % ((m/s) if s else (0.0 if m == 0 else 1.0)))' "$lost_single" "$lost_mcoa"
+
+# ---- signaling: BU->BA round trip, 10,000 bindings ------------------------------------------
+python3 - "$WORK/ha-10k.json" <<'PY'
+import json, sys
+accounts = [{"homeAddress": "2001:db8:ffff::1:%x" % i if i < 0x10000 else "", "spi": 1000 + i,
+             "key": "0102030405060708090a0b0c0d0e0f10", "prefixes": ["2001:db8:%x:%x::/64" % (0xe000, i)],
+             "maximumLifetime": 600} for i in range(10000)]
+for i, a in enumerate(accounts):
+    low = 0x10000 + i
+    a["homeAddress"] = "2001:db8:ffff::%x:%x" % (low >> 16, low & 0xffff)
+    a["prefixes"] = ["2001:db8:%x:%x::/64" % (0xe000, i)]
+json.dump({"listen": ["2001:db8:f::1"], "port": 4192, "homeAgentAddress": "2001:db8:ffff::1", "tunnel": "nemo1",
+           "mobileRouters": accounts}, open(sys.argv[1], "w"))
+PY
+ip netns exec "${P}ha" "$NEMO" ha --config "$WORK/ha-10k.json" --control "$WORK/ha10k.sock" --log-level warning >>"$WORK/ha10k.log" 2>&1 &
+HA10=$!; PIDS+=("$HA10")
+for _ in $(seq 100); do [ -S "$WORK/ha10k.sock" ] && break; sleep 0.1; done
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$HA10/status)
+out=$(ns mr "$NEMO" bench-signaling --home-agent 2001:db8:f::1 --port 4192 --source 2001:db8:1::100 --accounts 10000 --window 32 --rtt-samples 500)
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$HA10/status)
+bindings=$(counter "$WORK/ha10k.sock" binding_updates_received)
+regs=$("$NEMO" status --control "$WORK/ha10k.sock" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["bindings"]))')
+echo "$out" | awk '/^rtt_samples/ {print "bench: bu_ba_rtt_median " $4 " ms (one BU at a time, UDP through the access router)"; print "bench: bu_ba_rtt_p99 " $6 " ms"}'
+echo "$out" | awk '/^registered/ {print "bench: ha_registrations_per_s " $7 " registrations/s (window 32, each adds a kernel route) refused " $9}'
+echo "bench: ha_bindings $regs bindings held"
+python3 -c 'import sys; a,b,n=int(sys.argv[1]),int(sys.argv[2]),max(1,int(sys.argv[3])); print("bench: ha_memory_per_binding %.0f bytes (RSS growth / bindings)" % ((b-a)*1024/n))' "$rss0" "$rss1" "$regs"

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Summarises a handover run.
+
+handover-report.py RATE CUTS.txt STREAM...   where STREAM is SENDER_OUTPUT:RECEIVER.json
+SENDER_OUTPUT holds "count start_wall_time"; CUTS.txt one wall-clock time per link-down.
+Prints "lost_per_handover resume_ms_mean resume_ms_max":
+ - lost: packets (all streams) never received, divided by the number of cuts;
+ - resume: for each cut and stream, from the link-down to the send time of the first packet
+   delivered after the last packet lost around that cut (0 when none was lost).
+"""
+import json, sys
+
+rate = float(sys.argv[1])
+cuts = [float(x) for x in open(sys.argv[2]).read().split()]
+lost_total = 0
+resumes = []
+for spec in sys.argv[3:]:
+    sender, receiver = spec.split(":")
+    count, start = open(sender).read().split()
+    count, start = int(count), float(start)
+    received = {s for s, _ in json.load(open(receiver))}
+    lost = [s for s in range(count) if s not in received]
+    lost_total += len(lost)
+    for cut in cuts:
+        first = int((cut - start) * rate) - 20          # a little before the cut: packets in flight
+        window = [s for s in lost if first <= s <= first + int(0.5 * rate)]
+        if not window:
+            resumes.append(0.0)
+            continue
+        after = next((s for s in range(window[-1] + 1, count) if s in received), None)
+        if after is not None:
+            resumes.append(max(0.0, (start + after / rate - cut) * 1000))
+print(f"{lost_total / max(1, len(cuts)):.2f} {sum(resumes) / max(1, len(resumes)):.1f} {max(resumes, default=0):.1f}")
