@@ -38,7 +38,7 @@ request = function()
   counter = counter + 1
   for i = 0, 499 do
     parts[#parts + 1] = string.format('{"seq":%d,"time":"2006-07-12T10:%02d:%02d.%03dZ","kind":"fix","lat":%.6f,"lon":%.6f,"speed":8.3,"mode":3}',
-      base + i, (i // 60) % 60, i % 60, i % 1000, 43.2 + i * 0.00001, -0.3 + i * 0.00001)
+      base + i, math.floor(i / 60) % 60, i % 60, i % 1000, 43.2 + i * 0.00001, -0.3 + i * 0.00001)
   end
   return wrk.format("POST", "/api/v1/telemetry", nil, '{"records":[' .. table.concat(parts, ",") .. ']}')
 end
@@ -70,10 +70,15 @@ def wrk(url, script_text, connections, threads, headers=(), seconds=DURATION):
     cmd = ['wrk', '-t', str(threads), '-c', str(connections), '-d', f'{seconds}s', '--latency', '-s', script]
     for h in headers:
         cmd += ['-H', h]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True).stdout
+    run = subprocess.run(cmd + [url], capture_output=True, text=True)
     os.unlink(script)
+    out = run.stdout
+    if run.stderr.strip():  # a Lua error makes wrk fall back to plain GETs: the figure would be wrong
+        raise SystemExit('wrk: ' + run.stderr.strip())
     rps = float(next(l for l in out.splitlines() if l.startswith('Requests/sec')).split()[1])
-    non2xx = [l for l in out.splitlines() if 'Non-2xx' in l or 'Socket errors' in l]
+    non2xx = [l.strip() for l in out.splitlines() if 'Non-2xx' in l or 'Socket errors' in l]
+    if any('Non-2xx' in l for l in non2xx):
+        raise SystemExit('the server refused requests during the load: ' + '; '.join(non2xx))
     return rps, non2xx, out
 
 

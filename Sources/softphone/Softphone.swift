@@ -50,7 +50,10 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("opus-loss"), help: "Packet loss (percent) the Opus encoder prepares FEC for.") var opusLoss: Int32?
     @Flag(help: "Print one JSON object per line per event.") var json = false
 
-    func configuration(defaultPort: Int) throws -> PhoneConfiguration {
+    /// - Parameter target: the URI this run talks to first; without `--listen`, SIP listens on the
+    ///   local address the kernel would use toward the proxy, registrar or this target (so a call to
+    ///   an IPv6 or a remote address works with no flags), else on 127.0.0.1.
+    func configuration(defaultPort: Int, toward target: String? = nil) throws -> PhoneConfiguration {
         let file = try account.map(AccountFile.init(path:))
         var c = PhoneConfiguration()
         c.user = user ?? file?.string("user") ?? c.user
@@ -60,7 +63,11 @@ struct CommonOptions: ParsableArguments {
         c.registrar = registrar ?? file?.string("registrar")
         c.outboundProxy = proxy ?? file?.string("proxy")
         c.registrationExpires = expires ?? file?.int("expires") ?? c.registrationExpires
-        let (host, port) = try Self.parseListen(listen ?? file?.string("listen") ?? "127.0.0.1:\(defaultPort)")
+        let firstHop = [c.outboundProxy, c.registrar, target].compactMap { $0 }.first
+        let localHost = firstHop.flatMap { try? SIPURI(parsing: $0) }.flatMap { LocalAddress.toward($0.host.address) }
+        let defaultListen = localHost.map { $0.contains(":") ? "[\($0)]:\(defaultPort)" : "\($0):\(defaultPort)" }
+            ?? "127.0.0.1:\(defaultPort)"
+        let (host, port) = try Self.parseListen(listen ?? file?.string("listen") ?? defaultListen)
         c.listenHost = host
         c.listenPort = port
         c.domain = domain ?? file?.string("domain") ?? c.registrar.flatMap { try? SIPURI(parsing: $0) }.map { $0.host.address }
@@ -258,7 +265,7 @@ struct Call: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        var c = try common.configuration(defaultPort: 0)
+        var c = try common.configuration(defaultPort: 0, toward: uri)
         c.playFile = play; c.recordFile = record; c.toneHz = tone
         c.captureDevice = captureDevice; c.playbackDevice = playbackDevice
         let printer = EventPrinter(json: common.json)
@@ -393,7 +400,7 @@ struct Message: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        try await standaloneRequest(common) { try $0.sendMessage(uri, text: text) }
+        try await standaloneRequest(common, toward: uri) { try $0.sendMessage(uri, text: text) }
     }
 }
 
@@ -403,12 +410,12 @@ struct Options: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        try await standaloneRequest(common) { try $0.sendOptions(uri) }
+        try await standaloneRequest(common, toward: uri) { try $0.sendOptions(uri) }
     }
 }
 
-func standaloneRequest(_ common: CommonOptions, _ send: (Phone) throws -> Void) async throws {
-    let c = try common.configuration(defaultPort: 0)
+func standaloneRequest(_ common: CommonOptions, toward target: String, _ send: (Phone) throws -> Void) async throws {
+    let c = try common.configuration(defaultPort: 0, toward: target)
     let printer = EventPrinter(json: common.json)
     let phone = Phone(configuration: c)
     let inbox = EventInbox(phone)
