@@ -44,12 +44,12 @@ import NIOPosix
         try bob.start(); try alice.start()
         let ref = host.contains(":") ? "[\(host)]" : host
         try alice.call("sip:bob@\(ref):\(bob.port)" + (transport == "tcp" ? ";transport=tcp" : ""))
-        #expect(await waitUntil(5) { ae.has { if case .answered = $0 { return true }; return false } })
-        #expect(await waitUntil(3) { be.has { if case .established = $0 { return true }; return false } })
+        #expect(await waitUntil(30) { ae.has { if case .answered = $0 { return true }; return false } })
+        #expect(await waitUntil(30) { be.has { if case .established = $0 { return true }; return false } })
         try await Task.sleep(nanoseconds: 1_500_000_000)
         alice.hangUp()
-        #expect(await waitUntil(5) { be.has { if case .ended(_, .remoteHangup, _) = $0 { return true }; return false } })
-        #expect(await waitUntil(3) { ae.has { if case .ended(_, .localHangup, let s) = $0 { return (s?.packetsReceived ?? 0) > 40 }; return false } })
+        #expect(await waitUntil(30) { be.has { if case .ended(_, .remoteHangup, _) = $0 { return true }; return false } })
+        #expect(await waitUntil(30) { ae.has { if case .ended(_, .localHangup, let s) = $0 { return (s?.packetsReceived ?? 0) > 40 }; return false } })
         alice.shutdown(); bob.shutdown()
         // each side heard the other's tone, not its own
         let heardByBob = try WAVAudio(contentsOf: dir.appendingPathComponent("bob.wav").path)
@@ -69,8 +69,8 @@ import NIOPosix
         try bob.start(); try alice.start()
         try alice.sendOptions("sip:bob@127.0.0.1:\(bob.port)")
         try alice.sendMessage("sip:bob@127.0.0.1:\(bob.port)", text: "ahoy")
-        #expect(await waitUntil(5) { ae.count { if case .requestResult(_, 200, _) = $0 { return true }; return false } == 2 })
-        #expect(await waitUntil(2) { be.has { $0 == .message(from: "sip:alice@127.0.0.1", text: "ahoy") } })
+        #expect(await waitUntil(30) { ae.count { if case .requestResult(_, 200, _) = $0 { return true }; return false } == 2 })
+        #expect(await waitUntil(30) { be.has { $0 == .message(from: "sip:alice@127.0.0.1", text: "ahoy") } })
         alice.shutdown(); bob.shutdown()
     }
 }
