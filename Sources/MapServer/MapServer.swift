@@ -180,7 +180,7 @@ public final class MapServer: Sendable {
                 let contentType = request.headers[.contentType]?.lowercased() ?? ""
                 if contentType.hasPrefix("application/x-www-form-urlencoded") {
                     for pair in String(buffer: body).split(separator: "&") {
-                        let kv = pair.split(separator: "=", maxSplits: 1)
+                        let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                         let key = kv[0].removingPercentEncoding ?? String(kv[0])
                         let value = kv.count > 1 ? (kv[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "") : ""
                         query[key] = value
@@ -208,7 +208,7 @@ public final class MapServer: Sendable {
 
     static func parseTime(_ text: some StringProtocol) -> Timestamp? {
         if let t = Timestamp(rfc3339: text) { return t }
-        if let v = Double(text), v.isFinite { return Timestamp(seconds: v) }
+        if let v = Double(text) { return Timestamp(unixSeconds: v) }
         return nil
     }
 

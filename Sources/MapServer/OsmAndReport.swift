@@ -94,7 +94,7 @@ public struct OsmAndReport: Sendable, Equatable {
     static func parseTime(_ text: String) -> Timestamp? {
         if let t = Timestamp(rfc3339: text) { return t }
         guard let v = Double(text), v.isFinite, v >= 0 else { return nil }
-        return v >= 100_000_000_000 ? Timestamp(microseconds: Int64(v * 1000)) : Timestamp(seconds: v)
+        return Timestamp(unixSeconds: v >= 100_000_000_000 ? v / 1000 : v)
     }
 
     /// The record the server stores for this report.

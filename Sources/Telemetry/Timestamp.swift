@@ -7,7 +7,21 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public var microseconds: Int64
 
     public init(microseconds: Int64) { self.microseconds = microseconds }
-    public init(seconds: Double) { self.microseconds = Int64((seconds * 1_000_000).rounded()) }
+    /// Seconds since the epoch; values beyond what 64-bit microseconds hold are clamped.
+    public init(seconds: Double) {
+        let micros = (seconds * 1_000_000).rounded()
+        if micros.isNaN {
+            self.microseconds = 0
+        } else {
+            self.microseconds = micros >= 9.2e18 ? Int64.max : micros <= -9.2e18 ? Int64.min : Int64(micros)
+        }
+    }
+
+    /// Unix seconds from untrusted input: nil unless finite and within ±100,000 years of 1970.
+    public init?(unixSeconds: Double) {
+        guard unixSeconds.isFinite, abs(unixSeconds) < 3.2e12 else { return nil }
+        self.init(seconds: unixSeconds)
+    }
     public var seconds: Double { Double(microseconds) / 1_000_000 }
     public var milliseconds: Int64 { microseconds / 1000 }
 

@@ -62,6 +62,27 @@ import Telemetry
         }
         #expect(try await t.server.store.records(vehicleID: "phone-3", kind: .fix, from: nil, to: nil).count == 1)
     }
+
+    /// Found by the fuzzer: an empty form field and an out-of-range time used to crash the server.
+    @Test func hostileReportsAreRefusedNotFatal() async throws {
+        let t = try TestServer()
+        _ = try t.addVehicle("phone-3")
+        try await t.osmandApp.test(.router) { client in
+            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                     body: ByteBuffer(string: "=&&=x&id=phone-3&lat=1&lon=2")) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/?id=phone-3&lat=1&lon=2&timestamp=1" + String(repeating: "0", count: 40),
+                                     method: .get) { r in
+                #expect(r.status == .badRequest)
+            }
+        }
+        try await t.app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/vehicles/phone-3/track?from=1e300", method: .get) { r in
+                #expect(r.status == .badRequest)
+            }
+        }
+    }
 }
 
 @Suite struct LiveTests {
