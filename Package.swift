@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "ilbc", targets: ["ilbc"]),
         .library(name: "AudioCodec", targets: ["AudioCodec"]),
         .library(name: "ILBC", targets: ["ILBC"]),
+        .library(name: "Sensors", targets: ["Sensors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -52,7 +53,21 @@ let package = Package(
             name: "ilbc",
             dependencies: ["ILBC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Sensors (GPS through gpsd, NMEA/GPX replay, sysfs climate, V4L2 camera): code beside its data.
+        .systemLibrary(name: "CGPS", path: "Sources/CGPS", pkgConfig: "libgps",
+                       providers: [.apt(["libgps-dev"])]),
+        .systemLibrary(name: "CV4L2", path: "Sources/CV4L2", pkgConfig: "libv4l2",
+                       providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .target(
+            name: "Sensors",
+            dependencies: ["CGPS", "CV4L2", "CTurboJPEG"],
+            path: "Sensors",
+            exclude: ["profiles", "fixtures", "traces"]
+        ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors"], path: "Tests/SensorsTests"),
         // Depends on `ilbc` so the command-line tests find the binary built next to them.
         .testTarget(name: "ILBCTests", dependencies: ["ILBC", "AudioCodec", "ilbc"], exclude: ["pesq_check.py"]),
         .testTarget(
