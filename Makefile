@@ -5,7 +5,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 APT_PACKAGES = $(sort $(shell cat deps/apt-*.txt 2>/dev/null))
 PIP_PACKAGES = $(sort $(shell cat deps/pip-*.txt 2>/dev/null))
-DEMO_APT = libsqlite3-dev libjs-leaflet curl ffmpeg python3
+DEMO_APT = libsqlite3-dev libjs-leaflet curl python3 libgps-dev libv4l-dev libturbojpeg0-dev
 FUZZ_SECONDS ?= 30
 # Swift's crash backtracer can hang a crashed test process; a crash must fail the run, not stall it.
 export SWIFT_BACKTRACE := enable=no

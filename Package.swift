@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "AudioCodec", targets: ["AudioCodec"]),
         .library(name: "ILBC", targets: ["ILBC"]),
         .library(name: "Sensors", targets: ["Sensors"]),
+        .executable(name: "monnemo-agent", targets: ["monnemo-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -66,7 +67,25 @@ let package = Package(
             path: "Sensors",
             exclude: ["profiles", "fixtures", "traces"]
         ),
+        // The onboard agent: sensors → SQLite outbox → uploader.
+        .target(
+            name: "OnboardAgent",
+            dependencies: [
+                "Sensors", "Telemetry",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "monnemo-agent",
+            dependencies: [
+                "OnboardAgent", "Sensors", "Telemetry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Sensors"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors"], path: "Tests/SensorsTests"),
         // Depends on `ilbc` so the command-line tests find the binary built next to them.
         .testTarget(name: "ILBCTests", dependencies: ["ILBC", "AudioCodec", "ilbc"], exclude: ["pesq_check.py"]),
