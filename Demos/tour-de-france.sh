@@ -12,7 +12,6 @@ OSMAND_PORT=${OSMAND_PORT:-5055}
 BIN_DIR=${BIN_DIR:-$(swift build -c release --show-bin-path)}
 BIN=${BIN:-$BIN_DIR/monnemo-server}
 AGENT=${AGENT:-$BIN_DIR/monnemo-agent}
-SPEED=${SPEED:-1}
 mkdir -p "$DATA/tokens" "$DATA/agents"
 
 pids=()
@@ -42,7 +41,7 @@ curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "monnemo-server 
 
 for id in bike-1 bike-2 car; do
   "$AGENT" run --server "http://127.0.0.1:$PORT" --token "$(cat "$DATA/tokens/$id")" --data "$DATA/agents/$id" \
-    --gpx "Sensors/traces/tdf-$id.gpx" --speed "$SPEED" --loop \
+    --gpx "Sensors/traces/tdf-$id.gpx" --loop \
     --climate synthetic --climate-interval 10 --camera test --picture-interval 30 \
     2>>"$DATA/agents/$id.log" &
   pids+=($!)

@@ -80,7 +80,7 @@ public final class Uploader: @unchecked Sendable {
     private func send(_ records: [TelemetryRecord]) async -> Step {
         let started = now()
         let body = TelemetryBatch(records: records).jsonData()
-        let range = "seq \(records.first!.seq)…\(records.last!.seq)"
+        let range = records.count == 1 ? "seq \(records[0].seq)" : "seq \(records.first!.seq)…\(records.last!.seq)"
         let verdict: UploadVerdict
         do {
             verdict = UploadVerdict.forTelemetry(try await transport.postTelemetry(body), count: records.count)
