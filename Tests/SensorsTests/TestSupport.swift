@@ -144,14 +144,29 @@ final class ChildProcess: Sendable {
     /// or 128 + signal number.
     func wait() async -> Int32 {
         await withCheckedContinuation { (c: CheckedContinuation<Int32, Never>) in
-            let pid = self.pid
             Thread.detachNewThread {
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                self.reaped.withLock { $0 = true }
-                let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-                c.resume(returning: code)
+                c.resume(returning: self.collect(blocking: true)!)
             }
+        }
+    }
+
+    /// The exit status if it has ended, else nil; does not block.
+    var exitStatus: Int32? { collect(blocking: false) }
+
+    private let status = Mutex<Int32?>(nil)
+
+    private func collect(blocking: Bool) -> Int32? {
+        if let known = status.withLock({ $0 }) { return known }
+        var raw: Int32 = 0
+        var rc: pid_t
+        repeat { rc = waitpid(pid, &raw, blocking ? 0 : WNOHANG) } while rc < 0 && errno == EINTR
+        if rc == 0 { return nil }
+        let code = rc < 0 ? -1 : (raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f))
+        return status.withLock { known in
+            if let known { return known }
+            known = code
+            reaped.withLock { $0 = true }
+            return code
         }
     }
 
