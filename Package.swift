@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "ILBC", targets: ["ILBC"]),
         .executable(name: "softphone", targets: ["softphone"]),
         .executable(name: "nemo", targets: ["nemo"]),
+        .library(name: "Sensors", targets: ["Sensors"]),
+        .executable(name: "monnemo-agent", targets: ["monnemo-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -81,7 +83,7 @@ let package = Package(
         .target(name: "CAllocCounter", path: "bench/alloc-counter"),
         .executableTarget(
             name: "phone-bench",
-            dependencies: ["CAllocCounter", "SIP", "SDP", "RTP", "AudioCodec", "Phone"],
+            dependencies: ["CAllocCounter", "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "Phone"],
             path: "bench/phone",
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
@@ -110,7 +112,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Sensors (GPS through gpsd, NMEA/GPX replay, sysfs climate, V4L2 camera): code beside its data.
+        .systemLibrary(name: "CGPS", path: "Sources/CGPS", pkgConfig: "libgps", providers: [.apt(["libgps-dev"])]),
+        .systemLibrary(name: "CV4L2", path: "Sources/CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .target(
+            name: "Sensors",
+            dependencies: ["CGPS", "CV4L2", "CTurboJPEG"],
+            path: "Sensors",
+            exclude: ["profiles", "fixtures", "traces"]
+        ),
+        // The onboard agent: sensors → SQLite outbox → uploader.
+        .target(
+            name: "OnboardAgent",
+            dependencies: [
+                "Sensors", "Telemetry",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "monnemo-agent",
+            dependencies: [
+                "OnboardAgent", "Sensors", "Telemetry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Sensors"]),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "nemo"], exclude: ["Fixtures"]),

@@ -74,10 +74,15 @@ public struct BindingCache: Sendable {
     /// The live entry whose home address or mobile network prefix covers `destination`
     /// (longest prefix first).
     public func entry(forDestination destination: IPv6Address) -> BindingCacheEntry? {
-        if let e = entries[destination], e.deletedAt == nil, !e.bindings.isEmpty { return e }
+        ownerAndEntry(forDestination: destination)?.1
+    }
+
+    /// `entry(forDestination:)` with the home address it is filed under.
+    public func ownerAndEntry(forDestination destination: IPv6Address) -> (IPv6Address, BindingCacheEntry)? {
+        if let e = entries[destination], e.deletedAt == nil, !e.bindings.isEmpty { return (destination, e) }
         for length in prefixLengths.sorted(by: >) {
             if let hoa = prefixOwners[IPv6Prefix(address: destination, length: length)], let e = entries[hoa], !e.bindings.isEmpty {
-                return e
+                return (hoa, e)
             }
         }
         return nil

@@ -13,9 +13,15 @@ public struct MobileRouterAccount: Hashable, Sendable {
     public var mobileRouterAllowed: Bool
     /// Refuse BUs without a replay-protection timestamp (status 145).
     public var requireReplayProtection: Bool
+    /// Make-before-break: traffic that no flow binding claims goes over every registered
+    /// binding, not only the preferred one, so losing one access link loses nothing (the
+    /// mobile router drops the second copy).
+    public var duplicateDownlink: Bool
 
     public init(homeAddress: IPv6Address, identifier: String? = nil, key: MobilityAuthenticationKey, prefixes: [IPv6Prefix],
-                maximumLifetime: Int = 600, mobileRouterAllowed: Bool = true, requireReplayProtection: Bool = true) {
+                maximumLifetime: Int = 600, mobileRouterAllowed: Bool = true, requireReplayProtection: Bool = true,
+                duplicateDownlink: Bool = false) {
+        self.duplicateDownlink = duplicateDownlink
         self.homeAddress = homeAddress
         self.identifier = identifier
         self.key = key
@@ -477,13 +483,15 @@ public struct HomeAgent: Sendable {
     // MARK: data path
 
     /// Outer destinations for a packet towards a mobile network: the first active flow binding
-    /// whose selector matches (a copy to each of its registered BIDs), else the preferred binding.
+    /// whose selector matches (a copy to each of its registered BIDs), else the preferred binding,
+    /// or every binding when the account asks for `duplicateDownlink`.
     public func downlinkPaths(for flow: FlowKey) -> [TransportAddress] {
-        guard let entry = cache.entry(forDestination: flow.destination.asIPv6) else { return [] }
+        guard let (hoa, entry) = cache.ownerAndEntry(forDestination: flow.destination.asIPv6) else { return [] }
         for fb in entry.flows {
             let live = fb.bids.compactMap { entry.bindings[$0] }
             if !live.isEmpty, fb.selector.matches(flow) { return live.map(\.path) }
         }
+        if accounts[hoa]?.duplicateDownlink == true { return entry.orderedBindings.map(\.path) }
         return entry.orderedBindings.first.map { [$0.path] } ?? []
     }
 

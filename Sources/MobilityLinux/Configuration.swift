@@ -12,6 +12,8 @@ public struct MobileRouterAccountFile: Codable, Sendable {
     public var maximumLifetime: Int?
     public var mobileRouterAllowed: Bool?
     public var requireReplayProtection: Bool?
+    /// Send downlink traffic no flow binding claims over every registered binding (make-before-break).
+    public var duplicateDownlink: Bool?
 }
 
 /// `nemo ha` configuration file (JSON).
@@ -73,6 +75,8 @@ public struct MobileRouterFile: Codable, Sendable {
     public var mtu: UInt32?
     public var table: UInt32?
     public var flowPolicies: [FlowPolicy]?
+    /// The home agent duplicates downlink over every binding: drop the second copy of a packet.
+    public var discardDuplicates: Bool?
     public var control: String?
     public var metricsPort: UInt16?
 }
@@ -124,7 +128,8 @@ extension HomeAgentFile {
             MobileRouterAccount(homeAddress: try parseIPv6(r.homeAddress, field: "mobileRouters[\(i)].homeAddress"), identifier: r.nai,
                                 key: MobilityAuthenticationKey(spi: r.spi, key: try parseKey(r.key, field: "mobileRouters[\(i)].key")),
                                 prefixes: r.prefixes, maximumLifetime: r.maximumLifetime ?? 600,
-                                mobileRouterAllowed: r.mobileRouterAllowed ?? true, requireReplayProtection: r.requireReplayProtection ?? true)
+                                mobileRouterAllowed: r.mobileRouterAllowed ?? true, requireReplayProtection: r.requireReplayProtection ?? true,
+                                duplicateDownlink: r.duplicateDownlink ?? false)
         }
         return HomeAgentConfiguration(address: try parseIPv6(homeAgentAddress, field: "homeAgentAddress"), homePrefix: homePrefix,
                                       accounts: accounts, allowMultipleCareOf: allowMultipleCareOf ?? true,

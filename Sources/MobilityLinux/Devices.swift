@@ -60,9 +60,12 @@ func transportAddress(_ storage: sockaddr_storage) -> TransportAddress? {
 public final class UDPSocket: @unchecked Sendable {
     public let fd: Int32
     public let isIPv6: Bool
+    /// Whether UDP_SEGMENT sends still work here (cleared at the first refusal).
+    var segmentationOffload = true
 
     /// Binds to `address` (nil = any, dual-stack) and `port` (0 = ephemeral).
-    public init(address: IPAddress?, port: UInt16, device: String? = nil) throws {
+    /// `coalescedReceive` turns on UDP GRO: read such a socket with `receiveDatagrams`, never `receive`.
+    public init(address: IPAddress?, port: UInt16, device: String? = nil, coalescedReceive: Bool = false) throws {
         if case .v4 = address { isIPv6 = false } else { isIPv6 = true }
         fd = socket(isIPv6 ? AF_INET6 : AF_INET, SocketType.datagram | SocketType.closeOnExec, 0)
         guard fd >= 0 else { throw SystemError("udp socket") }
@@ -80,6 +83,8 @@ public final class UDPSocket: @unchecked Sendable {
                 throw SystemError("bind udp socket to device \(device)")
             }
         }
+        // Several datagrams of one flow per receive; harmless where the kernel lacks it.
+        if coalescedReceive { _ = nemo_udp_enable_gro(fd) }
         let bindAddress = TransportAddress(address: address ?? .v6(.unspecified), port: port)
         var (storage, len) = socketAddress(bindAddress, ipv6Socket: isIPv6)
         let rc = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
@@ -127,28 +132,44 @@ public final class UDPSocket: @unchecked Sendable {
     }
 }
 
-/// A TUN interface (layer 3, no packet information header).
+/// A TUN interface (layer 3, no packet information header). With `offloads` it is opened with
+/// IFF_VNET_HDR and TSO6 + checksum offload, so the kernel hands its reader unsegmented TCP
+/// super-packets (see `TunReader`) and every frame carries a `virtio_net_hdr`.
 public final class TunDevice: @unchecked Sendable {
     public let fd: Int32
     public let name: String
+    /// Frames start with a `virtio_net_hdr`.
+    public let hasVirtioHeader: Bool
+    private static let noOffloadHeader = [UInt8](repeating: 0, count: VirtioNetHeader.size)
 
-    public init(name: String) throws {
+    public init(name: String, offloads: Bool = true) throws {
         var actual = [CChar](repeating: 0, count: 32)
-        fd = nemo_tun_open(name, &actual)
+        var fd = offloads ? nemo_tun_open(name, &actual, 1) : -1
+        if fd >= 0, nemo_tun_set_offload(fd, UInt32(NEMO_TUN_F_CSUM | NEMO_TUN_F_TSO6)) != 0 {
+            close(fd)
+            fd = -1
+        }
+        hasVirtioHeader = fd >= 0
+        if fd < 0 { fd = nemo_tun_open(name, &actual, 0) }
         guard fd >= 0 else { throw SystemError("open TUN \(name) (is /dev/net/tun there and are we root?)") }
+        self.fd = fd
         self.name = String(decoding: actual.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     deinit { close(fd) }
 
-    /// Reads one packet (blocking); 0 or less on error.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        Glibc.read(fd, buffer.baseAddress, buffer.count)
-    }
-
+    /// Writes one complete packet (checksums done), behind an all-zero `virtio_net_hdr` if the
+    /// device has them.
     @discardableResult
     public func write(_ packet: UnsafeRawBufferPointer) -> Bool {
-        Glibc.write(fd, packet.baseAddress, packet.count) == packet.count
+        guard hasVirtioHeader else { return Glibc.write(fd, packet.baseAddress, packet.count) == packet.count }
+        return TunDevice.noOffloadHeader.withUnsafeBytes { header in
+            withUnsafeTemporaryAllocation(of: iovec.self, capacity: 2) { parts in
+                parts[0] = iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress), iov_len: header.count)
+                parts[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: packet.baseAddress), iov_len: packet.count)
+                return writev(fd, parts.baseAddress, 2) == header.count + packet.count
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@ public final class HomeAgentService: @unchecked Sendable {
     private let sockets: [UDPSocket]
     private var pathSockets: [TransportAddress: UDPSocket] = [:]
     private let tun: TunDevice
+    private let tunWriter: TunWriter
     private let netlink: RouteNetlinkSocket
     private let tunIndex: Int32
 
@@ -27,12 +28,13 @@ public final class HomeAgentService: @unchecked Sendable {
         agent = HomeAgent(configuration: try file.homeAgentConfiguration())
         sockets = try (file.listen ?? ["::"]).map { text in
             guard let a = IPAddress(text) else { throw ConfigurationError("listen: '\(text)' is not an address") }
-            return try UDPSocket(address: a, port: file.port ?? dsmipv6Port)
+            return try UDPSocket(address: a, port: file.port ?? dsmipv6Port, coalescedReceive: true)
         }
         tun = try TunDevice(name: file.tunnel ?? "nemo0")
         netlink = try RouteNetlinkSocket(subscribe: false)
         guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
         tunIndex = index
+        tunWriter = TunWriter(tun)
         try netlink.setUp(interface: index, mtu: file.mtu ?? 1400)
     }
 
@@ -101,15 +103,22 @@ public final class HomeAgentService: @unchecked Sendable {
             let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: wait)
             for socket in sockets where ready.contains(socket.fd) {
                 // Drain what is there without blocking.
-                while let (n, from) = buffer.withUnsafeMutableBytes({ socket.receive(into: $0, dontWait: true) }) {
-                    if lock.withLock({ pathSockets[from] !== socket }) {
-                        lock.withLock {
-                            if pathSockets.count > 100_000 { pathSockets = [:] }
-                            pathSockets[from] = socket
-                        }
+                // The writer gathers from the receive buffer: flush before it is reused.
+                while buffer.withUnsafeMutableBytes({ raw in
+                    defer {
+                        let merged = tunWriter.flush()
+                        if merged > 0 { lock.withLock { data.segmentsMergedIntoTun += merged } }
                     }
-                    buffer.withUnsafeBytes { handleDatagram(UnsafeRawBufferPointer(rebasing: $0[0..<n]), from: from) }
-                }
+                    return socket.receiveDatagrams(into: raw) { payload, from in
+                        if lock.withLock({ pathSockets[from] !== socket }) {
+                            lock.withLock {
+                                if pathSockets.count > 100_000 { pathSockets = [:] }
+                                pathSockets[from] = socket
+                            }
+                        }
+                        handleDatagram(payload, from: from)
+                    }
+                }) != nil {}
             }
             let out = lock.withLock { agent.expire(now: clock.now) }
             apply(out)
@@ -132,7 +141,7 @@ public final class HomeAgentService: @unchecked Sendable {
                 return (false, agent.unknownPathSignal(from: from, source: flow.source, now: clock.now))
             }
             if accepted {
-                tun.write(payload)
+                tunWriter.append(payload)
             } else if let be {
                 socket(for: be.destination).send(be.datagram, to: be.destination)
             }
@@ -142,26 +151,25 @@ public final class HomeAgentService: @unchecked Sendable {
     }
 
     private func tunLoop() {
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        let reader = TunReader(tun)
         while true {
-            let n = buffer.withUnsafeMutableBytes { tun.read(into: $0) }
-            guard n > 0 else {
-                if errno == EINTR || errno == EAGAIN { continue }
-                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
-                return
-            }
-            buffer.withUnsafeBytes { raw in
-                let packet = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                guard let flow = FlowKey(packet: packet) else { return }
+            let outcome = reader.next { read in
+                guard let flow = FlowKey(packet: read.packet) else { return }
                 let paths = lock.withLock { () -> [TransportAddress] in
                     let p = agent.downlinkPaths(for: flow)
-                    if p.isEmpty { data.droppedNoBinding += 1 } else {
-                        data.packetsToTunnel += p.count
-                        data.bytesToTunnel += n * p.count
+                    if p.isEmpty { data.droppedNoBinding += read.count } else {
+                        if read.count > 1 { data.superPacketsFromTun += 1 }
+                        data.packetsToTunnel += read.count * p.count
+                        data.bytesToTunnel += read.bytes * p.count
                     }
                     return p
                 }
-                for p in paths { socket(for: p).send(packet, to: p) }
+                for p in paths { socket(for: p).send(read, to: p) }
+            }
+            if outcome == nil {
+                if errno == EINTR || errno == EAGAIN { continue }
+                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
+                return
             }
         }
     }

@@ -16,6 +16,7 @@ public final class MobileRouterService: @unchecked Sendable {
     private var data = DataPathCounters()
     private let clock = ServiceClock()
     private let tun: TunDevice
+    private let tunWriter: TunWriter
     private let tunIndex: Int32
     private let changes: RouteNetlinkSocket
     private let monitor: RouteNetlinkSocket
@@ -24,6 +25,8 @@ public final class MobileRouterService: @unchecked Sendable {
     private var addresses: [Int32: [IPAddress]] = [:]
     private let families: [String: String]
     private var advertiser: RouterAdvertiser?
+    /// Second copies of duplicated downlink (only touched by the receive loop).
+    private var duplicates: DuplicatePacketFilter?
 
     public init(file: MobileRouterFile, logger: Logger) throws {
         self.file = file
@@ -32,11 +35,13 @@ public final class MobileRouterService: @unchecked Sendable {
         var f: [String: String] = [:]
         for u in file.uplinks { f[u.name] = u.family ?? "any" }
         families = f
+        duplicates = file.discardDuplicates == true ? DuplicatePacketFilter() : nil
         tun = try TunDevice(name: file.tunnel ?? "nemo0")
         changes = try RouteNetlinkSocket(subscribe: false)
         monitor = try RouteNetlinkSocket(subscribe: true)
         guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
         tunIndex = index
+        tunWriter = TunWriter(tun)
         try setUpNetwork()
     }
 
@@ -145,7 +150,7 @@ public final class MobileRouterService: @unchecked Sendable {
             guard coa != current else { continue }
             var socket: UDPSocket?
             if let c = coa {
-                do { socket = try UDPSocket(address: c, port: 0, device: u.name) } catch {
+                do { socket = try UDPSocket(address: c, port: 0, device: u.name, coalescedReceive: true) } catch {
                     logger.warning("uplink \(u.name) has \(c) but no socket yet: \(error)")
                     coa = nil
                 }
@@ -185,9 +190,14 @@ public final class MobileRouterService: @unchecked Sendable {
                 do { handleLinkEvents(try monitor.read()) } catch { logger.error("rtnetlink: \(error)") }
             }
             for (name, socket) in socketList where ready.contains(socket.fd) {
-                while let (n, from) = buffer.withUnsafeMutableBytes({ socket.receive(into: $0, dontWait: true) }) {
-                    buffer.withUnsafeBytes { handleDatagram(UnsafeRawBufferPointer(rebasing: $0[0..<n]), from: from, uplink: name) }
-                }
+                // The writer gathers from the receive buffer: flush before it is reused.
+                while buffer.withUnsafeMutableBytes({ raw in
+                    defer {
+                        let merged = tunWriter.flush()
+                        if merged > 0 { lock.withLock { data.segmentsMergedIntoTun += merged } }
+                    }
+                    return socket.receiveDatagrams(into: raw) { handleDatagram($0, from: $1, uplink: name) }
+                }) != nil {}
             }
             let out = lock.withLock { router.tick(now: clock.now) }
             apply(out)
@@ -215,35 +225,39 @@ public final class MobileRouterService: @unchecked Sendable {
                 data.bytesFromTunnel += payload.count
                 return true
             }
-            if ok { tun.write(payload) }
+            guard ok else { return }
+            if duplicates?.isDuplicate(payload, now: clock.now) == true {
+                lock.withLock { data.droppedDuplicate += 1 }
+                return
+            }
+            tunWriter.append(payload)
         case nil:
             lock.withLock { data.droppedNotIP += 1 }
         }
     }
 
     private func tunLoop() {
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        let reader = TunReader(tun)
         while true {
-            let n = buffer.withUnsafeMutableBytes { tun.read(into: $0) }
-            guard n > 0 else {
+            let outcome = reader.next { read in
+                guard let flow = FlowKey(packet: read.packet) else { return }
+                let target = lock.withLock { () -> (UDPSocket, TransportAddress)? in
+                    guard let u = router.uplink(for: flow), let s = sockets[u], let e = router.homeAgentEndpoint(for: u) else {
+                        data.droppedNoBinding += read.count
+                        return nil
+                    }
+                    if read.count > 1 { data.superPacketsFromTun += 1 }
+                    data.packetsToTunnel += read.count
+                    data.bytesToTunnel += read.bytes
+                    data.packetsPerUplink[u, default: 0] += read.count
+                    return (s, e)
+                }
+                if let (s, e) = target { s.send(read, to: e) }
+            }
+            if outcome == nil {
                 if errno == EINTR || errno == EAGAIN { continue }
                 logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
                 return
-            }
-            buffer.withUnsafeBytes { raw in
-                let packet = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-                guard let flow = FlowKey(packet: packet) else { return }
-                let target = lock.withLock { () -> (UDPSocket, TransportAddress)? in
-                    guard let u = router.uplink(for: flow), let s = sockets[u], let e = router.homeAgentEndpoint(for: u) else {
-                        data.droppedNoBinding += 1
-                        return nil
-                    }
-                    data.packetsToTunnel += 1
-                    data.bytesToTunnel += n
-                    data.packetsPerUplink[u, default: 0] += 1
-                    return (s, e)
-                }
-                if let (s, e) = target { s.send(packet, to: e) }
             }
         }
     }

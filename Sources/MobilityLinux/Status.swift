@@ -164,12 +164,18 @@ struct DataPathCounters {
     var droppedNotOurNetwork = 0
     var droppedNotFromHomeAgent = 0
     var handovers = 0
+    var droppedDuplicate = 0
+    /// TSO super-packets read from the TUN device and cut into packets here.
+    var superPacketsFromTun = 0
+    /// TCP segments that went into the TUN device merged with others (GSO writes).
+    var segmentsMergedIntoTun = 0
     var packetsPerUplink: [String: Int] = [:]
 
     var dictionary: [String: Int] {
         var d = ["packets_to_tunnel": packetsToTunnel, "bytes_to_tunnel": bytesToTunnel, "packets_from_tunnel": packetsFromTunnel,
                  "bytes_from_tunnel": bytesFromTunnel, "dropped_no_binding": droppedNoBinding, "dropped_not_ip": droppedNotIP,
-                 "dropped_not_our_network": droppedNotOurNetwork, "dropped_not_from_home_agent": droppedNotFromHomeAgent, "handovers": handovers]
+                 "dropped_not_our_network": droppedNotOurNetwork, "dropped_not_from_home_agent": droppedNotFromHomeAgent, "handovers": handovers, "dropped_duplicate": droppedDuplicate,
+                 "tun_super_packets_read": superPacketsFromTun, "tun_segments_merged": segmentsMergedIntoTun]
         for (u, n) in packetsPerUplink { d["packets_to_tunnel_\(u)"] = n }
         return d
     }

@@ -16,6 +16,8 @@ public struct CallStatistics: Sendable, Codable, Equatable {
     public var concealedFrames: Int
     public var mos: Double
     public var seconds: Double
+    /// Audio per packet in milliseconds (iLBC: its mode, 20 or 30).
+    public var frameMs: Int
 }
 
 /// The audio stream of one call: an RTP/RTCP socket pair, the codec, the jitter buffer,
@@ -47,6 +49,8 @@ final class CallMedia {
     var sourceEnded = false
     /// Opus DTX: frames the encoder marks as silence (two octets or less) are not sent.
     var dtx = false
+    /// Share (percent) of voice packets dropped before sending, to test loss end to end.
+    var sendLossPercent = 0.0
 
     init(loop: EventLoop, host: String, rtp: Channel, rtcp: Channel) {
         self.loop = loop
@@ -98,7 +102,7 @@ final class CallMedia {
         remoteRTP = try SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remotePort)
         remoteRTCP = try SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remoteRTCPPort)
         started = started ?? .now()
-        let ptime = TimeAmount.milliseconds(Int64(max(10, neg.ptime)))
+        let ptime = TimeAmount.milliseconds(Int64(c.frameMs))
         timer?.cancel()
         framesDone = 0
         mediaStart = NIODeadline.now()
@@ -128,9 +132,10 @@ final class CallMedia {
     var mediaStart = NIODeadline.now()
 
     func catchUp() {
-        guard let neg = negotiated else { return }
+        guard let c = codec else { return }
         let elapsed = Double((NIODeadline.now() - mediaStart).nanoseconds) / 1e9
-        let due = Int(elapsed * 1000) / max(10, neg.ptime)
+        // one tick per codec frame: iLBC mode 30 sends 30 ms packets whatever a=ptime says
+        let due = Int(elapsed * 1000) / c.frameMs
         var n = 0
         while framesDone < due, n < 10 {
             tick()
@@ -168,7 +173,10 @@ final class CallMedia {
                     return
                 }
                 let p = session.makePacket(payloadType: UInt8(neg.format.payloadType), payload: payload, sampleOffset: sampleOffset, now: now)
-                rtp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTP, data: rtp.allocator.buffer(bytes: p.bytes)), promise: nil)
+                // a dropped packet still took its sequence number, so the receiver sees a real gap
+                if sendLossPercent <= 0 || Double.random(in: 0..<100) >= sendLossPercent {
+                    rtp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTP, data: rtp.allocator.buffer(bytes: p.bytes)), promise: nil)
+                }
             }
         }
         sampleOffset &+= c.timestampsPerFrame
@@ -224,7 +232,7 @@ final class CallMedia {
                               packetsLost: Int(max(0, remote?.cumulativeLost ?? 0)), lossRatio: loss, jitterMs: jitterS * 1000,
                               concealedFrames: jitter?.statistics.concealed ?? 0,
                               mos: (SignalMeasure.mos(codec: c.name, lossRatio: loss, delaySeconds: delay) * 100).rounded() / 100,
-                              seconds: now)
+                              seconds: now, frameMs: c.frameMs)
     }
 }
 

@@ -24,6 +24,8 @@ public struct MediaCodec {
     public var rtpClockRate: Int
     /// RTP timestamp units per frame.
     public var timestampsPerFrame: UInt32
+    /// Audio per frame (and per packet) in milliseconds, at least 10.
+    public var frameMs: Int { max(10, codec.samplesPerFrame * 1000 / codec.sampleRate) }
 
     /// `opusRate` is the internal rate we want (8000 narrowband … 48000 fullband); a lower
     /// `maxplaybackrate` from the peer (RFC 7587 §6.1) lowers it further.

@@ -30,6 +30,10 @@ public struct PhoneConfiguration: Sendable {
     /// Opus internal rate: 8000 (narrowband), 12000, 16000 (wideband), 24000, 48000 (fullband).
     public var opusRate = 48000
     public var ptime = 20
+    /// iLBC frame mode we offer and accept: 20 or 30 ms (RFC 3952: 30 unless both say 20).
+    public var ilbcMode = 30
+    /// Test aid: drop this share (percent) of our outgoing voice packets, as a lossy network would.
+    public var rtpSendLossPercent = 0.0
     public var rtpPorts: ClosedRange<Int> = 16384...32767
     /// Answer every incoming call at once.
     public var autoAnswer = false
@@ -217,6 +221,7 @@ public final class Phone: @unchecked Sendable {
 
     var formats: [AudioFormat] {
         configuration.codecs.map { choice -> AudioFormat in
+            if choice == .ilbc { return .ilbc(mode: configuration.ilbcMode) }
             guard choice == .opus else { return choice.format }
             // RFC 7587 §6.1: tell the peer what we decode and want
             var f = choice.format
@@ -295,6 +300,7 @@ public final class Phone: @unchecked Sendable {
         m.onDTMF = { [weak self] d in self?.emit(.dtmf(call: h, digit: String(d))) }
         m.onSourceEnded = { [weak self] in self?.emit(.mediaEnded(call: h)) }
         m.dtx = configuration.opus.dtx
+        m.sendLossPercent = configuration.rtpSendLossPercent
         try m.start(neg, codec: codec, source: source, sink: sink)
     }
 

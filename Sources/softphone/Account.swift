@@ -2,7 +2,7 @@ import Foundation
 
 /// Reads an account file: JSON (an object) or flat TOML (`key = "value"`, numbers,
 /// booleans, arrays of strings, `#` comments). Keys: user, password, auth_user, domain,
-/// display_name, registrar, proxy, listen, transport, codecs, expires, rtp_ports.
+/// display_name, registrar, proxy, listen, transport, codecs, expires, rtp_ports, ilbc_mode.
 struct AccountFile {
     var values: [String: Any] = [:]
 

@@ -19,7 +19,7 @@ enum ExitStatus: Int32 {
 struct Softphone: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "softphone",
-        abstract: "A headless SIP softphone (UDP/TCP, IPv6/IPv4, Opus and G.711).",
+        abstract: "A headless SIP softphone (UDP/TCP, IPv6/IPv4, Opus, iLBC and G.711).",
         discussion: """
         Exit codes: 0 done, 1 usage or configuration error, 2 call rejected, 3 no answer (timeout),
         4 cancelled, 5 registration failed, 6 media failure, 7 request failed.
@@ -29,7 +29,7 @@ struct Softphone: AsyncParsableCommand {
 
 /// Flags every command shares; each can also come from the account file.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Account file (JSON object or flat TOML) with user, password, domain, registrar, listen, transport, codecs, expires, rtp_ports.")
+    @Option(help: "Account file (JSON object or flat TOML) with user, password, domain, registrar, listen, transport, codecs, expires, rtp_ports, ilbc_mode.")
     var account: String?
     @Option(help: "User part of our address and Contact.") var user: String?
     @Option(help: "Digest password.") var password: String?
@@ -41,13 +41,15 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Registration lifetime in seconds.") var expires: Int?
     @Option(help: "Where SIP listens (UDP and TCP): ADDR:PORT, [v6]:PORT or PORT.") var listen: String?
     @Option(help: "Transport for URIs that name none: udp or tcp.") var transport: String?
-    @Option(help: "Codecs in order of preference, comma-separated: opus, pcmu, pcma.") var codec: String?
+    @Option(help: "Codecs in order of preference, comma-separated: opus, pcmu, pcma, ilbc.") var codec: String?
     @Option(name: .customLong("rtp-ports"), help: "RTP port range, e.g. 30000-30100.") var rtpPorts: String?
     @Option(name: .customLong("opus-bitrate"), help: "Opus bitrate in bit/s.") var opusBitrate: Int32?
     @Option(name: .customLong("opus-bandwidth"), help: "Opus audio bandwidth: nb (8 kHz), mb, wb (16 kHz), swb, fb (48 kHz).") var opusBandwidth: String?
     @Flag(name: .customLong("opus-fec"), inversion: .prefixedNo, help: "Opus in-band forward error correction.") var opusFEC = true
     @Flag(name: .customLong("opus-dtx"), help: "Opus discontinuous transmission (no packets in silence).") var opusDTX = false
     @Option(name: .customLong("opus-loss"), help: "Packet loss (percent) the Opus encoder prepares FEC for.") var opusLoss: Int32?
+    @Option(name: .customLong("ilbc-mode"), help: "iLBC frame mode to offer and accept: 20 or 30 (ms); 30 wins unless both sides say 20.") var ilbcMode: Int?
+    @Option(name: .customLong("rtp-loss"), help: "Test aid: drop this percentage of outgoing voice packets.") var rtpLoss: Double?
     @Flag(help: "Print one JSON object per line per event.") var json = false
 
     /// - Parameter target: the URI this run talks to first; without `--listen`, SIP listens on the
@@ -79,7 +81,7 @@ struct CommonOptions: ParsableArguments {
         if let names = codec.map({ $0.split(separator: ",").map(String.init) }) ?? file?.strings("codecs") {
             c.codecs = try names.map { n in
                 guard let choice = CodecChoice(rawValue: n.lowercased().trimmingCharacters(in: .whitespaces)) else {
-                    throw ValidationError("codec '\(n)' is not one of opus, pcmu, pcma")
+                    throw ValidationError("codec '\(n)' is not one of opus, pcmu, pcma, ilbc")
                 }
                 return choice
             }
@@ -93,6 +95,14 @@ struct CommonOptions: ParsableArguments {
                 throw ValidationError("opus bandwidth '\(bw)' is not nb, mb, wb, swb or fb")
             }
             c.opusRate = rate
+        }
+        if let mode = ilbcMode ?? file?.int("ilbc_mode") {
+            guard mode == 20 || mode == 30 else { throw ValidationError("ilbc mode \(mode) is not 20 or 30") }
+            c.ilbcMode = mode
+        }
+        if let loss = rtpLoss {
+            guard (0...100).contains(loss) else { throw ValidationError("rtp loss \(loss) is not a percentage") }
+            c.rtpSendLossPercent = loss
         }
         if let r = rtpPorts ?? file?.string("rtp_ports") {
             let parts = r.split(separator: "-").compactMap { Int($0) }
@@ -147,7 +157,7 @@ struct EventPrinter {
                 o["statistics"] = ["codec": s.codec, "packets_sent": s.packetsSent, "packets_received": s.packetsReceived,
                                    "packets_lost": s.packetsLost, "loss": (s.lossRatio * 10000).rounded() / 10000,
                                    "jitter_ms": (s.jitterMs * 100).rounded() / 100, "concealed_frames": s.concealedFrames,
-                                   "mos": s.mos, "seconds": (s.seconds * 100).rounded() / 100] as [String: Any]
+                                   "mos": s.mos, "seconds": (s.seconds * 100).rounded() / 100, "frame_ms": s.frameMs] as [String: Any]
             }
         }
         if json {

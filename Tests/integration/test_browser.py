@@ -103,8 +103,10 @@ def test_live_map_in_headless_chromium(demo):
 
         # The popup shows temperature and humidity.
         driver.execute_script("document.querySelector('.vehicle-marker[data-vehicle=\"bike-1\"]').click()")
-        popup = WebDriverWait(driver, 5).until(lambda d: d.find_element(By.CSS_SELECTOR, '.leaflet-popup-content .popup'))
-        text = popup.text
+        # The popup fades in: wait until its text is visible rather than merely present.
+        text = WebDriverWait(driver, 10).until(
+            lambda d: (lambda els: els[0].text if els and 'Temperature' in els[0].text else None)(
+                d.find_elements(By.CSS_SELECTOR, '.leaflet-popup-content .popup')))
         assert 'Temperature' in text and '°C' in text and 'Humidity' in text and '%' in text, text
         assert '24.9 °C' in text, text  # the latest climate reading of bike-1
         # The side panel with its charts.

@@ -1,7 +1,8 @@
 import NIOCore
 
 /// libFuzzer entry: every Mobility Header parser, the authenticator check and the
-/// inner-packet flow-key reader must reject bad bytes with an error, never a trap.
+/// inner-packet flow-key reader must reject bad bytes with an error, never a trap; the
+/// tunnel's segmentation and checksum completion must refuse what does not fit.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeBufferPointer(start: data, count: size)
@@ -19,5 +20,15 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = MobilityAuthenticator.verify(ByteBuffer(bytes: bytes), keys: { _ in Array(1...16) }, careOfAddress: source, homeAddress: source)
     _ = FlowKey(packet: UnsafeRawBufferPointer(bytes))
     _ = UDPTunnelDatagram(parsing: UnsafeRawBufferPointer(bytes))
+    // The fast path's packet surgery: any bytes, any segment size and checksum offsets.
+    if size >= 4 {
+        let mss = Int(bytes[0]) << 8 | Int(bytes[1])
+        var headers = [UInt8](repeating: 0, count: 4096)
+        _ = headers.withUnsafeMutableBytes { TunnelSegmentation.segmentTCPv6(UnsafeRawBufferPointer(bytes), segmentPayload: mss, headers: $0) }
+        var copy = Array(bytes)
+        _ = copy.withUnsafeMutableBytes { TunnelSegmentation.completeChecksum($0, start: Int(bytes[2]), offset: Int(bytes[3])) }
+        var filter = DuplicatePacketFilter(slots: 16)
+        _ = filter.isDuplicate(UnsafeRawBufferPointer(bytes), now: MobilityInstant(nanoseconds: 0))
+    }
     return 0
 }

@@ -1,11 +1,12 @@
 #!/bin/bash
 # Runs the softphone against real peers (baresip, kamailio) inside a private network
 # namespace, as /work/shared/peers/sip/README.md shows. Run it as:
-#     unshare -n bash live-peers.sh OUT SOFTPHONE SHARED
+#     unshare -n bash live-peers.sh OUT SOFTPHONE SHARED [PJ_PYTHON]
 # OUT gets one folder per scenario with JSON event logs and WAV recordings; the Swift
-# tests (LivePeerTests) check them. Needs: baresip-core, kamailio, python3.
+# tests (LivePeerTests) check them. Needs: baresip-core, kamailio, python3; PJ_PYTHON is
+# a python with pjsua2 (pip pjsua2-python) for the iLBC calls, skipped when empty.
 set -u
-OUT=$1 SOFTPHONE=$2 SHARED=$3
+OUT=$1 SOFTPHONE=$2 SHARED=$3 PJPY=${4:-}
 PEERS="$SHARED/peers/sip"
 PIDS=()
 # kamailio ignores SIGTERM here: escalate, and take its worker children with it
@@ -120,4 +121,49 @@ for transport in ("UDP", "TCP"):
             out.write(f"{transport} {name} ERROR {e}\n")
         s.close()
 PY
+
+# --- 6. iLBC with PJSIP (pjsua2), both directions, both modes (RFC 3952: 30 unless both say 20)
+SIG8="$OUT/signal-8k.wav"
+if [ -n "$PJPY" ]; then
+  PJ="$PEERS/pjsua2/pj_peer.py"
+  # softphone calls pjsua2; NAME SOFTPHONE-MODE PJ-MODE SIP-PORT PJ-PORT RTP-RANGE
+  to_pj() {
+    local D="$OUT/ilbc-to-pj-$1"; mkdir -p "$D"
+    "$PJPY" "$PJ" --ip 127.0.0.1 --port "$5" --user bob --codecs iLBC/8000 --ilbc-mode "$3" \
+      --play "$OUT/signal-8k-lead.wav" --record "$D/peer-heard.wav" --duration 14 > "$D/pj.log" 2>&1 & local P=$!; PIDS+=($P)
+    sleep 1.5
+    timeout 30 "$SOFTPHONE" call "sip:bob@127.0.0.1:$5" --listen "127.0.0.1:$4" --codec ilbc --ilbc-mode "$2" \
+      --rtp-ports "$6" --play "$SIG48" --record "$D/heard.wav" --duration 8 --json > "$D/events.jsonl" 2> "$D/stderr.log"
+    echo $? > "$D/exit"
+    sleep 0.5; kill $P 2>/dev/null; wait $P 2>/dev/null
+  }
+  # pjsua2 calls `softphone answer`; same arguments
+  from_pj() {
+    local D="$OUT/ilbc-from-pj-$1"; mkdir -p "$D"
+    timeout 30 "$SOFTPHONE" answer --auto --listen "127.0.0.1:$4" --codec ilbc,pcmu --ilbc-mode "$2" --rtp-ports "$6" \
+      --play "$SIG48" --record "$D/heard.wav" --calls 1 --run-for 20 --json > "$D/events.jsonl" 2> "$D/stderr.log" & local SP=$!; PIDS+=($SP)
+    sleep 1.5
+    "$PJPY" "$PJ" --ip 127.0.0.1 --port "$5" --user alice --codecs iLBC/8000 --ilbc-mode "$3" \
+      --play "$SIG8" --record "$D/peer-heard.wav" --call "sip:bob@127.0.0.1:$4" --duration 7 > "$D/pj.log" 2>&1
+    wait $SP; echo $? > "$D/exit"
+  }
+  to_pj 30 30 30 5230 5300 31600-31700
+  to_pj 20 20 20 5232 5302 31700-31800
+  to_pj 20-vs-30 20 30 5234 5300 31800-31900
+  from_pj 30 30 20 5236 5302 31900-32000
+  from_pj 20 20 20 5238 5300 32000-32100
+else
+  echo "no pjsua2 python given" > "$OUT/pj-skipped"
+fi
+
+# --- 7. two softphones, iLBC, 10 % of the voice packets dropped in each direction
+D="$OUT/ilbc-loss"; mkdir -p "$D"
+timeout 30 "$SOFTPHONE" answer --auto --listen 127.0.0.1:5240 --codec ilbc --ilbc-mode 20 --rtp-loss 10 \
+  --rtp-ports 32100-32200 --play "$SIG48" --record "$D/bob-heard.wav" --calls 1 --run-for 20 --json > "$D/bob.jsonl" 2> "$D/bob.stderr" & SP=$!; PIDS+=($SP)
+sleep 1.5
+timeout 30 "$SOFTPHONE" call sip:bob@127.0.0.1:5240 --listen 127.0.0.1:5242 --codec ilbc --ilbc-mode 20 --rtp-loss 10 \
+  --rtp-ports 32200-32300 --play "$SIG48" --record "$D/alice-heard.wav" --duration 5 --json > "$D/alice.jsonl" 2> "$D/alice.stderr"
+echo $? > "$D/call.exit"
+wait $SP; echo $? > "$D/bob.exit"
+
 echo done > "$OUT/finished"

@@ -1,0 +1,139 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// The track points of a GPX 1.1 file, as fixes.
+///
+/// Reads every `<trkpt lat lon>` with a `<time>` (points without one cannot be
+/// placed in time and are skipped); `<ele>` makes a 3D fix. GPX has no speed or
+/// course, so each point's speed and track are derived from the step from the
+/// previous point (great-circle distance over the time between them).
+public struct GPXTrack: Sendable {
+    public var fixes: [GPSFix]
+    /// Track points skipped for having no time or unreadable coordinates.
+    public var skippedPoints: Int
+
+    public init(path: String) throws(ReplayFileError) {
+        try self.init(bytes: readReplayFile(path), path: path)
+    }
+
+    public init(bytes: [UInt8], path: String = "<memory>") throws(ReplayFileError) {
+        let reader = GPXReader()
+        let parser = XMLParser(data: Data(bytes))
+        parser.delegate = reader
+        parser.shouldProcessNamespaces = true
+        guard parser.parse(), parser.parserError == nil else {
+            let reason = parser.parserError.map { "\($0.localizedDescription) at line \(parser.lineNumber)" } ?? "XML error at line \(parser.lineNumber)"
+            throw .notGPX(path: path, reason: reason)
+        }
+        guard reader.sawGPX else { throw .notGPX(path: path, reason: "no <gpx> root element") }
+        guard reader.closedGPX else { throw .notGPX(path: path, reason: "the file ends before </gpx>; truncated?") }
+        guard !reader.points.isEmpty else { throw .noTrackPoints(path: path) }
+
+        var fixes: [GPSFix] = []
+        for p in reader.points {
+            var fix = GPSFix(time: p.time, mode: p.elevation == nil ? .twoD : .threeD,
+                             latitude: p.latitude, longitude: p.longitude, altitudeMSL: p.elevation)
+            if let previous = fixes.last {
+                let dt = p.time.timeIntervalSince(previous.time)
+                if dt > 0 {
+                    let step = Self.distance(previous.latitude, previous.longitude, p.latitude, p.longitude)
+                    fix.speed = step / dt
+                    if step > 0 { fix.track = Self.bearing(previous.latitude, previous.longitude, p.latitude, p.longitude) }
+                }
+            }
+            fixes.append(fix)
+        }
+        self.fixes = fixes
+        self.skippedPoints = reader.skipped
+    }
+
+    /// Events for `TrackReplay`.
+    public var events: [GPSEvent] { fixes.map { .fix($0) } }
+
+    /// Total length in metres along the track.
+    public var length: Double {
+        zip(fixes, fixes.dropFirst()).reduce(0) { $0 + Self.distance($1.0.latitude, $1.0.longitude, $1.1.latitude, $1.1.longitude) }
+    }
+
+    /// Great-circle distance in metres (haversine, mean Earth radius).
+    public static func distance(_ lat1: Double, _ lon1: Double, _ lat2: Double, _ lon2: Double) -> Double {
+        let r = 6_371_008.8, rad = Double.pi / 180
+        let dLat = (lat2 - lat1) * rad, dLon = (lon2 - lon1) * rad
+        let a = sin(dLat / 2) * sin(dLat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dLon / 2) * sin(dLon / 2)
+        return 2 * r * asin(min(1, sqrt(a)))
+    }
+
+    /// Initial bearing from the first point to the second, degrees from true north.
+    public static func bearing(_ lat1: Double, _ lon1: Double, _ lat2: Double, _ lon2: Double) -> Double {
+        let rad = Double.pi / 180
+        let y = sin((lon2 - lon1) * rad) * cos(lat2 * rad)
+        let x = cos(lat1 * rad) * sin(lat2 * rad) - sin(lat1 * rad) * cos(lat2 * rad) * cos((lon2 - lon1) * rad)
+        let degrees = atan2(y, x) / rad
+        return degrees < 0 ? degrees + 360 : degrees
+    }
+}
+
+private struct GPXPoint {
+    var latitude: Double
+    var longitude: Double
+    var time: Date
+    var elevation: Double?
+}
+
+/// SAX-style collector of track points; used by one parse on one thread.
+private final class GPXReader: NSObject, XMLParserDelegate {
+    var points: [GPXPoint] = []
+    var skipped = 0
+    var sawGPX = false
+    var closedGPX = false
+    private var current: (lat: Double?, lon: Double?, time: Date?, ele: Double?)?
+    private var text = ""
+    private var depthInPoint = 0
+    private let isoFractional: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+    private let iso = ISO8601DateFormatter()
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
+                qualifiedName: String?, attributes: [String: String] = [:]) {
+        if name == "gpx" { sawGPX = true }
+        if name == "trkpt" {
+            current = (Double(attributes["lat"] ?? ""), Double(attributes["lon"] ?? ""), nil, nil)
+            depthInPoint = 0
+        } else if current != nil {
+            depthInPoint += 1
+        }
+        text = ""
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        text += string
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        if name == "gpx" { closedGPX = true }
+        guard let point = current else { return }
+        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Only the point's own children, not <extensions> content.
+        if depthInPoint == 1 {
+            if name == "time" { current?.time = isoFractional.date(from: value) ?? iso.date(from: value) }
+            if name == "ele" { current?.ele = Double(value) }
+        }
+        if name == "trkpt" {
+            if let lat = point.lat, let lon = point.lon, let time = point.time,
+               (-90...90).contains(lat), (-180...180).contains(lon) {
+                points.append(GPXPoint(latitude: lat, longitude: lon, time: time, elevation: point.ele))
+            } else {
+                skipped += 1
+            }
+            current = nil
+        } else {
+            depthInPoint -= 1
+        }
+        text = ""
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import Sensors
+import Synchronization
+import Telemetry
+
+/// Everything `monnemo-agent run` needs to know.
+public struct AgentConfiguration: Sendable {
+    public var server: URL
+    public var token: String
+    public var dataFolder: String
+    public var gps: GPSSourceConfig
+    public var climate: ClimateSourceConfig
+    public var camera: CameraSourceConfig
+    /// Replay speed for GPX/NMEA replays; the vehicle clock (climate, pictures) runs at it too.
+    public var replaySpeed: Double = 1
+    public var outboxCapBytes: Int = 256 << 20
+    public var retryBase: Duration = .milliseconds(500)
+    public var retryCap: Duration = .seconds(60)
+    public var requestTimeout: TimeInterval = 15
+    /// Shortest gap between two uploads while readings trickle in.
+    public var uploadInterval: Duration = .seconds(1)
+    public var batchLimit: Int = 500
+    /// After a replay ends: stop the other sensors, upload everything, exit.
+    public var exitAfterReplay = false
+    /// How long a stop (SIGTERM) may spend uploading what is left.
+    public var flushTimeout: Duration = .seconds(5)
+
+    public init(server: URL, token: String, dataFolder: String, gps: GPSSourceConfig, climate: ClimateSourceConfig,
+                camera: CameraSourceConfig) {
+        self.server = server; self.token = token; self.dataFolder = dataFolder
+        self.gps = gps; self.climate = climate; self.camera = camera
+    }
+
+    /// The outbox database inside the data folder.
+    public static func outboxPath(dataFolder: String) -> String { dataFolder + "/outbox.sqlite" }
+}
+
+/// The running agent: sensors → outbox → uploader.
+public final class AgentRunner: Sendable {
+    public let configuration: AgentConfiguration
+    public let outbox: Outbox
+    let logger: Logger
+    let lastPosition = Mutex<(Double, Double)?>(nil)
+
+    public init(configuration: AgentConfiguration, logger: Logger = Logger(label: "monnemo-agent")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: configuration.dataFolder, withIntermediateDirectories: true)
+        outbox = try Outbox(path: AgentConfiguration.outboxPath(dataFolder: configuration.dataFolder),
+                            capBytes: configuration.outboxCapBytes)
+    }
+
+    /// Runs until the task is cancelled (SIGTERM) or, with `exitAfterReplay`, until the replay is
+    /// over and uploaded; then uploads what it can within `flushTimeout`.
+    public func run() async throws {
+        let c = configuration
+        // Replays continue after the newest reading this vehicle ever stored, so a restarted
+        // replay never goes back in time.
+        var start = Date()
+        for kind in RecordKind.allCases {
+            if let last = try outbox.lastTime(of: kind), last.date.addingTimeInterval(1) > start {
+                start = last.date.addingTimeInterval(1)
+            }
+        }
+        let isReplay: Bool
+        switch c.gps { case .gpx, .nmea: isReplay = true; default: isReplay = false }
+        let clock = VehicleClock(start: start, speed: isReplay ? c.replaySpeed : 1)
+
+        let gpsEvents = try gpsStream(clock: clock)
+        let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: c.server, token: c.token, timeout: c.requestTimeout),
+                                policy: RetryPolicy(base: c.retryBase, cap: c.retryCap, seed: UInt64.random(in: 1...UInt64.max)),
+                                batchLimit: c.batchLimit, logger: logger)
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wake.yield()
+        let uploading = Task { await uploader.run(wakeups: wakeups, minimumInterval: c.uploadInterval) }
+        let status = try outbox.status()
+        logger.info("agent started: server \(c.server.absoluteString), outbox \(status.depth) reading(s) waiting, next seq \(status.nextSeq)")
+
+        await withTaskGroup(of: Void.self) { group in
+            let sensors = Task {
+                await withTaskGroup(of: String.self) { sensorGroup in
+                    if let gpsEvents { sensorGroup.addTask { await self.consumeGPS(gpsEvents, wake: wake); return "gps" } }
+                    sensorGroup.addTask { await self.consumeClimate(clock: clock, wake: wake); return "climate" }
+                    sensorGroup.addTask { await self.consumePictures(clock: clock, wake: wake); return "camera" }
+                    if c.exitAfterReplay && isReplay {
+                        // When the GPS replay ends, the ride is over.
+                        while let finished = await sensorGroup.next(), finished != "gps" {}
+                        sensorGroup.cancelAll()
+                    }
+                    await sensorGroup.waitForAll()
+                }
+            }
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await sensors.value
+                } onCancel: { sensors.cancel() }
+            }
+            await group.waitForAll()
+        }
+        if c.exitAfterReplay && isReplay && !Task.isCancelled {
+            logger.info("replay over; uploading what is left")
+            while !Task.isCancelled, (try? outbox.status().depth) ?? 0 > 0 {
+                wake.yield()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        uploading.cancel()
+        await uploading.value
+        // A fresh task: the run's own task is cancelled by SIGTERM, and the last uploads must not be.
+        let deadline = ContinuousClock.now + c.flushTimeout
+        await Task { await uploader.flush(until: deadline) }.value
+        let left = try outbox.status()
+        logger.info("agent stopped: \(left.depth) reading(s) left in the outbox for the next start")
+    }
+
+    private func gpsStream(clock: VehicleClock) throws -> AsyncStream<GPSEvent>? {
+        switch configuration.gps {
+        case .gpx(let file, _, let loop):
+            return TrackReplay(events: try GPXTrack(path: file).events, speed: configuration.replaySpeed,
+                               rebase: clock.start, loop: loop).stream()
+        case .nmea(let file, _, let loop):
+            return TrackReplay(events: try NMEALog(path: file).events, speed: configuration.replaySpeed,
+                               rebase: clock.start, loop: loop).stream()
+        default:
+            return try configuration.gps.events()
+        }
+    }
+
+    private func store(_ reading: NewReading, wake: AsyncStream<Void>.Continuation) {
+        do {
+            let (_, dropped) = try outbox.append(reading)
+            if let dropped {
+                logger.warning("outbox over its cap of \(outbox.capBytes) bytes: \(dropped)")
+            }
+            wake.yield()
+        } catch {
+            logger.error("could not store a reading in the outbox: \(error)")
+        }
+    }
+
+    private func consumeGPS(_ events: AsyncStream<GPSEvent>, wake: AsyncStream<Void>.Continuation) async {
+        for await event in events {
+            switch event {
+            case .fix(let f):
+                lastPosition.withLock { $0 = (f.latitude, f.longitude) }
+                store(.fix(Fix(f), time: Timestamp(f.time)), wake: wake)
+            case .connected(let address):
+                logger.info("GPS: connected to \(address)")
+            case .noFix(let reason):
+                logger.info("GPS: no fix: \(reason)")
+            case .unavailable(let error, let retryIn):
+                logger.warning("GPS: \(error) (retrying in \(retryIn))")
+            }
+        }
+    }
+
+    private func consumeClimate(clock: VehicleClock, wake: AsyncStream<Void>.Continuation) async {
+        let events: AsyncStream<ClimateEvent>
+        switch configuration.climate {
+        case .synthetic(let curve, let interval):
+            events = curve.events(start: clock.start, interval: interval, speed: clock.speed)
+        case .none:
+            return
+        default:
+            guard let e = configuration.climate.events() else { return }
+            events = e
+        }
+        var combiner = ClimateCombiner()
+        for await event in events {
+            switch event {
+            case .sample(let sample):
+                for (reading, time) in combiner.add(sample) { store(.climate(reading, time: Timestamp(time)), wake: wake) }
+            case .sensorFailed(let sensor, let error):
+                logger.warning("climate: \(sensor) failed: \(error)")
+            case .sensorRecovered(let sensor):
+                logger.info("climate: \(sensor) reads again")
+            case .noSensors(let text):
+                logger.warning("climate: no sensors: \(text)")
+            }
+        }
+        if let (reading, time) = combiner.finish(), !Task.isCancelled {
+            store(.climate(reading, time: Timestamp(time)), wake: wake)
+        }
+    }
+
+    private func consumePictures(clock: VehicleClock, wake: AsyncStream<Void>.Continuation) async {
+        let pictures: AsyncThrowingStream<JPEGFrame, any Error>
+        switch configuration.camera {
+        case .none:
+            return
+        case .testPattern(let s):
+            let seconds = Double(s.interval.components.seconds) + Double(s.interval.components.attoseconds) / 1e18
+            pictures = TestPatternSource(width: s.width, height: s.height, framesPerSecond: clock.speed / seconds,
+                                         quality: s.quality, now: { clock.now() }).jpegFrames()
+        case .device:
+            guard let p = configuration.camera.pictures() else { return }
+            pictures = p
+        }
+        do {
+            for try await frame in pictures {
+                let position = lastPosition.withLock { $0 }
+                store(.picture(jpeg: frame.data, time: Timestamp(frame.time), lat: position?.0, lon: position?.1), wake: wake)
+            }
+        } catch {
+            logger.error("camera stopped: \(error)")
+        }
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import GRDB
+import Telemetry
+
+/// What the outbox holds: a telemetry record (fix or climate) or a picture.
+public enum OutboxItem: Sendable, Hashable {
+    case record(TelemetryRecord)
+    case picture(OutboxPicture)
+
+    public var kind: RecordKind {
+        switch self {
+        case .record(let r): r.payload.kind
+        case .picture: .picture
+        }
+    }
+    public var seq: UInt64 {
+        switch self {
+        case .record(let r): r.seq
+        case .picture(let p): p.seq
+        }
+    }
+}
+
+/// A JPEG waiting for `POST /api/v1/pictures`.
+public struct OutboxPicture: Sendable, Hashable {
+    public var seq: UInt64
+    public var time: Timestamp
+    public var lat: Double?
+    public var lon: Double?
+    public var jpeg: [UInt8]
+    public init(seq: UInt64, time: Timestamp, lat: Double?, lon: Double?, jpeg: [UInt8]) {
+        self.seq = seq; self.time = time; self.lat = lat; self.lon = lon; self.jpeg = jpeg
+    }
+}
+
+/// A reading before it has a sequence number.
+public enum NewReading: Sendable, Hashable {
+    case fix(Fix, time: Timestamp)
+    case climate(ClimateReading, time: Timestamp)
+    case picture(jpeg: [UInt8], time: Timestamp, lat: Double?, lon: Double?)
+
+    var kind: RecordKind {
+        switch self {
+        case .fix: .fix
+        case .climate: .climate
+        case .picture: .picture
+        }
+    }
+    var time: Timestamp {
+        switch self {
+        case .fix(_, let t), .climate(_, let t), .picture(_, let t, _, _): t
+        }
+    }
+}
+
+/// What the outbox did when it went over its size cap.
+public struct OutboxDrop: Sendable, Hashable, CustomStringConvertible {
+    public var pictures: Int
+    public var climate: Int
+    public var bytes: Int
+    public var description: String { "dropped \(pictures) picture(s) and \(climate) climate reading(s), \(bytes) bytes" }
+}
+
+/// A snapshot for `monnemo-agent status`.
+public struct OutboxStatus: Sendable, Hashable {
+    public var pending: [RecordKind: Int]
+    public var quarantined: Int
+    public var bytes: Int
+    public var oldestPendingTime: Timestamp?
+    public var firstSeq: UInt64
+    public var nextSeq: UInt64
+    public var droppedPictures: Int
+    public var droppedClimate: Int
+    public var lastUpload: String?
+    public var lastUploadTime: Timestamp?
+    public var depth: Int { pending.values.reduce(0, +) }
+}
+
+/// The durable queue between the sensors and the uploader (SQLite through GRDB, WAL,
+/// `synchronous=FULL`).
+///
+/// Every reading gets the vehicle's next sequence number in the same transaction that stores it,
+/// so a reading exists only once it is on disk, and a number is never given twice (the counter
+/// lives beside the rows). Rows leave only when the server acknowledged them (`remove`), or when
+/// the size cap drops them (pictures first, then climate readings, never fixes), or when they are
+/// quarantined after a `422` (kept, with the reason, but no longer sent).
+public final class Outbox: Sendable {
+    public let path: String
+    /// Pending bytes above which old pictures, then old climate readings, are dropped.
+    public let capBytes: Int
+    private let db: DatabaseQueue
+
+    /// Opens (creating if needed) the outbox at `path`. A new outbox starts its sequence numbers
+    /// at the current time in microseconds, so a vehicle whose data folder was wiped does not
+    /// reuse numbers the server already has (it would take them for duplicates).
+    public init(path: String, capBytes: Int = 256 << 20, readOnly: Bool = false, now: Date = Date()) throws {
+        self.path = path
+        self.capBytes = capBytes
+        var config = Configuration()
+        config.readonly = readOnly
+        config.busyMode = .timeout(5)
+        if !readOnly {
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+        }
+        db = try DatabaseQueue(path: path, configuration: config)
+        if readOnly { return }
+        try db.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+        }
+        let firstSeq = Int64(now.timeIntervalSince1970 * 1_000_000)
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS outbox (
+                    seq INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    time_us INTEGER NOT NULL,
+                    body TEXT,
+                    lat REAL, lon REAL,
+                    jpeg BLOB,
+                    size INTEGER NOT NULL,
+                    quarantine TEXT
+                );
+                CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(kind, seq) WHERE quarantine IS NULL;
+                """)
+            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('first_seq', ?), ('next_seq', ?)",
+                           arguments: [firstSeq, firstSeq])
+        }
+    }
+
+    /// Stores a reading with the next sequence number, durably, and applies the size cap.
+    /// Returns the number and what the cap dropped (nil when nothing).
+    @discardableResult
+    public func append(_ reading: NewReading) throws -> (seq: UInt64, dropped: OutboxDrop?) {
+        try db.write { db in
+            let seq = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_seq'")!
+            let record: TelemetryRecord?
+            switch reading {
+            case .fix(let f, let t): record = TelemetryRecord(seq: UInt64(seq), time: t, payload: .fix(f))
+            case .climate(let c, let t): record = TelemetryRecord(seq: UInt64(seq), time: t, payload: .climate(c))
+            case .picture: record = nil
+            }
+            if let record {
+                let body = record.jsonObjectText()
+                try db.execute(sql: "INSERT INTO outbox(seq, kind, time_us, body, size) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [seq, reading.kind.rawValue, reading.time.microseconds, body, body.utf8.count])
+            } else if case .picture(let jpeg, let t, let lat, let lon) = reading {
+                try db.execute(sql: "INSERT INTO outbox(seq, kind, time_us, lat, lon, jpeg, size) VALUES (?, 'picture', ?, ?, ?, ?, ?)",
+                               arguments: [seq, t.microseconds, lat, lon, Data(jpeg), jpeg.count])
+            }
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_seq'", arguments: [seq + 1])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                           arguments: ["last_time_\(reading.kind.rawValue)", reading.time.microseconds])
+            return (UInt64(seq), try enforceCap(db))
+        }
+    }
+
+    private func enforceCap(_ db: Database) throws -> OutboxDrop? {
+        var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM outbox WHERE quarantine IS NULL")!
+        guard total > capBytes else { return nil }
+        var drop = OutboxDrop(pictures: 0, climate: 0, bytes: 0)
+        for kind in ["picture", "climate"] {
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, size FROM outbox WHERE kind = ? AND quarantine IS NULL ORDER BY seq",
+                                        arguments: [kind])
+            for row in rows where total > capBytes {
+                let size: Int = row["size"]
+                try db.execute(sql: "DELETE FROM outbox WHERE seq = ?", arguments: [row["seq"] as Int64])
+                total -= size
+                drop.bytes += size
+                if kind == "picture" { drop.pictures += 1 } else { drop.climate += 1 }
+            }
+        }
+        try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('dropped_pictures', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+                       arguments: [drop.pictures])
+        try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('dropped_climate', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+                       arguments: [drop.climate])
+        return drop.bytes > 0 ? drop : nil
+    }
+
+    /// The oldest pending fix and climate records, in sequence order (at most `limit`, at most
+    /// `maxBytes` of JSON).
+    public func pendingRecords(limit: Int = TelemetryBatch.maximumRecords,
+                               maxBytes: Int = TelemetryBatch.maximumBodyBytes - 1024) throws -> [TelemetryRecord] {
+        try db.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT body, size FROM outbox WHERE kind IN ('fix', 'climate') AND quarantine IS NULL
+                ORDER BY seq LIMIT ?
+                """, arguments: [limit])
+            var out: [TelemetryRecord] = []
+            var bytes = 0
+            for row in rows {
+                let size: Int = row["size"]
+                if !out.isEmpty && bytes + size + 1 > maxBytes { break }
+                bytes += size + 1
+                let body: String = row["body"]
+                guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+                      let record = try? TelemetryRecord(fields: object) else { continue }
+                out.append(record)
+            }
+            return out
+        }
+    }
+
+    /// The oldest pending picture.
+    public func nextPicture() throws -> OutboxPicture? {
+        try db.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT seq, time_us, lat, lon, jpeg FROM outbox WHERE kind = 'picture' AND quarantine IS NULL
+                ORDER BY seq LIMIT 1
+                """) else { return nil }
+            let data: Data = row["jpeg"]
+            return OutboxPicture(seq: UInt64(row["seq"] as Int64), time: Timestamp(microseconds: row["time_us"]),
+                                 lat: row["lat"], lon: row["lon"], jpeg: [UInt8](data))
+        }
+    }
+
+    /// Removes what the server acknowledged.
+    public func remove(seqs: [UInt64]) throws {
+        guard !seqs.isEmpty else { return }
+        try db.write { db in
+            for seq in seqs { try db.execute(sql: "DELETE FROM outbox WHERE seq = ?", arguments: [Int64(seq)]) }
+        }
+    }
+
+    /// Stops sending a reading the server refused as invalid; the row and the reason stay for a human.
+    public func quarantine(seq: UInt64, reason: String) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?", arguments: [reason, Int64(seq)])
+        }
+    }
+
+    /// The quarantined readings and why.
+    public func quarantined() throws -> [(seq: UInt64, kind: String, reason: String)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, kind, quarantine FROM outbox WHERE quarantine IS NOT NULL ORDER BY seq")
+                .map { (UInt64($0["seq"] as Int64), $0["kind"], $0["quarantine"]) }
+        }
+    }
+
+    /// The time of the newest reading of `kind` ever stored (kept after it is sent).
+    public func lastTime(of kind: RecordKind) throws -> Timestamp? {
+        try db.read { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: ["last_time_\(kind.rawValue)"])
+                .map { Timestamp(microseconds: $0) }
+        }
+    }
+
+    /// Notes the outcome of an upload for `status`.
+    public func recordUpload(_ summary: String, at time: Date = Date()) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_upload', ?), ('last_upload_time', ?)",
+                           arguments: [summary, Int64(time.timeIntervalSince1970 * 1_000_000)])
+        }
+    }
+
+    public func status() throws -> OutboxStatus {
+        try db.read { db in
+            var pending: [RecordKind: Int] = [:]
+            for kind in RecordKind.allCases { pending[kind] = 0 }
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM outbox WHERE quarantine IS NULL GROUP BY kind") {
+                if let kind = RecordKind(rawValue: row["kind"]) { pending[kind] = row["n"] }
+            }
+            func meta(_ key: String) throws -> DatabaseValue {
+                try DatabaseValue.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) ?? .null
+            }
+            return OutboxStatus(
+                pending: pending,
+                quarantined: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE quarantine IS NOT NULL")!,
+                bytes: try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM outbox WHERE quarantine IS NULL")!,
+                oldestPendingTime: try Int64.fetchOne(db, sql: "SELECT MIN(time_us) FROM outbox WHERE quarantine IS NULL")
+                    .map { Timestamp(microseconds: $0) },
+                firstSeq: UInt64(Int64.fromDatabaseValue(try meta("first_seq")) ?? 0),
+                nextSeq: UInt64(Int64.fromDatabaseValue(try meta("next_seq")) ?? 0),
+                droppedPictures: Int.fromDatabaseValue(try meta("dropped_pictures")) ?? 0,
+                droppedClimate: Int.fromDatabaseValue(try meta("dropped_climate")) ?? 0,
+                lastUpload: String.fromDatabaseValue(try meta("last_upload")),
+                lastUploadTime: Int64.fromDatabaseValue(try meta("last_upload_time")).map { Timestamp(microseconds: $0) })
+        }
+    }
+}

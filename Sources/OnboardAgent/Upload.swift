@@ -1,0 +1,60 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Telemetry
+
+/// Sends the two kinds of upload; the uploader does not care how.
+public protocol UploadTransport: Sendable {
+    func postTelemetry(_ body: Data) async throws -> UploadResponse
+    func postPicture(_ picture: OutboxPicture) async throws -> UploadResponse
+}
+
+/// The transport over URLSession (FoundationNetworking on Linux).
+public final class HTTPUploadTransport: UploadTransport {
+    let server: URL
+    let token: String
+    let session: URLSession
+
+    /// `timeout`: longest wait for an answer; a slow server counts as a failure and is retried.
+    public init(server: URL, token: String, timeout: TimeInterval = 15) {
+        self.server = server
+        self.token = token
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.timeoutIntervalForResource = timeout
+        configuration.httpMaximumConnectionsPerHost = 1
+        configuration.urlCache = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    public func postTelemetry(_ body: Data) async throws -> UploadResponse {
+        var request = URLRequest(url: server.appendingPathComponent("api/v1/telemetry"))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        return try await send(request, body: body)
+    }
+
+    public func postPicture(_ picture: OutboxPicture) async throws -> UploadResponse {
+        var components = URLComponents(url: server.appendingPathComponent("api/v1/pictures"), resolvingAgainstBaseURL: false)!
+        var items = [URLQueryItem(name: "seq", value: String(picture.seq)), URLQueryItem(name: "time", value: picture.time.rfc3339)]
+        if let lat = picture.lat, let lon = picture.lon {
+            items += [URLQueryItem(name: "lat", value: JSONNumber(lat)), URLQueryItem(name: "lon", value: JSONNumber(lon))]
+        }
+        components.queryItems = items
+        var request = URLRequest(url: components.url!)
+        request.httpMethod = "POST"
+        request.setValue("image/jpeg", forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        return try await send(request, body: Data(picture.jpeg))
+    }
+
+    private func send(_ request: URLRequest, body: Data) async throws -> UploadResponse {
+        var request = request
+        request.httpBody = body
+        let (data, response) = try await session.data(for: request)
+        guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }
+        return UploadResponse(status: http.statusCode, body: [UInt8](data))
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import Telemetry
+
+/// Empties the outbox into the server: fix and climate records in batches, pictures one by one,
+/// each kind in sequence order. Readings leave the outbox only once the server acknowledged them.
+public final class Uploader: @unchecked Sendable {
+    // @unchecked: `policy` and `batchLimit` are only touched by the one task running `run`/`flush`.
+    public let outbox: Outbox
+    let transport: any UploadTransport
+    let logger: Logger
+    let sleep: @Sendable (Duration) async throws -> Void
+    let now: @Sendable () -> ContinuousClock.Instant
+    var policy: RetryPolicy
+    let batchLimit: Int
+    /// After a 422 that does not say which record was wrong, the records up to this seq go one by one.
+    var oneByOneThrough: UInt64?
+
+    /// The result of one attempt.
+    public enum Step: Sendable, Equatable {
+        case idle
+        case sent
+        case failed(Duration)
+    }
+
+    public init(outbox: Outbox, transport: any UploadTransport, policy: RetryPolicy = RetryPolicy(),
+                batchLimit: Int = 500, logger: Logger = Logger(label: "monnemo-agent.upload"),
+                now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.outbox = outbox
+        self.transport = transport
+        self.policy = policy
+        self.batchLimit = max(1, batchLimit)
+        self.logger = logger
+        self.now = now
+        self.sleep = sleep
+    }
+
+    /// Uploads until cancelled: drains while there is work, waits for `wakeups` when idle and
+    /// backs off (per `RetryPolicy`) after failures. `minimumInterval` spaces uploads so readings
+    /// that arrive together travel together.
+    public func run(wakeups: AsyncStream<Void>, minimumInterval: Duration = .zero) async {
+        var iterator = wakeups.makeAsyncIterator()
+        while !Task.isCancelled {
+            switch await attempt() {
+            case .idle:
+                guard await iterator.next() != nil else { return }
+                if minimumInterval > .zero { try? await sleep(minimumInterval) }
+            case .sent:
+                continue
+            case .failed(let delay):
+                do { try await sleep(delay) } catch { return }
+            }
+        }
+    }
+
+    /// Sends what it can before `deadline` (for a clean stop): stops at the first failure.
+    public func flush(until deadline: ContinuousClock.Instant) async {
+        while now() < deadline {
+            guard case .sent = await attempt() else { return }
+        }
+    }
+
+    /// One upload: the oldest records if any, else the oldest picture.
+    public func attempt() async -> Step {
+        do {
+            var records = try outbox.pendingRecords(limit: batchLimit)
+            if let through = oneByOneThrough, let first = records.first {
+                if first.seq <= through { records = [first] } else { oneByOneThrough = nil }
+            }
+            if !records.isEmpty { return await send(records) }
+            if let picture = try outbox.nextPicture() { return await send(picture) }
+            return .idle
+        } catch {
+            logger.error("outbox read failed: \(error)")
+            return .failed(policy.delayAfterFailure())
+        }
+    }
+
+    private func send(_ records: [TelemetryRecord]) async -> Step {
+        let started = now()
+        let body = TelemetryBatch(records: records).jsonData()
+        let range = records.count == 1 ? "seq \(records[0].seq)" : "seq \(records.first!.seq)…\(records.last!.seq)"
+        let verdict: UploadVerdict
+        do {
+            verdict = UploadVerdict.forTelemetry(try await transport.postTelemetry(body), count: records.count)
+        } catch {
+            verdict = .retry(reason: Self.describe(error))
+        }
+        return conclude(verdict, what: "\(records.count) record(s) \(range), \(body.count) bytes", started: started,
+                        seqs: records.map(\.seq))
+    }
+
+    private func send(_ picture: OutboxPicture) async -> Step {
+        let started = now()
+        let verdict: UploadVerdict
+        do {
+            verdict = UploadVerdict.forPicture(try await transport.postPicture(picture))
+        } catch {
+            verdict = .retry(reason: Self.describe(error))
+        }
+        return conclude(verdict, what: "picture seq \(picture.seq), \(picture.jpeg.count) bytes", started: started,
+                        seqs: [picture.seq])
+    }
+
+    /// A transport error in one line ("Failed to connect to ... : Couldn't connect to server").
+    static func describe(_ error: any Error) -> String {
+        let e = error as NSError
+        if let text = e.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty { return text }
+        if let urlError = error as? URLError {
+            switch urlError.code {
+            case .timedOut: return "no answer in time"
+            case .cannotConnectToHost: return "connection refused"
+            case .networkConnectionLost: return "connection lost"
+            default: return "network error \(urlError.code.rawValue)"
+            }
+        }
+        return "\(error)"
+    }
+
+    private func conclude(_ verdict: UploadVerdict, what: String, started: ContinuousClock.Instant, seqs: [UInt64]) -> Step {
+        let ms = (now() - started).components
+        let elapsed = "\(ms.seconds * 1000 + ms.attoseconds / 1_000_000_000_000_000) ms"
+        do {
+            switch verdict {
+            case .acknowledged(let accepted, let duplicates):
+                try outbox.remove(seqs: seqs)
+                policy.succeeded()
+                let summary = "ok: \(what), accepted \(accepted), duplicates \(duplicates), \(elapsed)"
+                try? outbox.recordUpload(summary)
+                logger.info("uploaded \(what): accepted \(accepted), duplicates \(duplicates), \(elapsed)")
+                return .sent
+            case .invalid(let index, let reason):
+                let seq = seqs[index]
+                try outbox.quarantine(seq: seq, reason: reason)
+                policy.succeeded()
+                try? outbox.recordUpload("refused: \(what): seq \(seq) quarantined: \(reason)")
+                logger.error("server refused seq \(seq) as invalid; quarantined it (see `monnemo-agent status`): \(reason)")
+                return .sent
+            case .invalidUnlocated(let reason):
+                oneByOneThrough = seqs.last
+                logger.warning("server refused \(what) without naming the record (\(reason)); sending one at a time")
+                return .sent
+            case .retry(let reason):
+                let delay = policy.delayAfterFailure()
+                try? outbox.recordUpload("failed: \(what): \(reason)")
+                logger.warning("upload of \(what) failed after \(elapsed): \(reason); retry \(policy.failures) in \(delay)")
+                return .failed(delay)
+            }
+        } catch {
+            logger.error("outbox write failed: \(error)")
+            return .failed(policy.delayAfterFailure())
+        }
+    }
+}
