@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
     var bind: String = "::"
     @Option(name: .customLong("http-port"), help: "HTTP port for the API and webpage; 0 picks a free port and logs it.")
     var httpPort: Int = 8080
-    @Option(name: .customLong("osmand-port"), help: "Port of the OsmAnd/Traccar Client listener; -1 turns it off.")
+    @Option(name: .customLong("osmand-port"), help: "Port of the OsmAnd/Traccar Client listener; --osmand-port=-1 turns it off.")
     var osmandPort: Int = 5055
     @Option(name: .customLong("web-dir"), help: "Folder with the webpage (default: Web/ beside the current folder or the executable's package).")
     var webDir: String?
