@@ -2,22 +2,27 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 SWIFT ?= swift
-PYTHON ?= python3
+# Every test and benchmark runs its Python in the project's virtual environment (`make deps` makes it
+# with Debian's own /usr/bin/python3, which refuses `pip install` outside one: PEP 668).
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+PYTHON ?= $(VENV)/bin/python3
 APT_PACKAGES = $(sort $(shell sed 's/#.*//' deps/apt-*.txt 2>/dev/null))
 PIP_PACKAGES = $(sort $(shell sed 's/#.*//' deps/pip-*.txt 2>/dev/null))
 DEMO_APT = libsqlite3-dev libjs-leaflet curl python3 libgps-dev libv4l-dev libturbojpeg0-dev
 FUZZ_SECONDS ?= 30
-LIVE_SUITES = LivePeerTests LiveNamespaceTests GPSDSourceTests
+# Benchmarks: one script per part, bench/bench-PART.sh; its `bench:` lines are kept in bench/results/PART.txt.
+BENCH_PARTS = $(sort $(patsubst bench/bench-%.sh,%,$(wildcard bench/bench-*.sh)))
 # Swift's crash backtracer can hang a crashed test process; a crash must fail the run, not stall it.
 export SWIFT_BACKTRACE := enable=no
 
-.PHONY: help deps deps-demo build build-release build-demo test test-swift test-integration fuzz demo bench \
-        bench-server bench-agent bench-ilbc bench-mobility bench-xcast bench-phone clean
+.PHONY: help deps deps-demo build build-release build-demo test test-swift test-integration test-make fuzz demo bench \
+        $(addprefix bench-,$(BENCH_PARTS)) clean
 
 help:
 	@echo "make demo    - install, build (release) and run the Tour de France demo on http://localhost:8080"
 	@echo "make test    - install everything the tests need, build, run every test"
-	@echo "make bench   - run every benchmark (make bench-PART: server agent ilbc mobility xcast phone)"
+	@echo "make bench   - run every benchmark (make bench-PART: $(BENCH_PARTS))"
 
 # Installs the Debian and PyPI packages the tests need (skips what is already there).
 deps:
@@ -32,18 +37,31 @@ build:
 build-release:
 	$(SWIFT) build -c release
 
-test: deps build test-swift test-integration fuzz
+# Strict: every dependency `make deps` installs must be there; a test that finds one missing fails
+# instead of skipping (the only skip left is a hardware device this machine does not have).
+test: export NAUTILUS_STRICT ?= 1
+test: deps build test-make test-swift test-integration fuzz
+
+# The make targets and scripts themselves: each bench-PART reaches its script; every fuzz script
+# fails when its build fails.
+test-make:
+	bash scripts/check-make-targets.sh
+	bash scripts/check-fuzz-scripts.sh
+	$(PYTHON) scripts/check-package-deps.py
 
 test-swift:
-	# The live suites (real peers, namespaces, gpsd) measure real audio and packets, which a 2-core
-	# machine running every suite at once would starve: they run after the rest, one suite at a time.
-	timeout 1200 $(SWIFT) test --skip-build $(foreach s,$(LIVE_SUITES),--skip $(s))
-	@for s in $(LIVE_SUITES); do echo "== $$s"; timeout 1200 $(SWIFT) test --skip-build --filter "$$s" || exit 1; done
+	# The live suites (real peers, namespaces, gpsd: every suite whose name starts with `Live`) measure
+	# real audio and packets, which a 2-core machine running every suite at once would starve: they run
+	# after the rest, one suite at a time.
+	timeout 1200 $(SWIFT) test --skip-build --skip '\.Live'
+	@suites=$$($(SWIFT) test list --skip-build | sed -n 's/^\([A-Za-z0-9_]*\.Live[A-Za-z0-9_]*\)[./].*/\1/p' | sort -u); \
+	 [ -n "$$suites" ] || { echo "no live suites found"; exit 1; }; \
+	 for s in $$suites; do echo "== $$s"; timeout 1200 $(SWIFT) test --skip-build --filter "^$$s[./]" || exit 1; done
 
 # The integration tests run the debug binaries `make build` made (benchmarks use release builds).
 test-integration:
 	MONNEMO_SERVER=$$($(SWIFT) build --show-bin-path)/monnemo-server \
-	  $(PYTHON) -m pytest -q Tests/integration -p no:cacheprovider
+	  $(PYTHON) -m pytest -q -rs Tests/integration -p no:cacheprovider
 
 fuzz:
 	@for f in fuzz/run-*.sh; do [ -e "$$f" ] || continue; echo "== $$f ($(FUZZ_SECONDS) s)"; bash "$$f" $(FUZZ_SECONDS) || exit 1; done
@@ -56,11 +74,11 @@ build-demo:
 demo: deps-demo build-demo
 	bash Demos/tour-de-france.sh
 
-bench: bench-server bench-agent bench-ilbc bench-mobility bench-xcast bench-phone
+bench: $(addprefix bench-,$(BENCH_PARTS))
 
-bench-%:
-	@if [ -x bench/bench-$*.sh ] || [ -f bench/bench-$*.sh ]; then bash bench/bench-$*.sh; \
-	 else echo "bench-$*: no benchmark yet (the $* part has not landed)"; fi
+# A static pattern rule: GNU make applies it to phony targets (an implicit `bench-%:` rule it never would).
+$(addprefix bench-,$(BENCH_PARTS)): bench-%: deps
+	@bash scripts/run-bench.sh $*
 
 clean:
-	rm -rf .build .build-* demo-data artifacts
+	rm -rf .build .build-* demo-data artifacts .venv

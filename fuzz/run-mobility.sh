@@ -27,8 +27,8 @@ while IFS= read -r -d '' m; do MAPS+=(-Xcc "-fmodule-map-file=$m"); done < <(fin
 SRCS=(Sources/Mobility/*.swift fuzz/mobility/main.swift)
 swiftc -sanitize=fuzzer,address -parse-as-library -module-name MobilityFuzz -I "$BIN/Modules" -I "$BIN" \
   "${MAPS[@]}" \
-  "${SRCS[@]}" "${OBJS[@]}" -lstdc++ -o "$OUT/fuzz-mobility" 2>&1 | grep -v warning || true
-test -x "$OUT/fuzz-mobility"
+  "${SRCS[@]}" "${OBJS[@]}" -lstdc++ -o "$OUT/fuzz-mobility" > "$OUT/build.log" 2>&1 \
+  || { grep -v warning "$OUT/build.log" >&2; echo "fuzz: building fuzz-mobility failed" >&2; rm -f "$OUT/fuzz-mobility"; exit 1; }
 # Seed with the spec's worked examples.
 printf '%s' 3b0605006d520007c44000960612004020010db8aaaa00010000000000000000010023140001000120010db8000100000000000000000100 | xxd -r -p > "$OUT/corpus/a.bin"
 printf '%s' 3b0a050013eb0009c40000960104000000002314000100012001 | xxd -r -p > "$OUT/corpus/c.bin"

@@ -13,8 +13,10 @@ SIP_FILES="SIPParseError ByteScanner SIPURI HeaderValues SIPHeaders SIPMessage S
 SIP_SRC=$(for f in $SIP_FILES; do echo "$ROOT/Sources/SIP/$f.swift"; done)
 build() {  # NAME MODULE SOURCES...
   local name=$1 module=$2; shift 2
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" "$@" -o "$OUT/$name" 2>&1 | grep -v "Cannot export" || true
-  [ -x "$OUT/$name" ] || { echo "fuzz: building $name failed"; exit 1; }
+  if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" "$@" -o "$OUT/$name" > "$OUT/$name.log" 2>&1; then
+    grep -v "Cannot export" "$OUT/$name.log" >&2 || true
+    echo "fuzz: building $name failed" >&2; rm -f "$OUT/$name"; exit 1
+  fi
 }
 build sip-fuzz SIPFuzz $SIP_SRC "$ROOT/fuzz/phone/sip_entry.swift"
 build sdp-fuzz SDPFuzz "$ROOT"/Sources/SDP/*.swift "$ROOT/fuzz/phone/sdp_entry.swift"

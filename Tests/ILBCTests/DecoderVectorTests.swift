@@ -17,11 +17,9 @@ struct DecoderVectorTests {
         let referencePlain = try Shared.samples("\(name).\(mode).noenh.pcm")
         #expect(enhanced.count == referenceEnhanced.count)
         #expect(plain.count == referencePlain.count)
-        let snrEnhanced = snr(referenceEnhanced, enhanced)
-        let snrPlain = snr(referencePlain, plain)
-        print("decoder \(name) \(mode) ms: SNR enhancer \(snrEnhanced) dB, no enhancer \(snrPlain) dB")
-        #expect(snrEnhanced >= 40)
-        #expect(snrPlain >= 40)
+        // Bit-exact (README, docs/ilbc.md): every sample identical to the reference decoder's.
+        #expect(enhanced == referenceEnhanced, "\(name) \(mode) ms, enhancer: \(differing(enhanced, referenceEnhanced))")
+        #expect(plain == referencePlain, "\(name) \(mode) ms, no enhancer: \(differing(plain, referencePlain))")
     }
 
     @Test("packet loss: flagged frames and a loss pattern conceal like the reference", arguments: Shared.lossCases, modes)
@@ -33,10 +31,8 @@ struct DecoderVectorTests {
         let pattern = lossPattern(String(decoding: try Shared.bytes("\(name).\(mode).loss.txt"), as: UTF8.self))
         #expect(pattern.contains(false))
         let fromPattern = decodeFile(clean, enhancer: true, received: pattern)
-        let snrFlags = snr(reference, fromFlags), snrPattern = snr(reference, fromPattern)
-        print("decoder loss \(name) \(mode) ms: SNR \(snrFlags) dB (flags), \(snrPattern) dB (pattern)")
-        #expect(snrFlags >= 30)
-        #expect(snrPattern >= 30)
+        #expect(fromFlags == reference, "\(name) \(mode) ms, flagged losses: \(differing(fromFlags, reference))")
+        #expect(fromPattern == reference, "\(name) \(mode) ms, loss pattern: \(differing(fromPattern, reference))")
         // Concealment must differ from decoding the frames: the loss path really ran.
         #expect(snr(decodeFile(clean, enhancer: true), fromFlags) < 30)
     }
@@ -55,7 +51,18 @@ struct DecoderVectorTests {
         let concealed = decodeFile(file, enhancer: true, received: pattern)
         let snrLoss = snr(lossy, concealed)
         print("decoder GIPS \(mode) ms: SNR \(snrClean) dB clean, \(snrLoss) dB with tlm05 loss")
-        #expect(snrClean >= 40)
-        #expect(snrLoss >= 30)
+        // The one known exception to bit-exactness (docs/ilbc.md): the official GIPS outputs come from
+        // an x87 build, whose 80-bit intermediates round differently from SSE single precision. The
+        // difference stays in the last bits of a few samples.
+        #expect(snrClean >= 75)
+        #expect(snrLoss >= 75)
     }
+}
+
+/// Where two sample arrays first differ and how many samples differ, for failure messages.
+func differing(_ a: [Int16], _ b: [Int16]) -> String {
+    guard a.count == b.count else { return "\(a.count) samples vs \(b.count)" }
+    let indices = a.indices.filter { a[$0] != b[$0] }
+    guard let first = indices.first else { return "identical" }
+    return "\(indices.count) of \(a.count) samples differ, first at \(first) (\(a[first]) vs \(b[first]))"
 }

@@ -22,9 +22,8 @@ struct EncoderVectorTests {
         }
         let fraction = Double(identical) / Double(total)
         print("encoder \(mode) ms: \(identical)/\(total) frames identical to the reference (\(fraction * 100) %), worst \(worst.name) \(worst.fraction * 100) %")
-        // Encoders need not be bit-exact (README: other FPUs change 1-4 % of frames), but ours
-        // follows the reference's float order, so a large drop means a real change.
-        #expect(fraction >= 0.9)
+        // docs/ilbc.md: every reference bitstream reproduced frame for frame.
+        #expect(identical == total, "worst \(worst.name): \(worst.fraction * 100) % identical")
     }
 
     @Test("GIPS input: frames identical to the official bitstream", arguments: [20, 30])
@@ -35,7 +34,10 @@ struct EncoderVectorTests {
         let same = zip(ours.frames, reference.frames).filter { $0 == $1 }.count
         print("encoder GIPS \(mode) ms: \(same)/\(reference.frames.count) frames identical (x87 reference)")
         #expect(ours.frames.count == reference.frames.count)
-        #expect(Double(same) / Double(reference.frames.count) >= 0.9)
+        // The known exception (docs/ilbc.md): the official bitstreams come from an x87 build; the
+        // shared README reports 468/474 (20 ms) and 313/316 (30 ms) identical for the reference
+        // compiled for SSE, as ours is. Exactly those counts: fewer is a regression, more a surprise.
+        #expect(same == (mode == 20 ? 468 : 313))
     }
 
     @Test("encode then decode keeps speech close to the reference chain", arguments: [20, 30])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import ILBC
 import Testing
 
@@ -18,10 +19,7 @@ struct PESQTests {
 
     @Test("PESQ within 0.1 per file and 0.05 in the mean of the reference encoder")
     func pesqAgainstReference() throws {
-        guard let vectors = Shared.vectors else {
-            print("SKIP: \(MissingVectors())")
-            return
-        }
+        let vectors = try SharedFolder.url("vectors/ilbc")
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("ilbc-pesq-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
@@ -47,7 +45,7 @@ struct PESQTests {
         process.waitUntilExit()
         let text = String(decoding: output, as: UTF8.self)
         if process.terminationStatus == 77 {
-            print("SKIP PESQ test: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+            TestEnvironment.dependencyMissing("PESQ test: \(text.trimmingCharacters(in: .whitespacesAndNewlines))", install: "make deps: deps/pip-ilbc.txt")
             return
         }
         #expect(process.terminationStatus == 0, "pesq_check.py failed: \(text)")

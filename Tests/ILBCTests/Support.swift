@@ -1,28 +1,15 @@
 import Foundation
+import TestSupport
 import ILBC
 
-/// Locates the project's shared folder: `$NAUTILUS_SHARED`, else the first `shared` sibling
-/// found walking up from this package.
+/// The iLBC vectors in the project's shared folder (TestSupport's `SharedFolder`).
 enum Shared {
-    static let root: URL? = {
-        if let path = ProcessInfo.processInfo.environment["NAUTILUS_SHARED"] {
-            return URL(fileURLWithPath: path)
-        }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.deletingLastPathComponent().appendingPathComponent("shared")
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("vectors").path) {
-                return candidate
-            }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
+    static let root: URL? = try? SharedFolder.root()
 
     static var vectors: URL? { root?.appendingPathComponent("vectors/ilbc") }
 
     static func bytes(_ name: String) throws -> [UInt8] {
-        guard let vectors else { throw MissingVectors() }
+        let vectors = try SharedFolder.url("vectors/ilbc")
         return [UInt8](try Data(contentsOf: vectors.appendingPathComponent(name)))
     }
 
@@ -34,10 +21,6 @@ enum Shared {
     ]
     static let speechCases = cases.filter { $0.hasPrefix("sp_") }
     static let lossCases = ["sp_en_us_m1", "sp_de_f3"]
-}
-
-struct MissingVectors: Error, CustomStringConvertible {
-    var description: String { "shared/vectors/ilbc not found (set NAUTILUS_SHARED)" }
 }
 
 func pcm(_ bytes: [UInt8]) -> [Int16] {

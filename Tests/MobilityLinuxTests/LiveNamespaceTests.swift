@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Mobility
 import MobilityLinux
 import Testing
@@ -8,7 +9,7 @@ import Testing
 struct LiveNamespaceTests {
     func skip() -> Bool {
         if let reason = liveSkipReason {
-            print("skipping live namespace test: \(reason)")
+            TestEnvironment.dependencyMissing("live namespace test: \(reason)", install: "make deps; run as root with /dev/net/tun")
             return true
         }
         return false

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import NIOCore
 import Testing
 @testable import Mobility
@@ -29,7 +30,7 @@ print(raw(build(mac))[40:].hex())
     @Test("scapy builds the same bytes, including an RFC 4285 authenticator computed by Python")
     func scapyBuilds() throws {
         guard let py = pythonWithScapy else {
-            print("skipping: no python3 with scapy (pip install scapy)")
+            TestEnvironment.dependencyMissing("python3 with scapy", install: "make deps: deps/pip-mobility.txt")
             return
         }
         let message = MobilityMessage.bindingUpdate(BindingUpdate(
@@ -72,7 +73,7 @@ for line in sys.stdin.read().split():
     @Test("scapy dissects our BU, BA, BE and BRR with the same fields and checksum")
     func scapyDissects() throws {
         guard let py = pythonWithScapy else {
-            print("skipping: no python3 with scapy (pip install scapy)")
+            TestEnvironment.dependencyMissing("python3 with scapy", install: "make deps: deps/pip-mobility.txt")
             return
         }
         let cases: [(MobilityMessage, IPv6Address, IPv6Address, String)] = [
@@ -112,7 +113,7 @@ for line in sys.stdin.read().split():
     @Test("tshark dissects our BU and BA inside UDP 4191 (IPv4 and IPv6 outer)")
     func tsharkDissects() throws {
         guard let py = pythonWithScapy, let tshark = which("tshark") else {
-            print("skipping: tshark (apt install tshark) or scapy (pip install scapy) missing")
+            TestEnvironment.dependencyMissing("tshark or scapy", install: "make deps: deps/apt-mobility.txt, deps/pip-mobility.txt")
             return
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nemo-tshark-\(UUID().uuidString)")

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 import AudioCodec
 @testable import Phone
 import SDP
@@ -63,7 +64,7 @@ func run(_ path: String, _ args: [String]) throws -> Int32 {
 
     /// sox's μ-law/A-law encoder is an independent oracle for our code words.
     @Test(arguments: [("u-law", G711Codec.Law.mu), ("a-law", .a)]) func matchesSox(encoding: String, law: G711Codec.Law) throws {
-        guard let sox = tool("sox") else { print("skip: sox not installed (apt install sox)"); return }
+        guard let sox = tool("sox") else { TestEnvironment.dependencyMissing("sox", install: "apt-get install sox; make deps"); return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("g711-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -175,7 +176,7 @@ func run(_ path: String, _ args: [String]) throws -> Int32 {
     @Test func alsaNullDevice() throws {
         // ALSA's "null" PCM needs no sound card
         guard let dev = try? ALSADevice(name: "null", direction: .playback, sampleRate: 8000) else {
-            print("skip: ALSA null PCM not available"); return
+            TestEnvironment.dependencyMissing("ALSA null PCM", install: "apt-get install libasound2; make deps"); return
         }
         dev.write(tone(440, rate: 8000, seconds: 0.05))
         #expect(dev.sampleRate == 8000)

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 @testable import Phone
 
 /// The test signal: 62.5 ms tone bursts at 16 frequencies in a fixed pseudo-random
@@ -61,7 +62,7 @@ struct LiveRun {
         for t in ["baresip", "kamailio", "unshare", "python3"] where tool(t) == nil && !FileManager.default.isExecutableFile(atPath: "/usr/sbin/\(t)") {
             return .failure(LiveSkip("\(t) not installed (deps/apt-phone.txt)"))
         }
-        guard let shared = sharedFolder() else { return .failure(LiveSkip("shared folder not found")) }
+        guard let shared = try? SharedFolder.root() else { return .failure(LiveSkip("shared folder not found")) }
         guard let softphone = softphoneBinary() else { return .failure(LiveSkip("softphone binary not built (swift build)")) }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("phone-live-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -77,7 +78,7 @@ struct LiveRun {
         let pjPython: String
         switch pjsuaPython() {
         case .success(let p): pjPython = p
-        case .failure(let s): pjPython = ""; print("skip the pjsua2 iLBC calls: \(s.why)")
+        case .failure(let s): pjPython = ""; TestEnvironment.dependencyMissing("pjsua2 for the iLBC calls: \(s.why)", install: "make deps: deps/pip-phone.txt")
         }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Peers/live-peers.sh").path
         let p = Process()
@@ -110,10 +111,18 @@ func burstSymbols(_ x: [Int16], rate: Int) -> [Int] {
     return out
 }
 
-/// A python with pjsua2: PHONE_PJSUA2_PYTHON, else a venv under /tmp made on first use
-/// (`pip install pjsua2-python==2.15.1.post1`, deps/pip-phone.txt).
+/// A python with pjsua2: PHONE_PJSUA2_PYTHON, else the python3 on PATH (the project's .venv, which
+/// `make deps` fills from deps/pip-phone.txt), else a venv under /tmp made on first use.
 func pjsuaPython() -> Result<String, LiveSkip> {
     if let p = ProcessInfo.processInfo.environment["PHONE_PJSUA2_PYTHON"] { return .success(p) }
+    if let onPath = TestEnvironment.which("python3") {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: onPath)
+        probe.arguments = ["-c", "import pjsua2"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        if (try? probe.run()) != nil { probe.waitUntilExit(); if probe.terminationStatus == 0 { return .success(onPath) } }
+    }
     let venv = "/tmp/nautilus-phone-pjsua2-venv"
     let python = venv + "/bin/python3"
     func run(_ exe: String, _ args: [String]) -> Int32 {
@@ -151,7 +160,7 @@ func softphoneBinary() -> String? {
     func live() -> LiveRun? {
         switch LiveRun.shared {
         case .success(let r): return r
-        case .failure(let s): print("skip live peer tests: \(s.why)"); return nil
+        case .failure(let s): TestEnvironment.dependencyMissing("live peer tests: \(s.why)", install: "make deps; run as root"); return nil
         }
     }
 
@@ -231,7 +240,7 @@ func softphoneBinary() -> String? {
     /// The iLBC calls with PJSIP ran (or say why not).
     func pjRan(_ r: LiveRun) -> Bool {
         let why = r.text("pj-skipped")
-        if !why.isEmpty { print("skip pjsua2 iLBC check: \(why)") }
+        if !why.isEmpty { TestEnvironment.dependencyMissing("pjsua2 iLBC check: \(why)", install: "make deps: deps/pip-phone.txt") }
         return why.isEmpty
     }
 

@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 @testable import SDP
 
 /// SDP body of a file holding a SIP message (everything after the first empty line).
@@ -12,7 +13,7 @@ func sdpBody(_ bytes: [UInt8]) -> [UInt8] {
 }
 
 func sharedBytes(_ path: String) throws -> [UInt8] {
-    guard let shared = sharedFolder() else { throw CocoaError(.fileNoSuchFile) }
+    let shared = try SharedFolder.root()
     return [UInt8](try Data(contentsOf: shared.appendingPathComponent(path)))
 }
 

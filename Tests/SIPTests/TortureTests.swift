@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import TestSupport
 @testable import SIP
 
 /// RFC 4475 / RFC 5118 torture messages, verdicts as /work/shared/vectors/sip-torture/README.md gives them.
@@ -16,7 +17,7 @@ import Foundation
     ]
 
     @Test func everyFileIsCovered() throws {
-        guard let shared = sharedFolder() else { Issue.record("shared folder not found"); return }
+        let shared = try SharedFolder.root()
         let files = try FileManager.default.contentsOfDirectory(atPath: shared.appendingPathComponent("vectors/sip-torture").path)
             .filter { $0.hasSuffix(".dat") }.map { String($0.dropLast(4)) }
         let covered = Set(Self.valid + Self.invalid.map(\.0))

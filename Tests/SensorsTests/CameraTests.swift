@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Synchronization
 import Testing
 @testable import Sensors
@@ -203,7 +204,7 @@ struct RealCameraTests {
     func realDevice() async throws {
         let nodes = v4l2DeviceNodes()
         guard !nodes.isEmpty else {
-            print("skipped: no /dev/video* device on this machine; the fake UVC camera tests cover capture")
+            TestEnvironment.hardwareMissing("no /dev/video* device on this machine; the fake UVC camera tests cover capture")
             return
         }
         var lastError: (any Error)?
@@ -224,7 +225,7 @@ struct RealCameraTests {
             }
         }
         if let lastError { Issue.record("no camera delivered a frame: \(lastError)") }
-        else { print("skipped: the /dev/video* nodes here are not capture devices") }
+        else { TestEnvironment.hardwareMissing("the /dev/video* nodes here are not capture devices") }
     }
 }
 

@@ -129,8 +129,8 @@ struct NMEALogTests {
             if let track = want.track, let ours = fix.track { #expect(abs(track - ours) < 1e-3, "\(log) track at \(fix.time)") }
             if !want.matchesPosition(shifted, degrees: tolerance) { break }
         }
-        let steps = GPSDSourceTests.transitions(parsed.events)
-        let wanted = GPSDSourceTests.expectedTransitions(try CheckedTPV.load(TestPaths.gpsLog(log + ".chk")))
+        let steps = LiveGPSDSourceTests.transitions(parsed.events)
+        let wanted = LiveGPSDSourceTests.expectedTransitions(try CheckedTPV.load(TestPaths.gpsLog(log + ".chk")))
         #expect(steps.filter { $0 == .noFix }.count == wanted.filter { $0 == .noFix }.count, "\(log) no-fix transitions")
     }
 }

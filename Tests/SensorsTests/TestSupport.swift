@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Synchronization
 import Testing
 @testable import Sensors
@@ -6,30 +7,14 @@ import Testing
 /// Where the test data lives.
 enum TestPaths {
     /// The package root (the folder holding Package.swift).
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url
-            }
-            url = url.deletingLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
+    static let packageRoot = SharedFolder.packageRoot
 
-    /// The project's shared folder: $NAUTILUS_SHARED, else the first folder named
-    /// `shared` beside the package root or one of its ancestors.
+    /// The project's shared folder. When it cannot be found, a path that names the problem, so each
+    /// test that reads from it fails with that message instead of the whole test process stopping.
     static let shared: URL = {
-        if let env = ProcessInfo.processInfo.environment["NAUTILUS_SHARED"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
+        do { return try SharedFolder.root() } catch {
+            return URL(fileURLWithPath: "/\(String(describing: error).replacingOccurrences(of: "/", with: "∕"))")
         }
-        var url = packageRoot
-        while url.path != "/" {
-            let candidate = url.deletingLastPathComponent().appendingPathComponent("shared")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-            url = url.deletingLastPathComponent()
-        }
-        fatalError("no folder named shared beside \(packageRoot.path) or above; set NAUTILUS_SHARED")
     }()
 
     static let gpsTraces = shared.appendingPathComponent("traces/gps")

@@ -13,6 +13,31 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
+# `make test` installs every dependency and sets NAUTILUS_STRICT=1 (so does CI): a missing one then
+# fails the test instead of skipping it. The only skip strict mode allows is a missing hardware device.
+STRICT = os.environ.get('NAUTILUS_STRICT') == '1'
+HARDWARE = 'hardware: '
+
+
+def dependency_missing(what):
+    """A test cannot run because `what` is missing: a failure in strict mode, a skip otherwise."""
+    if STRICT:
+        pytest.fail(f'{what} (strict mode, NAUTILUS_STRICT=1: `make test` installs it, so its absence fails the run)',
+                    pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Strict mode turns any other skip (importorskip, a stray pytest.skip) into a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not getattr(report, 'wasxfail', None):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not reason.startswith('Skipped: ' + HARDWARE) and not reason.startswith(HARDWARE):
+            report.outcome = 'failed'
+            report.longrepr = f'strict mode (NAUTILUS_STRICT=1) allows no skip but a missing hardware device: {reason}'
+
 
 def server_binary():
     path = os.environ.get('MONNEMO_SERVER')

@@ -17,7 +17,7 @@ import wave
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, dependency_missing
 
 FIXTURES = os.path.join(ROOT, 'Tests', 'MobilityLinuxTests', 'Fixtures')
 CN = '2001:db8:c::5'
@@ -44,7 +44,7 @@ def requirements():
 def network():
     why = requirements()
     if why:
-        pytest.skip(why)
+        dependency_missing(why)
     prefix = f'ncall{os.getpid() % 1000}{random.randrange(1000)}'
     work = tempfile.mkdtemp(prefix='nemo-call-')
     procs = []

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Sensors
 
@@ -87,9 +88,9 @@ func expectFixesMatch(_ fixes: [GPSFix], _ expected: [CheckedTPV], log: String,
 /// libgps source reads it like any client.
 /// One gpsd at a time: gpsfake gives a client 1.4 s before it feeds the log,
 /// which a machine busy with several gpsd runs does not always honour.
-@Suite(.serialized, .enabled(if: which("gpsfake") != nil && which("gpsd") != nil,
+@Suite(.serialized, .enabled(if: TestEnvironment.runs(ifAvailable: which("gpsfake") != nil && which("gpsd") != nil),
                              "gpsfake/gpsd not installed (apt-get install gpsd gpsd-clients)"))
-struct GPSDSourceTests {
+struct LiveGPSDSourceTests {
     static let logs = ["haicom-305N.log", "ublox-lea-4h.log", "mt3339.log", "bu353s4.log",
                        "garmin-10x.log", "bundg_zeus_9.log"]
 
