@@ -44,25 +44,46 @@ function metresPerPixel(zoom, lat) {
   return 156543.03 * Math.cos(lat * Math.PI / 180) / Math.pow(2, zoom);
 }
 
+// Every string from the server (vehicle ids and names, picture URLs, readings) goes into the page as
+// text or as an attribute set through the DOM, never as markup: a vehicle named
+// `<img src=x onerror=alert(1)>` shows as those characters. The page builds no HTML strings, so it
+// also satisfies the Content-Security-Policy the server sends (no inline script or style).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, val] of Object.entries(attrs || {})) {
+    if (val == null) continue;
+    if (k === 'class') e.className = val;
+    else if (k === 'data') Object.assign(e.dataset, val);
+    else if (k === 'style') Object.assign(e.style, val);
+    else e.setAttribute(k, val);
+  }
+  for (const c of children) if (c != null) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+// Only the server's own paths: a picture URL that is not one is dropped.
+function ownURL(u) { return typeof u === 'string' && /^\/[^/\\]/.test(u) ? u : null; }
+
+function vehiclePath(id) { return '/api/v1/vehicles/' + encodeURIComponent(id); }
+
 function markerIcon(v) {
   return L.divIcon({
     className: '',
-    html: '<div class="vehicle-marker" data-vehicle="' + v.id + '" style="background:' + v.color + '"></div>',
+    html: el('div', { class: 'vehicle-marker', data: { vehicle: v.id }, style: { background: v.color } }),
     iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -10],
   });
 }
 
-function popupHTML(v) {
-  const pic = v.picture ? '<img src="' + v.picture.url + '" alt="Latest picture from ' + escapeHTML(v.name) + '">' : '';
-  return '<div class="popup" data-vehicle="' + v.id + '"><strong>' + escapeHTML(v.name) + '</strong><dl>' +
-    '<dt>Temperature</dt><dd class="p-temp">' + num(v.climate && v.climate.temperature, 1, ' °C') + '</dd>' +
-    '<dt>Humidity</dt><dd class="p-hum">' + num(v.climate && v.climate.humidity, 0, ' %') + '</dd>' +
-    '<dt>Speed</dt><dd>' + num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h') + '</dd>' +
-    '<dt>Last seen</dt><dd>' + fmtAgo(v.lastSeen) + '</dd></dl>' + pic + '</div>';
-}
-
-function escapeHTML(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+function popupContent(v) {
+  const url = v.picture && ownURL(v.picture.url);
+  return el('div', { class: 'popup', data: { vehicle: v.id } },
+    el('strong', null, v.name),
+    el('dl', null,
+      el('dt', null, 'Temperature'), el('dd', { class: 'p-temp' }, num(v.climate && v.climate.temperature, 1, ' °C')),
+      el('dt', null, 'Humidity'), el('dd', { class: 'p-hum' }, num(v.climate && v.climate.humidity, 0, ' %')),
+      el('dt', null, 'Speed'), el('dd', null, num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h')),
+      el('dt', null, 'Last seen'), el('dd', null, fmtAgo(v.lastSeen))),
+    url ? el('img', { src: url, alt: 'Latest picture from ' + v.name }) : null);
 }
 
 function makeVehicle(info, index) {
@@ -78,7 +99,7 @@ function makeVehicle(info, index) {
   v.thumbs.addTo(state.map);
   if (info.fix) {
     v.marker = L.marker([info.fix.lat, info.fix.lon], { icon: markerIcon(v), keyboard: true, title: v.name, alt: v.name })
-      .addTo(state.map).bindPopup(() => popupHTML(v));
+      .addTo(state.map).bindPopup(() => popupContent(v));
     v.marker.on('click', () => select(v.id));
   }
   return v;
@@ -87,12 +108,12 @@ function makeVehicle(info, index) {
 function ensureMarker(v, lat, lon) {
   if (!v.marker) {
     v.marker = L.marker([lat, lon], { icon: markerIcon(v), keyboard: true, title: v.name, alt: v.name })
-      .addTo(state.map).bindPopup(() => popupHTML(v));
+      .addTo(state.map).bindPopup(() => popupContent(v));
     v.marker.on('click', () => select(v.id));
   } else {
     v.marker.setLatLng([lat, lon]);
   }
-  if (v.marker.isPopupOpen()) v.marker.setPopupContent(popupHTML(v));
+  if (v.marker.isPopupOpen()) v.marker.setPopupContent(popupContent(v));
 }
 
 function renderList() {
@@ -104,9 +125,12 @@ function renderList() {
     b.type = 'button';
     b.setAttribute('aria-pressed', String(state.selected === v.id));
     b.dataset.vehicle = v.id;
-    b.innerHTML = '<span class="swatch" style="background:' + v.color + '"></span><span>' + escapeHTML(v.name) +
-      '<br><span class="meta">' + num(v.climate && v.climate.temperature, 1, ' °C') + ' · ' +
-      num(v.climate && v.climate.humidity, 0, ' %') + '</span></span><span class="meta">' + fmtAgo(v.lastSeen) + '</span>';
+    b.append(
+      el('span', { class: 'swatch', style: { background: v.color } }),
+      el('span', { class: 'name' }, el('span', { class: 'vehicle-name' }, v.name), el('br'),
+        el('span', { class: 'meta' }, num(v.climate && v.climate.temperature, 1, ' °C') + ' · ' +
+          num(v.climate && v.climate.humidity, 0, ' %'))),
+      el('span', { class: 'meta' }, fmtAgo(v.lastSeen)));
     b.addEventListener('click', () => { select(v.id); if (v.marker) { state.map.panTo(v.marker.getLatLng()); v.marker.openPopup(); } });
     li.appendChild(b);
     list.appendChild(li);
@@ -126,13 +150,14 @@ function renderDetails() {
   $('d-speed').textContent = num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h');
   $('d-seen').textContent = fmtAgo(v.lastSeen);
   const pic = pictureAt(v);
-  $('d-picture-box').hidden = !pic;
-  if (pic) {
-    if ($('d-picture').getAttribute('src') !== pic.url) $('d-picture').src = pic.url;
+  const picURL = pic && ownURL(pic.url);
+  $('d-picture-box').hidden = !picURL;
+  if (picURL) {
+    if ($('d-picture').getAttribute('src') !== picURL) $('d-picture').src = picURL;
     $('d-picture-time').textContent = fmtTime(Date.parse(pic.time));
   }
-  $('x-geojson').href = '/api/v1/vehicles/' + v.id + '/track';
-  $('x-gpx').href = '/api/v1/vehicles/' + v.id + '/track.gpx';
+  $('x-geojson').href = vehiclePath(v.id) + '/track';
+  $('x-gpx').href = vehiclePath(v.id) + '/track.gpx';
   drawChart($('chart-temp'), v, 'temperature', '#d7263d');
   drawChart($('chart-hum'), v, 'humidity', '#2e86de');
 }
@@ -190,7 +215,7 @@ async function select(id) {
   if (v && !v.climateLoaded) {
     v.climateLoaded = true;
     try {
-      const rows = await getJSON('/api/v1/vehicles/' + id + '/readings?kind=climate');
+      const rows = await getJSON(vehiclePath(id) + '/readings?kind=climate');
       v.climateSeries = rows.map((r) => ({ t: Date.parse(r.time), temperature: r.temperature, humidity: r.humidity }));
       renderDetails();
     } catch (e) {
@@ -202,7 +227,7 @@ async function select(id) {
 async function loadTrack(v) {
   const center = state.map.getCenter();
   const tolerance = Math.max(0.5, metresPerPixel(state.map.getZoom(), center.lat) / 2);
-  const gj = await getJSON('/api/v1/vehicles/' + v.id + '/track?simplify=' + tolerance.toFixed(1));
+  const gj = await getJSON(vehiclePath(v.id) + '/track?simplify=' + tolerance.toFixed(1));
   const f = gj.features[0];
   v.lats = f.geometry.coordinates.map((c) => c[1]);
   v.lons = f.geometry.coordinates.map((c) => c[0]);
@@ -213,19 +238,22 @@ async function loadTrack(v) {
 }
 
 async function loadPictures(v) {
-  const pics = await getJSON('/api/v1/vehicles/' + v.id + '/pictures');
+  const pics = await getJSON(vehiclePath(v.id) + '/pictures');
   v.pictures = pics.slice(-60);
   v.thumbs.clearLayers();
   for (const p of v.pictures) addThumb(v, p);
 }
 
 function addThumb(v, p) {
-  if (p.lat == null || p.lon == null) return;
-  const icon = L.divIcon({ className: 'thumb-marker', html: '<img src="' + p.url + '" alt="Picture at ' + fmtTime(Date.parse(p.time)) + '" loading="lazy">',
+  const url = ownURL(p.url);
+  if (p.lat == null || p.lon == null || !url) return;
+  const time = Date.parse(p.time);
+  const icon = L.divIcon({ className: 'thumb-marker', html: el('img', { src: url, alt: 'Picture at ' + fmtTime(time), loading: 'lazy' }),
     iconSize: [36, 27], iconAnchor: [18, 32] });
-  const m = L.marker([p.lat, p.lon], { icon, title: 'Picture ' + fmtTime(Date.parse(p.time)) });
-  m.pictureTime = Date.parse(p.time);
-  m.bindPopup('<img src="' + p.url + '" alt="Picture from ' + escapeHTML(v.name) + '" style="width:240px"><br>' + fmtTime(m.pictureTime));
+  const m = L.marker([p.lat, p.lon], { icon, title: 'Picture ' + fmtTime(time) });
+  m.pictureTime = time;
+  m.bindPopup(() => el('div', { class: 'picture-popup' },
+    el('img', { src: url, alt: 'Picture from ' + v.name }), el('br'), fmtTime(time)));
   v.thumbs.addLayer(m);
 }
 
@@ -262,7 +290,7 @@ function setStatus(text) { $('status').textContent = text; }
 
 function onFix(rec) {
   const v = state.vehicles.get(rec.vehicle);
-  if (!v) { refreshVehicles(); return; }
+  if (!v) { refreshVehicles().catch(() => scheduleRefresh()); return; }
   const t = Date.parse(rec.time);
   v.fix = rec;
   v.lastSeen = Math.max(v.lastSeen || 0, t);
@@ -291,7 +319,7 @@ function onClimate(rec) {
   v.climateSeries.push({ t, temperature: rec.temperature, humidity: rec.humidity });
   v.climateSeries.sort((a, b) => a.t - b.t);
   v.lastSeen = Math.max(v.lastSeen || 0, t);
-  if (v.marker && v.marker.isPopupOpen()) v.marker.setPopupContent(popupHTML(v));
+  if (v.marker && v.marker.isPopupOpen()) v.marker.setPopupContent(popupContent(v));
   if (state.selected === v.id) renderDetails();
 }
 
@@ -316,25 +344,45 @@ function connectLive() {
   setInterval(renderList, 10000);
 }
 
+// One refresh of the vehicle list at a time; a failed one is forgotten (the next call tries again),
+// so a refused fetch never leaves the list stuck until the page is reloaded.
 let refreshing = null;
-async function refreshVehicles() {
+function refreshVehicles() {
   if (refreshing) return refreshing;
   refreshing = (async () => {
     const list = await getJSON('/api/v1/vehicles');
-    let added = [];
-    list.forEach((info, i) => {
-      if (!state.vehicles.has(info.id)) {
+    if (!Array.isArray(list)) throw new Error('/api/v1/vehicles answered no list');
+    const added = [];
+    for (const info of list) {
+      if (info && typeof info.id === 'string' && !state.vehicles.has(info.id)) {
         const v = makeVehicle(info, state.vehicles.size);
         state.vehicles.set(info.id, v);
         added.push(v);
       }
-    });
+    }
     renderList();
     await Promise.all(added.map((v) => Promise.all([loadTrack(v), loadPictures(v)])));
-    refreshing = null;
     return added;
-  })();
+  })().finally(() => { refreshing = null; });
   return refreshing;
+}
+
+// After a failed load, try again with a growing pause (2 s, 4 s, … up to 60 s).
+let retryDelay = 2000, retryTimer = null;
+function scheduleRefresh(then) {
+  if (retryTimer) return;
+  retryTimer = setTimeout(async () => {
+    retryTimer = null;
+    try {
+      await refreshVehicles();
+      retryDelay = 2000;
+      if (then) await then();
+    } catch (e) {
+      setStatus('Could not load vehicles (' + e.message + '); retrying in ' + Math.round(retryDelay / 1000) + ' s');
+      retryDelay = Math.min(60000, retryDelay * 2);
+      scheduleRefresh(then);
+    }
+  }, retryDelay);
 }
 
 function setupSlider() {
@@ -360,7 +408,8 @@ function setupSlider() {
 async function main() {
   let config = { tileURL: '', attribution: '' };
   try { config = await getJSON('/api/v1/config'); } catch (e) { /* offline defaults */ }
-  state.map = L.map('map', { zoomControl: true, preferCanvas: true, worldCopyJump: true }).setView([46.5, 2.5], 6);
+  // maxZoom: without a tile layer Leaflet has none, and fitting a single point would zoom to infinity.
+  state.map = L.map('map', { zoomControl: true, preferCanvas: true, worldCopyJump: true, maxZoom: 19 }).setView([46.5, 2.5], 6);
   if (config.tileURL) {
     const tiles = L.tileLayer(config.tileURL, { maxZoom: 19, attribution: config.attribution });
     tiles.on('tileerror', () => $('map').classList.add('no-tiles'));
@@ -372,21 +421,25 @@ async function main() {
   $('follow').addEventListener('change', (e) => { state.follow = e.target.checked; });
   $('close-details').addEventListener('click', () => { state.selected = null; renderDetails(); renderList(); });
   connectLive();
-  try {
-    await refreshVehicles();
+  const firstView = async () => {
     const bounds = L.latLngBounds([]);
     for (const v of state.vehicles.values()) {
       if (v.lats.length) bounds.extend(v.line.getBounds());
       else if (v.marker) bounds.extend(v.marker.getLatLng());
     }
     if (bounds.isValid()) {
-      state.map.fitBounds(bounds, { padding: [20, 20], animate: false });
+      state.map.fitBounds(bounds, { padding: [20, 20], animate: false, maxZoom: 16 });
       await reloadCoarseTracks();
     }
     setStatus(state.vehicles.size ? 'Live: ' + state.vehicles.size + ' vehicles' : 'No vehicles yet');
     document.body.dataset.ready = 'true';
+  };
+  try {
+    await refreshVehicles();
+    await firstView();
   } catch (e) {
-    setStatus('Could not load vehicles: ' + e.message);
+    setStatus('Could not load vehicles (' + e.message + '); retrying in ' + Math.round(retryDelay / 1000) + ' s');
+    scheduleRefresh(firstView);
   }
   state.map.on('zoomend', () => { reloadCoarseTracks().catch(() => {}); });
 }

@@ -148,3 +148,77 @@ def test_phone_sized_screen(demo):
         assert not severe_console_entries(driver)
     finally:
         driver.quit()
+
+
+HOSTILE_NAME = '<img src=x onerror="document.body.dataset.pwned=1">"\'&<script>document.body.dataset.pwned=2</script>'
+
+
+def test_hostile_vehicle_name_renders_as_text(server):
+    """A vehicle name is the operator's or a stranger's text: it shows as text, no script runs, and the
+    page stays within its Content-Security-Policy (a violation would be a console error)."""
+    token = server.add_vehicle('evil', '--name', HOSTILE_NAME)
+    server.start()
+    status, body, _ = server.post_batch(token, [fix(1, time.time() - 60, lat=43.0, lon=0.1)])
+    assert status == 200, body
+    driver = chrome()
+    try:
+        driver.get(server.url + '/')
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
+        names = [e.text for e in driver.find_elements(By.CSS_SELECTOR, '#vehicle-list .vehicle-name')]
+        assert names == [HOSTILE_NAME], names
+        driver.execute_script("document.querySelector('.vehicle-marker[data-vehicle=\"evil\"]').click()")
+        popup = WebDriverWait(driver, 10).until(
+            lambda d: (lambda els: els[0] if els and els[0].text else None)(
+                d.find_elements(By.CSS_SELECTOR, '.leaflet-popup-content .popup strong')))
+        assert popup.text == HOSTILE_NAME
+        assert driver.find_element(By.ID, 'details-title').text == HOSTILE_NAME
+        time.sleep(0.5)  # an injected onerror handler would have fired by now
+        assert driver.execute_script('return document.body.dataset.pwned') is None, 'script from the name ran'
+        assert not driver.find_elements(By.CSS_SELECTOR, 'img[src="x"], #vehicle-list script, .leaflet-popup script')
+        csp = driver.execute_script(
+            "const m = document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]'); return m && m.content")
+        assert csp and "script-src 'self'" in csp and "style-src 'self'" in csp, csp
+        severe = severe_console_entries(driver)
+        assert not severe, f'console errors (a CSP violation is one): {severe}'
+    finally:
+        driver.quit()
+
+
+def test_page_recovers_from_a_refused_fetch(demo):
+    """The vehicle list is refused on first load (the request blocked in the browser); once the server
+    can be reached again the page loads the vehicles by itself, without a reload."""
+    server, tokens, _ = demo
+    driver = chrome()
+    try:
+        driver.execute_cdp_cmd('Network.enable', {})
+        driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': ['*/api/v1/vehicles']})
+        driver.get(server.url + '/')
+        WebDriverWait(driver, 20).until(lambda d: 'Could not load vehicles' in d.find_element(By.ID, 'status').text)
+        assert not driver.find_elements(By.CSS_SELECTOR, '#vehicle-list button')
+        driver.execute_cdp_cmd('Network.setBlockedURLs', {'urls': []})
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
+        assert len(driver.find_elements(By.CSS_SELECTOR, '#vehicle-list button')) == len(tokens)
+        for v in tokens:
+            assert marker_position(driver, v) is not None, f'no marker for {v} after recovering'
+    finally:
+        driver.quit()
+
+
+@pytest.mark.parametrize('width', [360, 390])
+def test_no_horizontal_overflow_on_phones(demo, width):
+    """Chromium's mobile emulation at phone widths: the page is no wider than the screen (no sideways
+    scrolling) and the Live button is wholly on screen."""
+    server, _, _ = demo
+    driver = chrome(width, 800, phone=True)
+    try:
+        driver.get(server.url + '/')
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
+        scroll_width = driver.execute_script('return document.documentElement.scrollWidth')
+        assert scroll_width <= width, f'the page lays out {scroll_width} px wide on a {width} px screen'
+        live = driver.execute_script(
+            "const r = document.getElementById('live-button').getBoundingClientRect(); return [r.left, r.right];")
+        assert 0 <= live[0] and live[1] <= width, f'the Live button spans {live} on a {width} px screen'
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        driver.save_screenshot(os.path.join(ARTIFACTS, f'map-phone-{width}.png'))
+    finally:
+        driver.quit()
