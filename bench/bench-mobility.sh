@@ -35,7 +35,8 @@ bash "$TOPO" up "$P"
 HA_CONF="$FIX/ha.json"; MR_CONF="$FIX/mr.json"
 start_ha() { # extra args...
   rm -f "$WORK/ha.sock"
-  ip netns exec "${P}ha" "$NEMO" ha --config "$HA_CONF" --control "$WORK/ha.sock" --log-level warning "$@" >>"$WORK/ha.log" 2>&1 &
+  rm -rf "$WORK/ha-state"   # each run starts from an empty binding cache
+  ip netns exec "${P}ha" "$NEMO" ha --config "$HA_CONF" --control "$WORK/ha.sock" --state-dir "$WORK/ha-state" --log-level warning "$@" >>"$WORK/ha.log" 2>&1 &
   HA_PID=$!; PIDS+=("$HA_PID")
   for _ in $(seq 50); do [ -S "$WORK/ha.sock" ] && break; sleep 0.1; done
 }
@@ -125,11 +126,11 @@ handover() { # label mr-args...
     ip netns exec "${P}mr" ip link set wa up; sleep 0.7
   done
   wait $s1 $s2 $r1 $r2 || true
-  read -r lost resume_mean resume_max detail_up detail_down < <(python3 "$ROOT/bench/handover-report.py" $rate "$WORK/cuts.txt" \
+  read -r lost resume_mean resume_max failed detail_up detail_down < <(python3 "$ROOT/bench/handover-report.py" $rate "$WORK/cuts.txt" \
     "$WORK/send-up.txt:$WORK/up.json" "$WORK/send-down.txt:$WORK/down.json")
   stop_mr
   kill "$HA_PID"; wait "$HA_PID" 2>/dev/null || true
-  eval "lost_$label=$lost resume_$label=$resume_mean resume_max_$label=$resume_max"
+  eval "lost_$label=$lost resume_$label=$resume_mean resume_max_$label=$resume_max failed_$label=$failed"
   echo "bench-mobility: $label lost per handover: host->CN $detail_up, CN->host $detail_down (total(while down/after up))"
 }
 if [[ "$PARTS" == *" handover "* ]]; then
@@ -163,6 +164,8 @@ echo "bench: handover_lost_single $lost_single packets per handover (uplink A do
 echo "bench: handover_lost_mcoa $lost_mcoa packets per handover (same, MCoA make-before-break: downlink over both bindings, uplink moves to B at link-down)"
 echo "bench: handover_resume_single_ms $resume_single ms mean from link-down to the first packet through again (max $resume_max_single) target < 100"
 echo "bench: handover_resume_mcoa_ms $resume_mcoa ms mean (max $resume_max_mcoa)"
+echo "bench: handover_never_resumed_single $failed_single cuts target == 0"
+echo "bench: handover_never_resumed_mcoa $failed_mcoa cuts target == 0"
 python3 -c 'import sys; s,m=float(sys.argv[1]),float(sys.argv[2]); print("bench: handover_loss_mcoa_vs_single %.3f ratio target <= 0.1" % ((m/s) if s else (0.0 if m == 0 else 1.0)))' "$lost_single" "$lost_mcoa"
 
 fi
@@ -181,7 +184,7 @@ for i, a in enumerate(accounts):
 json.dump({"listen": ["2001:db8:f::1"], "port": 4192, "homeAgentAddress": "2001:db8:ffff::1", "tunnel": "nemo1",
            "mobileRouters": accounts}, open(sys.argv[1], "w"))
 PY
-ip netns exec "${P}ha" "$NEMO" ha --config "$WORK/ha-10k.json" --control "$WORK/ha10k.sock" --log-level warning >>"$WORK/ha10k.log" 2>&1 &
+ip netns exec "${P}ha" "$NEMO" ha --config "$WORK/ha-10k.json" --control "$WORK/ha10k.sock" --state-dir "$WORK/ha10k-state" --log-level warning >>"$WORK/ha10k.log" 2>&1 &
 HA10=$!; PIDS+=("$HA10")
 for _ in $(seq 100); do [ -S "$WORK/ha10k.sock" ] && break; sleep 0.1; done
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$HA10/status)

@@ -6,6 +6,23 @@ public struct MobilityAuthenticationKey: Hashable, Sendable {
     public var spi: UInt32
     public var key: [UInt8]
 
+    /// Octets of an MN-HA key (spec §6.1: "16-octet key").
+    public static let keyLength = 16
+    /// SPIs 0–255 are reserved (RFC 4285 §5, spec §6.1).
+    public static let firstUsableSPI: UInt32 = 256
+
+    /// What is wrong with this association, or nil when it can be used.
+    public var problem: KeyProblem? {
+        if key.count != MobilityAuthenticationKey.keyLength { return .badKeyLength(key.count) }
+        if spi < MobilityAuthenticationKey.firstUsableSPI { return .reservedSPI(spi) }
+        return nil
+    }
+
+    public enum KeyProblem: Hashable, Sendable {
+        case badKeyLength(Int)
+        case reservedSPI(UInt32)
+    }
+
     public init(spi: UInt32, key: [UInt8]) {
         self.spi = spi
         self.key = key
@@ -18,23 +35,31 @@ public enum MobilityAuthenticator {
     public static let authenticatorLength = 12
 
     /// Offset (from the MH start) of the first MN-HA authentication option, if any.
-    static func optionOffset(in mh: ByteBuffer) -> Int? {
+    static func optionOffset(in mh: ByteBuffer) -> Int? { locateOption(in: mh)?.offset }
+
+    /// The first MN-HA option's offset, and whether anything but padding follows it (RFC 4285 §5:
+    /// it must be the last option, since octets after it are not covered by the authenticator).
+    static func locateOption(in mh: ByteBuffer) -> (offset: Int, last: Bool)? {
         guard mh.readableBytes >= 8, let type = mh.getInteger(at: mh.readerIndex + 2, as: UInt8.self),
               let fixed = MobilityHeaderType.fixedLength(type) else { return nil }
         var offset = 6 + fixed
         let bytes = mh.readableBytesView
+        var found: Int?
         while offset < bytes.count {
             let t = bytes[bytes.startIndex + offset]
             if t == MobilityOptionType.pad1 { offset += 1; continue }
-            guard offset + 1 < bytes.count else { return nil }
+            guard offset + 1 < bytes.count else { return found.map { ($0, false) } }
             let len = Int(bytes[bytes.startIndex + offset + 1])
-            if t == MobilityOptionType.authentication, len >= 5, offset + 2 + len <= bytes.count,
-               bytes[bytes.startIndex + offset + 2] == MobilityAuthentication.mnHA {
-                return offset
+            if let f = found {
+                // Only padding may follow the MN-HA option.
+                if t != MobilityOptionType.padN { return (f, false) }
+            } else if t == MobilityOptionType.authentication, len >= 5, offset + 2 + len <= bytes.count,
+                      bytes[bytes.startIndex + offset + 2] == MobilityAuthentication.mnHA {
+                found = offset
             }
             offset += 2 + len
         }
-        return nil
+        return found.map { ($0, true) }
     }
 
     /// HMAC-SHA1 over the authenticated data, truncated to 96 bits.
@@ -67,14 +92,17 @@ public enum MobilityAuthenticator {
         case missing
         case unknownSPI(UInt32)
         case invalid(spi: UInt32)
+        /// Options (not padding) follow the MN-HA option: refused whatever the authenticator says.
+        case notLast(spi: UInt32)
     }
 
     /// Checks the MN-HA option of a received MH against the keys the receiver holds.
     public static func verify(_ mh: ByteBuffer, keys: (UInt32) -> [UInt8]?, careOfAddress: IPv6Address, homeAddress: IPv6Address) -> Verdict {
-        guard let offset = optionOffset(in: mh),
+        guard let (offset, last) = locateOption(in: mh),
               let spi = mh.getInteger(at: mh.readerIndex + offset + 3, as: UInt32.self),
               let len = mh.getInteger(at: mh.readerIndex + offset + 1, as: UInt8.self)
         else { return .missing }
+        guard last else { return .notLast(spi: spi) }
         guard let key = keys(spi) else { return .unknownSPI(spi) }
         let received = mh.getBytes(at: mh.readerIndex + offset + 7, length: Int(len) - 5) ?? []
         let expected = authenticator(key: key, careOfAddress: careOfAddress, homeAddress: homeAddress,
@@ -94,6 +122,8 @@ public enum NTPTimestamp {
 
     /// The NTP form of a moment given in nanoseconds since the Unix epoch.
     public static func from(unixNanoseconds ns: Int64) -> UInt64 {
+        // Before 1970 is not a moment this stack meets; clamp rather than trap.
+        let ns = max(0, ns)
         let seconds = UInt64(ns / 1_000_000_000) + unixOffset
         let frac = UInt64(ns % 1_000_000_000) << 32 / 1_000_000_000
         return seconds << 32 | frac

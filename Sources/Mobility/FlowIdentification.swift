@@ -325,9 +325,11 @@ public struct FlowIdentification: Hashable, Sendable {
         if let bids = bindingReferences {
             // Pad1s only: the PadN sub-option length is ambiguous in RFC 6089 (spec §8 point 4).
             while (buffer.writerIndex - origin) % 2 != 0 { buffer.writeInteger(UInt8(0)) }
+            // A sub-option holds at most 127 BIDs (its Length is one octet).
+            let written = bids.prefix(127)
             buffer.writeInteger(UInt8(2))
-            buffer.writeInteger(UInt8(bids.count * 2))
-            for b in bids { buffer.writeInteger(b) }
+            buffer.writeInteger(UInt8(written.count * 2))
+            for b in written { buffer.writeInteger(b) }
         }
     }
 }

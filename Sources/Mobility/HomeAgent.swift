@@ -17,11 +17,21 @@ public struct MobileRouterAccount: Hashable, Sendable {
     /// binding, not only the preferred one, so losing one access link loses nothing (the
     /// mobile router drops the second copy).
     public var duplicateDownlink: Bool
+    /// Most (HoA, BID) bindings this router may hold at once: a BU that would exceed it gets
+    /// status 130 (insufficient resources). With `duplicateDownlink` each binding multiplies
+    /// the downlink traffic, so the cap is also a cap on that amplification.
+    public var maximumBindings: Int
+
+    /// Default for `maximumBindings`.
+    public static let defaultMaximumBindings = 8
+    /// Flow bindings one router may hold (FI options plus Flow Summary FIDs in one BU); beyond: 130.
+    public static let maximumFlows = 64
 
     public init(homeAddress: IPv6Address, identifier: String? = nil, key: MobilityAuthenticationKey, prefixes: [IPv6Prefix],
                 maximumLifetime: Int = 600, mobileRouterAllowed: Bool = true, requireReplayProtection: Bool = true,
-                duplicateDownlink: Bool = false) {
+                duplicateDownlink: Bool = false, maximumBindings: Int = MobileRouterAccount.defaultMaximumBindings) {
         self.duplicateDownlink = duplicateDownlink
+        self.maximumBindings = maximumBindings
         self.homeAddress = homeAddress
         self.identifier = identifier
         self.key = key
@@ -98,6 +108,8 @@ public struct HomeAgent: Sendable {
     private var lastBindingErrorSent: [TransportAddress: MobilityInstant] = [:]
     /// Never later than the earliest expiry in the cache, so `expire(now:)` is O(1) until then.
     private var earliestDeadline: MobilityInstant?
+    /// Bumped on every change to the binding cache (what a driver persists).
+    public private(set) var cacheRevision = 0
 
     public init(configuration: HomeAgentConfiguration) {
         self.configuration = configuration
@@ -191,7 +203,12 @@ public struct HomeAgent: Sendable {
         let verdict = MobilityAuthenticator.verify(raw, keys: { $0 == account.key.spi ? account.key.key : nil },
                                                    careOfAddress: careOfForAuth, homeAddress: hoa)
         guard case .valid = verdict else {
-            reply(BindingStatus.authenticationFailed, echoTimestamp: nil, reason: "MN-HA authenticator \(verdict)")
+            if case .notLast = verdict {
+                count("dropped_auth_not_last")
+                reply(BindingStatus.authenticationFailed, echoTimestamp: nil, reason: "MN-HA authentication option is not the last option")
+            } else {
+                reply(BindingStatus.authenticationFailed, echoTimestamp: nil, reason: "MN-HA authenticator \(verdict)")
+            }
             return
         }
         if let nai = account.identifier {
@@ -233,6 +250,23 @@ public struct HomeAgent: Sendable {
             reply(BindingStatus.sequenceNumberOutOfWindow, sequence: e.lastSequence, reason: "sequence \(bu.sequence) not newer than \(e.lastSequence)")
             return
         }
+        // Resource caps (status 130): bindings per router, flow bindings per router.
+        let flowCount = bu.options.reduce(0) { n, o in
+            switch o {
+            case .flowIdentification: return n + 1
+            case .flowSummary(let f): return n + f.count
+            default: return n
+            }
+        }
+        if bids.count > account.maximumBindings {
+            reply(BindingStatus.insufficientResources, reason: "\(bids.count) BIDs in one BU, at most \(account.maximumBindings) bindings per router")
+            return
+        }
+        if flowCount > MobileRouterAccount.maximumFlows {
+            reply(BindingStatus.insufficientResources, reason: "\(flowCount) flows in one BU, at most \(MobileRouterAccount.maximumFlows) per router")
+            return
+        }
+
         let isRouter = bu.flags.contains(.mobileRouter)
         if isRouter && !account.mobileRouterAllowed {
             reply(BindingStatus.mobileRouterOperationNotPermitted, reason: "R flag not permitted for this home address")
@@ -373,6 +407,11 @@ public struct HomeAgent: Sendable {
                 }
                 bidReplies.append(.bindingIdentifier(echo))
             }
+            if entry.bindings.count > account.maximumBindings {
+                reply(BindingStatus.insufficientResources,
+                      reason: "\(entry.bindings.count) bindings would exceed the cap of \(account.maximumBindings) for this router")
+                return
+            }
             entry.flows = applyFlowOptions(bu.options, to: entry, replies: &bidReplies)
         }
         entry.isMobileRouter = isRouter
@@ -447,7 +486,13 @@ public struct HomeAgent: Sendable {
         for p in oldPrefixes where !entry.prefixes.contains(p) { out.events.append(.prefixUnrouted(p)) }
         for p in entry.prefixes where !oldPrefixes.contains(p) { out.events.append(.prefixRouted(p)) }
         cache.set(hoa, entry)
+        cacheRevision &+= 1
         if let d = HomeAgent.deadline(of: entry) { earliestDeadline = min(earliestDeadline ?? d, d) }
+    }
+
+    /// Files a restored entry as if its BU had just been accepted (events for the driver's routes).
+    mutating func commitRestored(_ entry: BindingCacheEntry, now: MobilityInstant, into out: inout HomeAgentOutput) {
+        commit(entry, oldPrefixes: [], oldBindings: [:], now: now, reason: "restored", into: &out)
     }
 
     private static func deadline(of e: BindingCacheEntry) -> MobilityInstant? {
@@ -463,7 +508,10 @@ public struct HomeAgent: Sendable {
         guard let due = earliestDeadline, due <= now else { return out }
         for (hoa, entry) in cache.entries {
             if let deleted = entry.deletedAt {
-                if now - deleted >= MobilityTimers.maximumDeleteBindingCacheEntryTimeout { cache.set(hoa, nil) }
+                if now - deleted >= MobilityTimers.maximumDeleteBindingCacheEntryTimeout {
+                    cache.set(hoa, nil)
+                    cacheRevision &+= 1
+                }
                 continue
             }
             let expired = entry.bindings.values.filter { $0.expires <= now }
@@ -506,11 +554,15 @@ public struct HomeAgent: Sendable {
     /// status 1 so the router re-registers at once, at most once per second per path.
     public mutating func unknownPathSignal(from path: TransportAddress, source: IPAddress, now: MobilityInstant) -> OutgoingSignal? {
         count("dropped_data_unknown_path")
+        // Only packets a Binding Error can be about count against the rate limit: a stray packet
+        // from no router's network (a link-local MLD report, say) must not silence the Binding
+        // Error the next real packet from that path should draw.
+        let hoa = accounts.values.first { a in a.homeAddress == source.asIPv6 || a.prefixes.contains { $0.contains(source.asIPv6) } }?.homeAddress
+        guard let hoa else { return nil }
         if let last = lastBindingErrorSent[path], now - last < .seconds(1) { return nil }
         lastBindingErrorSent[path] = now
         if lastBindingErrorSent.count > 4096 { lastBindingErrorSent = [path: now] }
-        let hoa = accounts.values.first { a in a.homeAddress == source.asIPv6 || a.prefixes.contains { $0.contains(source.asIPv6) } }?.homeAddress
-        guard let hoa else { return nil }
+        count("binding_errors_sent")
         return signal(.bindingError(BindingError(status: BindingError.unknownBinding, homeAddress: hoa)), to: path, homeAddress: hoa)
     }
 }

@@ -77,7 +77,9 @@ func writeMobilityHeader(type: UInt8, to buffer: inout ByteBuffer, options: [Mob
         option.write(to: &buffer)
     }
     writePadding(to: &buffer, origin: start, alignment: (8, 0))
-    buffer.setInteger(UInt8((buffer.writerIndex - start) / 8 - 1), at: start + 1)
+    // Header Len holds at most 2,048 octets. The HA's caps keep every BA it builds well below
+    // that; a longer message gets a saturated (wrong) length the receiver refuses, never a trap.
+    buffer.setInteger(UInt8(clamping: (buffer.writerIndex - start) / 8 - 1), at: start + 1)
 }
 
 /// Binding Update flags (RFC 6275 §6.1.7, RFC 3963, RFC 5555, RFC 5648).

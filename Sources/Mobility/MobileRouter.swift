@@ -76,6 +76,8 @@ public struct OutstandingUpdate: Hashable, Sendable {
     var careOfForAuthentication: IPv6Address
     /// Set on a BU resent after a 135/144 resynchronisation, so a second refusal waits for the timer.
     var afterResync = false
+    /// An answer that did not authenticate was reported for this BU (one log line per BU).
+    var reportedUnverified = false
     public var via: String
 }
 
@@ -106,6 +108,9 @@ public enum MobileRouterEvent: Hashable, Sendable {
     case handover(from: String?, to: String?)
     case homeAgentLostState
     case multipleCareOfRefused
+    /// A BA with the sequence number of an outstanding BU whose authenticator does not verify
+    /// was ignored (a home agent without our key, or a spoofer; 146 = MIPV6-AUTH-FAIL).
+    case unauthenticatedAcknowledgement(uplink: String, status: UInt8)
 }
 
 /// A datagram to send out of a given uplink.
@@ -139,6 +144,7 @@ public struct MobileRouter: Sendable {
     private var clockOffset: Int64 = 0
     private var recentSends: [MobilityInstant] = []
     private var lastDefaultUplink: String?
+    private var lastBindingErrorHandled: MobilityInstant?
 
     public init(configuration: MobileRouterConfiguration) {
         self.configuration = configuration
@@ -222,7 +228,14 @@ public struct MobileRouter: Sendable {
             handleAcknowledgement(ba, raw: mobilityHeader, now: now, into: &out)
         case .bindingError(let be):
             count("binding_errors_received")
+            // A Binding Error carries no authenticator (RFC 6275 §6.1.9): act on one per second at
+            // most, so a flood of forged ones cannot turn into a flood of re-registrations.
+            if let last = lastBindingErrorHandled, now - last < .seconds(1) {
+                count("binding_errors_rate_limited")
+                break
+            }
             if be.status == BindingError.unknownBinding, be.homeAddress == configuration.homeAddress {
+                lastBindingErrorHandled = now
                 out.events.append(.homeAgentLostState)
                 reregisterAll(now: now, into: &out)
             }
@@ -230,6 +243,11 @@ public struct MobileRouter: Sendable {
             count("refresh_requests_received")
             let named = Set(brr.options.compactMap { if case .bindingIdentifier(let b) = $0 { return b.bid }; return nil })
             for (name, e) in bindingUpdateList where e.state == .registered && e.outstanding == nil && (named.isEmpty || named.contains(e.bid)) {
+                // Not authenticated either: MAX_UPDATE_RATE bounds what a flood of them can cause.
+                guard allowSend(now: now) else {
+                    count("refresh_requests_rate_limited")
+                    break
+                }
                 sendRegistration(name, now: now, into: &out)
             }
         case .bindingUpdate:
@@ -499,39 +517,48 @@ public struct MobileRouter: Sendable {
     private mutating func handleAcknowledgement(_ ba: BindingAcknowledgement, raw: ByteBuffer, now: MobilityInstant, into out: inout MobileRouterOutput) {
         count("binding_acks_received")
         // Find the outstanding BU this answers: the authenticator must verify with that BU's CoA.
+        // Nothing in a BA that does not authenticate is believed, whatever its status says
+        // (RFC 4285 §5: a spoofed 146 with the right sequence number must not disable an uplink).
         let key = configuration.key
         var matched: String?
-        var authenticated = false
+        var notLast = false
+        var unverifiedFor: String?
         for (name, e) in bindingUpdateList.sorted(by: { $0.key < $1.key }) {
             guard let o = e.outstanding else { continue }
             let verdict = MobilityAuthenticator.verify(raw, keys: { $0 == key.spi ? key.key : nil },
                                                        careOfAddress: o.careOfForAuthentication, homeAddress: configuration.homeAddress)
             let sequenceMatches = o.sequence == ba.sequence
-            if case .valid = verdict, sequenceMatches || ba.status == BindingStatus.sequenceNumberOutOfWindow || ba.status == BindingStatus.idMismatch {
-                matched = name
-                authenticated = true
-                break
+            switch verdict {
+            case .valid:
+                if sequenceMatches || ba.status == BindingStatus.sequenceNumberOutOfWindow || ba.status == BindingStatus.idMismatch {
+                    matched = name
+                }
+            case .notLast:
+                notLast = true
+            case .missing, .unknownSPI, .invalid:
+                if sequenceMatches { unverifiedFor = name }
             }
-            if sequenceMatches && ba.status == BindingStatus.authenticationFailed {
-                // The HA could not verify us, so it cannot have used our key either (RFC 4285 §5.1.1).
-                matched = name
-            }
+            if matched != nil { break }
         }
         guard let name = matched, var e = bindingUpdateList[name], let o = e.outstanding else {
-            count("dropped_ba_unmatched")
+            if notLast {
+                count("dropped_ba_auth_not_last")
+            } else if let u = unverifiedFor {
+                count("dropped_ba_unauthenticated")
+                // Once per BU: a real HA that does not share our key answers 146 this way, so say
+                // what to check, but keep retransmitting (with back-off) as if nothing came.
+                if bindingUpdateList[u]?.outstanding?.reportedUnverified == false {
+                    bindingUpdateList[u]?.outstanding?.reportedUnverified = true
+                    out.events.append(.unauthenticatedAcknowledgement(uplink: u, status: ba.status))
+                }
+            } else {
+                count("dropped_ba_unmatched")
+            }
             return
         }
         let timestamp: UInt64? = ba.options.lazy.compactMap { if case .replayProtection(let t) = $0 { return t }; return nil }.first
-        if authenticated, ba.status != BindingStatus.idMismatch, o.timestamp != nil, timestamp != o.timestamp {
+        if ba.status != BindingStatus.idMismatch, o.timestamp != nil, timestamp != o.timestamp {
             count("dropped_ba_timestamp_mismatch")
-            return
-        }
-        if !authenticated {
-            e.state = .failed
-            e.lastStatus = ba.status
-            e.outstanding = nil
-            bindingUpdateList[name] = e
-            out.events.append(.rejected(uplink: name, bid: e.bid, status: ba.status, reason: "authentication failed at the home agent; check spi and key"))
             return
         }
         switch ba.status {
@@ -592,8 +619,13 @@ public struct MobileRouter: Sendable {
             out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent does not support mobile routers (BA R flag clear)"))
             return
         }
-        let granted = Int(ba.lifetime) * 4
-        let advice = ba.options.lazy.compactMap { if case .bindingRefreshAdvice(let i) = $0 { return Int(i) * 4 }; return nil }.first
+        // Units of 4 s (≤ 262,140 s: no overflow); an accepted registration of 0 s would expire
+        // at once and re-register in a loop, so it counts as the shortest lifetime (one unit).
+        let granted = max(1, Int(ba.lifetime)) * 4
+        let advice = ba.options.lazy.compactMap { o -> Int? in
+            if case .bindingRefreshAdvice(let i) = o, i > 0 { return Int(i) * 4 }
+            return nil
+        }.first
         let wasRegistered = e.state == .registered
         e.state = .registered
         e.grantedLifetime = granted

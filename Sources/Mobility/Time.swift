@@ -6,16 +6,24 @@ public struct MobilityInstant: Hashable, Comparable, Sendable, CustomStringConve
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
     /// `seconds` after the epoch.
-    public static func seconds(_ s: Double) -> MobilityInstant { MobilityInstant(nanoseconds: Int64(s * 1e9)) }
+    public static func seconds(_ s: Double) -> MobilityInstant {
+        let ns = (s * 1e9).rounded()
+        guard ns.isFinite else { return MobilityInstant(nanoseconds: ns > 0 ? .max : .min) }
+        return MobilityInstant(nanoseconds: Int64(exactly: ns) ?? (ns > 0 ? .max : .min))
+    }
 
     public static func < (a: MobilityInstant, b: MobilityInstant) -> Bool { a.nanoseconds < b.nanoseconds }
 
+    /// Saturates at the ends of the clock instead of trapping (an instant can come from a file).
     public static func + (a: MobilityInstant, d: Duration) -> MobilityInstant {
-        MobilityInstant(nanoseconds: a.nanoseconds + d.nanoseconds)
+        let (sum, overflow) = a.nanoseconds.addingReportingOverflow(d.nanoseconds)
+        return MobilityInstant(nanoseconds: overflow ? (d.nanoseconds > 0 ? .max : .min) : sum)
     }
 
+    /// Saturates like `+`.
     public static func - (a: MobilityInstant, b: MobilityInstant) -> Duration {
-        .nanoseconds(a.nanoseconds - b.nanoseconds)
+        let (difference, overflow) = a.nanoseconds.subtractingReportingOverflow(b.nanoseconds)
+        return .nanoseconds(overflow ? (b.nanoseconds < 0 ? Int64.max : Int64.min) : difference)
     }
 
     /// The RFC 4285 replay-protection form of this moment.
@@ -28,7 +36,16 @@ extension Duration {
     /// Whole nanoseconds (saturating for durations beyond ±292 years).
     var nanoseconds: Int64 {
         let (s, a) = components
-        return s.multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ a / 1_000_000_000
+        let (whole, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return s < 0 ? .min : .max }
+        let (sum, overflow2) = whole.addingReportingOverflow(a / 1_000_000_000)
+        return overflow2 ? (s < 0 ? .min : .max) : sum
+    }
+
+    /// Whole milliseconds clamped to `range`, for poll timeouts (never traps).
+    public func milliseconds(clampedTo range: ClosedRange<Int32>) -> Int32 {
+        let ms = nanoseconds / 1_000_000
+        return Int32(clamping: min(max(ms, Int64(range.lowerBound)), Int64(range.upperBound)))
     }
 
     /// Seconds as a Double, for logs and ratios.

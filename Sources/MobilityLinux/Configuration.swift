@@ -14,6 +14,8 @@ public struct MobileRouterAccountFile: Codable, Sendable {
     public var requireReplayProtection: Bool?
     /// Send downlink traffic no flow binding claims over every registered binding (make-before-break).
     public var duplicateDownlink: Bool?
+    /// Most bindings (BIDs) this router may hold at once; beyond it a BU gets status 130 (default 8).
+    public var maximumBindings: Int?
 }
 
 /// `nemo ha` configuration file (JSON).
@@ -33,6 +35,9 @@ public struct HomeAgentFile: Codable, Sendable {
     public var mobileRouters: [MobileRouterAccountFile]
     public var control: String?
     public var metricsPort: UInt16?
+    /// Where the binding cache is saved (bindings.json, 0600) so it survives a restart;
+    /// default /var/lib/nemo.
+    public var stateDirectory: String?
 }
 
 /// An uplink in the MR's configuration file.
@@ -89,16 +94,40 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 
 func parseKey(_ hex: String, field: String) throws -> [UInt8] {
     let clean = hex.filter { !$0.isWhitespace && $0 != ":" }
-    guard clean.count % 2 == 0, !clean.isEmpty else { throw ConfigurationError("\(field): key must be hex digits (32 for 16 octets)") }
+    let wanted = MobilityAuthenticationKey.keyLength
+    guard let octets = hexOctets(clean), octets.count == wanted else {
+        throw ConfigurationError("\(field): the MN-HA key must be exactly \(wanted * 2) hex digits (\(wanted) octets, HMAC-SHA1, RFC 4285); got \(clean.count) characters")
+    }
+    return octets
+}
+
+/// Hex digits to octets; nil when the text is not an even number of hex digits.
+func hexOctets(_ text: String) -> [UInt8]? {
+    let digits = Array(text.utf8)
+    guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
     var out: [UInt8] = []
-    var i = clean.startIndex
-    while i < clean.endIndex {
-        let j = clean.index(i, offsetBy: 2)
-        guard let b = UInt8(clean[i..<j], radix: 16) else { throw ConfigurationError("\(field): '\(clean[i..<j])' is not hex") }
+    var i = 0
+    while i < digits.count {
+        guard let b = UInt8(String(decoding: digits[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
         out.append(b)
-        i = j
+        i += 2
     }
     return out
+}
+
+func checkSPI(_ spi: UInt32, field: String) throws {
+    guard spi >= MobilityAuthenticationKey.firstUsableSPI else {
+        throw ConfigurationError("\(field): SPI \(spi) is reserved (0-255, RFC 4285 §5); use 256 or more")
+    }
+}
+
+/// Lifetimes travel in units of 4 s in a 16-bit field: 4 s to 262,140 s.
+let lifetimeRange = 4...262_140
+
+func checkRange<T: Comparable & CustomStringConvertible>(_ value: T, _ range: ClosedRange<T>, field: String, unit: String = "") throws {
+    guard range.contains(value) else {
+        throw ConfigurationError("\(field): \(value)\(unit) is out of range (\(range.lowerBound)...\(range.upperBound)\(unit))")
+    }
 }
 
 func parseIPv6(_ s: String, field: String) throws -> IPv6Address {
@@ -122,32 +151,103 @@ public func loadConfiguration<T: Decodable>(_ type: T.Type, path: String) throws
 }
 
 extension HomeAgentFile {
-    /// The sans-I/O configuration this file describes.
+    /// The sans-I/O configuration this file describes, after checking every value: key lengths,
+    /// SPIs, lifetimes and caps in range, no home address twice, no prefix in two accounts.
     public func homeAgentConfiguration() throws -> HomeAgentConfiguration {
-        let accounts = try mobileRouters.enumerated().map { i, r in
-            MobileRouterAccount(homeAddress: try parseIPv6(r.homeAddress, field: "mobileRouters[\(i)].homeAddress"), identifier: r.nai,
-                                key: MobilityAuthenticationKey(spi: r.spi, key: try parseKey(r.key, field: "mobileRouters[\(i)].key")),
-                                prefixes: r.prefixes, maximumLifetime: r.maximumLifetime ?? 600,
-                                mobileRouterAllowed: r.mobileRouterAllowed ?? true, requireReplayProtection: r.requireReplayProtection ?? true,
-                                duplicateDownlink: r.duplicateDownlink ?? false)
+        let accounts = try mobileRouters.enumerated().map { i, r -> MobileRouterAccount in
+            let field = "mobileRouters[\(i)]"
+            try checkSPI(r.spi, field: "\(field).spi")
+            let maximumLifetime = r.maximumLifetime ?? 600
+            try checkRange(maximumLifetime, lifetimeRange, field: "\(field).maximumLifetime", unit: " s")
+            let maximumBindings = r.maximumBindings ?? MobileRouterAccount.defaultMaximumBindings
+            try checkRange(maximumBindings, 1...255, field: "\(field).maximumBindings")
+            for (j, p) in r.prefixes.enumerated() where p.length == 0 {
+                throw ConfigurationError("\(field).prefixes[\(j)]: \(p) would delegate the whole address space")
+            }
+            return MobileRouterAccount(homeAddress: try parseIPv6(r.homeAddress, field: "\(field).homeAddress"), identifier: r.nai,
+                                       key: MobilityAuthenticationKey(spi: r.spi, key: try parseKey(r.key, field: "\(field).key")),
+                                       prefixes: r.prefixes, maximumLifetime: maximumLifetime,
+                                       mobileRouterAllowed: r.mobileRouterAllowed ?? true, requireReplayProtection: r.requireReplayProtection ?? true,
+                                       duplicateDownlink: r.duplicateDownlink ?? false, maximumBindings: maximumBindings)
         }
+        try HomeAgentFile.checkDistinct(accounts)
+        let replayTolerance = replayTolerance ?? 7
+        try checkRange(replayTolerance, 1...3600, field: "replayTolerance", unit: " s")
+        if let mtu { try checkRange(mtu, 1280...65535, field: "mtu") }
+        if let port, port == 0 { throw ConfigurationError("port: 0 is not a port to listen on") }
         return HomeAgentConfiguration(address: try parseIPv6(homeAgentAddress, field: "homeAgentAddress"), homePrefix: homePrefix,
                                       accounts: accounts, allowMultipleCareOf: allowMultipleCareOf ?? true,
-                                      replayTolerance: replayTolerance ?? 7, natRefreshTime: natRefreshTime ?? MobilityTimers.natKeepaliveTimeout)
+                                      replayTolerance: replayTolerance, natRefreshTime: natRefreshTime ?? MobilityTimers.natKeepaliveTimeout)
+    }
+
+    /// Two accounts with one home address, or with overlapping prefixes, would make the HA
+    /// route one router's traffic to another: refused, naming both entries. O(n log n), so a
+    /// home agent with 10,000 routers starts at once.
+    static func checkDistinct(_ accounts: [MobileRouterAccount]) throws {
+        var homeAddresses: [IPv6Address: Int] = [:]
+        for (j, a) in accounts.enumerated() {
+            if let i = homeAddresses[a.homeAddress] {
+                throw ConfigurationError("mobileRouters[\(j)].homeAddress \(a.homeAddress) is also mobileRouters[\(i)].homeAddress: each mobile router needs its own home address")
+            }
+            homeAddresses[a.homeAddress] = j
+        }
+        // Sorted by address then length, a prefix that covers others comes right before them.
+        let all = accounts.enumerated().flatMap { i, a in a.prefixes.enumerated().map { (account: i, index: $0.offset, prefix: $0.element) } }
+            .sorted { ($0.prefix.address, $0.prefix.length) < ($1.prefix.address, $1.prefix.length) }
+        var open: [(account: Int, index: Int, prefix: IPv6Prefix)] = []
+        for item in all {
+            while let top = open.last, !top.prefix.covers(item.prefix) { open.removeLast() }
+            if let outer = open.last(where: { $0.account != item.account }) {
+                throw ConfigurationError("mobileRouters[\(item.account)].prefixes[\(item.index)] \(item.prefix) overlaps mobileRouters[\(outer.account)].prefixes[\(outer.index)] \(outer.prefix): a prefix may be delegated to one mobile router only")
+            }
+            open.append(item)
+        }
+        // A home address inside another router's prefix would be routed to that router.
+        var byPrefix: [IPv6Prefix: (account: Int, index: Int)] = [:]
+        for item in all { byPrefix[item.prefix] = (item.account, item.index) }
+        let lengths = Set(all.map(\.prefix.length))
+        for (j, a) in accounts.enumerated() {
+            for l in lengths {
+                let p = IPv6Prefix(address: a.homeAddress, length: l)
+                if let owner = byPrefix[p], owner.account != j {
+                    throw ConfigurationError("mobileRouters[\(j)].homeAddress \(a.homeAddress) lies inside mobileRouters[\(owner.account)].prefixes[\(owner.index)] \(p)")
+                }
+            }
+        }
     }
 }
 
 extension MobileRouterFile {
-    /// The sans-I/O configuration this file describes.
+    /// The sans-I/O configuration this file describes, after checking every value.
     public func mobileRouterConfiguration() throws -> MobileRouterConfiguration {
         let endpoints = try homeAgentEndpoints.map { s -> IPAddress in
             guard let a = IPAddress(s) else { throw ConfigurationError("homeAgentEndpoints: '\(s)' is not an address") }
             return a
         }
+        try checkSPI(spi, field: "spi")
+        let lifetime = lifetime ?? 600
+        try checkRange(lifetime, lifetimeRange, field: "lifetime", unit: " s")
+        if let mtu { try checkRange(mtu, 1280...65535, field: "mtu") }
+        if let port, port == 0 { throw ConfigurationError("port: 0 is not the home agent's port") }
+        guard !uplinks.isEmpty else { throw ConfigurationError("uplinks: at least one uplink is needed") }
+        for (j, u) in uplinks.enumerated() {
+            if u.bid == 0 { throw ConfigurationError("uplinks[\(j)].bid: 0 is reserved (BIDs are 1-65535, RFC 5648)") }
+            try checkRange(u.priority, 1...127, field: "uplinks[\(j)].priority")
+            for (i, v) in uplinks.enumerated() where i < j {
+                if v.name == u.name { throw ConfigurationError("uplinks[\(j)].name '\(u.name)' is also uplinks[\(i)].name") }
+                if v.bid == u.bid { throw ConfigurationError("uplinks[\(j)].bid \(u.bid) is also uplinks[\(i)].bid: BIDs must be unique") }
+            }
+        }
+        for (k, p) in (flowPolicies ?? []).enumerated() {
+            if let d = p.match.dscp { try checkRange(d, 0...63, field: "flowPolicies[\(k)].match.dscp") }
+            for name in p.uplinks where !uplinks.contains(where: { $0.name == name }) {
+                throw ConfigurationError("flowPolicies[\(k)].uplinks: '\(name)' is not one of the uplinks")
+            }
+        }
         return MobileRouterConfiguration(
             homeAddress: try parseIPv6(homeAddress, field: "homeAddress"), homeAgentAddress: try parseIPv6(homeAgentAddress, field: "homeAgentAddress"),
             homeAgentEndpoints: endpoints, homeAgentPort: port ?? dsmipv6Port, prefixes: prefixes, explicitPrefixes: explicitPrefixes ?? true,
-            key: MobilityAuthenticationKey(spi: spi, key: try parseKey(key, field: "key")), identifier: nai, lifetime: lifetime ?? 600,
+            key: MobilityAuthenticationKey(spi: spi, key: try parseKey(key, field: "key")), identifier: nai, lifetime: lifetime,
             multipleCareOf: multipleCareOf ?? true, uplinks: uplinks.map { UplinkConfiguration(name: $0.name, bid: $0.bid, priority: $0.priority) },
             flowPolicies: flowPolicies ?? [])
     }

@@ -21,6 +21,13 @@ public final class HomeAgentService: @unchecked Sendable {
     private let tunWriter: TunWriter
     private let netlink: RouteNetlinkSocket
     private let tunIndex: Int32
+    private let store: BindingCacheStore
+    /// The cache revision last handed to the writer (under `lock`).
+    private var savedRevision = 0
+    /// A write is queued and will pick up every change made until it runs (under `lock`).
+    private var writePending = false
+    /// Writes the binding cache off the receive loop, so a BA never waits for the disk.
+    private let writer = DispatchQueue(label: "nemo.ha.state")
 
     public init(file: HomeAgentFile, logger: Logger) throws {
         self.file = file
@@ -35,8 +42,52 @@ public final class HomeAgentService: @unchecked Sendable {
         guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
         tunIndex = index
         tunWriter = TunWriter(tun)
+        store = try BindingCacheStore(directory: file.stateDirectory ?? "/var/lib/nemo")
         try netlink.setUp(interface: index, mtu: file.mtu ?? 1400)
+        restoreBindings()
     }
+
+    /// Brings back the bindings saved before a restart (routes included), so mobile routers keep
+    /// their bindings without having to notice the restart.
+    private func restoreBindings() {
+        switch store.load() {
+        case .none:
+            logger.info("no saved binding cache", metadata: ["file": "\(store.path)"])
+        case .corrupt(let aside, let reason):
+            logger.error("saved binding cache unreadable, moved aside; starting empty", metadata: ["file": "\(aside)", "reason": "\(reason)"])
+        case .snapshot(let snapshot):
+            let (out, problems) = lock.withLock { agent.restore(snapshot, now: clock.now) }
+            for p in problems { logger.warning("saved binding not restored: \(p)") }
+            apply(out)
+            logger.info("binding cache restored", metadata: ["bindings": "\(lock.withLock { agent.cache.bindingCount })", "file": "\(store.path)"])
+        }
+        saveIfChanged(force: true)
+    }
+
+    /// Queues a write of the cache when it changed since the last one (every accepted BU,
+    /// expiry, restore). Changes made while a write is queued ride along with it, so under a burst
+    /// of registrations the file is rewritten back to back, not once per BU.
+    private func saveIfChanged(force: Bool = false) {
+        let queue = lock.withLock { () -> Bool in
+            guard force || agent.cacheRevision != savedRevision, !writePending else { return false }
+            writePending = true
+            return true
+        }
+        guard queue else { return }
+        writer.async { [self] in
+            let snapshot = lock.withLock { () -> BindingCacheSnapshot in
+                writePending = false
+                savedRevision = agent.cacheRevision
+                return BindingCacheSnapshot(agent.cache)
+            }
+            do { try store.save(snapshot) } catch {
+                logger.error("cannot save the binding cache (bindings will not survive a restart)", metadata: ["file": "\(store.path)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Waits for queued writes (tests, shutdown).
+    public func flushState() { writer.sync {} }
 
     /// The current status for `nemo status` and metrics.
     public func status() -> NemoStatus {
@@ -78,6 +129,7 @@ public final class HomeAgentService: @unchecked Sendable {
                 logger.warning("binding update refused", metadata: ["hoa": "\(h)", "status": "\(status)", "reason": "\(reason)"])
             }
         }
+        saveIfChanged()
     }
 
     private func socket(for path: TransportAddress) -> UDPSocket {
@@ -99,7 +151,7 @@ public final class HomeAgentService: @unchecked Sendable {
         while true {
             let deadline = lock.withLock { agent.nextDeadline }
             let now = clock.now
-            let wait = deadline.map { max(0, min(1000, Int32(($0 - now).seconds * 1000) + 1)) } ?? 1000
+            let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
             let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: wait)
             for socket in sockets where ready.contains(socket.fd) {
                 // Drain what is there without blocking.

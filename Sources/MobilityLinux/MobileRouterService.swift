@@ -118,6 +118,9 @@ public final class MobileRouterService: @unchecked Sendable {
                 logger.warning("home agent lost our bindings (restart?); registering again")
             case .multipleCareOfRefused:
                 logger.warning("home agent refused MCoA; falling back to one care-of address")
+            case .unauthenticatedAcknowledgement(let u, let status):
+                logger.error("binding acknowledgement ignored: its MN-HA authenticator does not verify (a home agent without our key, or a forgery); check spi and key; still retrying",
+                             metadata: ["uplink": "\(u)", "status": "\(status)"])
             }
         }
     }
@@ -184,7 +187,7 @@ public final class MobileRouterService: @unchecked Sendable {
         while true {
             let (deadline, socketList) = lock.withLock { (router.nextDeadline, sockets) }
             let now = clock.now
-            let wait = deadline.map { max(0, min(1000, Int32(($0 - now).seconds * 1000) + 1)) } ?? 1000
+            let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
             let ready = waitReadable([monitor.fd] + socketList.values.map(\.fd), timeoutMilliseconds: wait)
             if ready.contains(monitor.fd) {
                 do { handleLinkEvents(try monitor.read()) } catch { logger.error("rtnetlink: \(error)") }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Mobility
+import NIOConcurrencyHelpers
 
 /// One binding as `nemo status` shows it.
 public struct BindingStatusLine: Codable, Sendable {
@@ -91,41 +92,72 @@ public final class ControlServer: @unchecked Sendable {
         }
     }
 
+    /// Clients served at once per listener; more wait in the accept queue.
+    public static let maximumClients = 64
+    /// How long one client may take to send its request or to read the answer.
+    public static let clientTimeoutSeconds = 2
+    private let active = NIOLockedValueBox(0)
+
+    /// Accepts clients and serves each on its own thread with receive and send timeouts, so a
+    /// client that connects and says nothing (or never reads) holds one slot for two seconds at
+    /// most and never the listener.
     private func serve(_ fd: Int32, http: Bool) {
         while true {
             let c = accept(fd, nil, nil)
             if c < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE {
+                    if errno == EMFILE || errno == ENFILE { usleep(100_000) }
+                    continue
+                }
                 return
             }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let n = buffer.withUnsafeMutableBytes { recv(c, $0.baseAddress, $0.count, 0) }
-            let request = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
-            let s = status()
-            var answer: String
-            if http {
-                let body = s.prometheus
-                answer = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-            } else {
-                let command = request.split(whereSeparator: \.isNewline).first.map(String.init) ?? "status"
-                switch command {
-                case "json":
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    answer = (try? String(decoding: encoder.encode(s), as: UTF8.self)) ?? "{}"
-                case "metrics": answer = s.prometheus
-                default: answer = s.text
-                }
-                answer += "\n"
+            _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+            var tv = timeval(tv_sec: ControlServer.clientTimeoutSeconds, tv_usec: 0)
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            // Wait for a free slot: the accept queue holds the rest (never more than `maximumClients` threads).
+            while active.withLockedValue({ n -> Bool in
+                guard n < ControlServer.maximumClients else { return true }
+                n += 1
+                return false
+            }) { usleep(10_000) }
+            Thread.detachNewThread { [self] in
+                answer(c, http: http)
+                close(c)
+                active.withLockedValue { $0 -= 1 }
             }
-            let bytes = Array(answer.utf8)
-            var sent = 0
-            while sent < bytes.count {
-                let w = bytes[sent...].withUnsafeBytes { Glibc.send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if w <= 0 { break }
-                sent += w
+        }
+    }
+
+    private func answer(_ c: Int32, http: Bool) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { recv(c, $0.baseAddress, $0.count, 0) }
+        // Nothing within the timeout: no answer (the other end is idle or gone).
+        guard n > 0 else { return }
+        let request = String(decoding: buffer[0..<n], as: UTF8.self)
+        let s = status()
+        var answer: String
+        if http {
+            let body = s.prometheus
+            answer = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        } else {
+            let command = request.split(whereSeparator: \.isNewline).first.map(String.init) ?? "status"
+            switch command {
+            case "json":
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                answer = (try? String(decoding: encoder.encode(s), as: UTF8.self)) ?? "{}"
+            case "metrics": answer = s.prometheus
+            default: answer = s.text
             }
-            close(c)
+            answer += "\n"
+        }
+        let bytes = Array(answer.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let w = bytes[sent...].withUnsafeBytes { Glibc.send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if w <= 0 { break }
+            sent += w
         }
     }
 
@@ -140,6 +172,8 @@ public final class ControlServer: @unchecked Sendable {
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b } }
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0 else { throw SystemError("connect to \(path) (is nemo ha/mr running with this --control?)") }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let line = Array((command + "\n").utf8)
         _ = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var out: [UInt8] = []

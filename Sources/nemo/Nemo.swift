@@ -51,10 +51,14 @@ struct HomeAgentCommand: ParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics over HTTP on this port (overrides 'metricsPort').")
     var metricsPort: UInt16?
 
+    @Option(name: .long, help: "Directory where the binding cache is saved (bindings.json, mode 0600) so bindings survive a restart (overrides 'stateDirectory'; default /var/lib/nemo).")
+    var stateDir: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() throws {
         var file = try loadConfiguration(HomeAgentFile.self, path: config)
+        if let stateDir { file.stateDirectory = stateDir }
         if !listen.isEmpty { file.listen = listen }
         if let port { file.port = port }
         if let tunnel { file.tunnel = tunnel }

@@ -104,9 +104,12 @@ final class LiveNetwork {
 
     private var homeAgent: Process?
 
+    /// The HA's state directory (its saved binding cache), inside this test's own directory.
+    var haState: String { dir.appendingPathComponent("ha-state").path }
+
     func startHomeAgent(edit: (inout [String: Any]) -> Void = { _ in }) throws {
         let cfg = try config("ha.json", edit: edit)
-        try startDaemon("ha", ["ha", "--config", cfg, "--control", haControl], log: "ha.log")
+        try startDaemon("ha", ["ha", "--config", cfg, "--control", haControl, "--state-dir", haState], log: "ha.log")
         homeAgent = daemons.last
         try waitFor("home agent control socket") { status(haControl) != nil }
     }
@@ -119,6 +122,12 @@ final class LiveNetwork {
         daemons.removeAll { $0 === ha }
         homeAgent = nil
         unlink(haControl)
+    }
+
+    /// Sends a signal to the home agent (SIGSTOP freezes it: BUs go unanswered; SIGCONT resumes).
+    func signalHomeAgent(_ sig: Int32) {
+        guard let ha = homeAgent else { return }
+        kill(ha.processIdentifier, sig)
     }
 
     private var mobileRouter: Process?
@@ -166,6 +175,20 @@ final class LiveNetwork {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", prefix + "h", "ping", "-6", "-n", "-q", "-c", "\(count)", "-i", "\(interval)", "-W", "1", "2001:db8:c::5"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        return (p, pipe)
+    }
+}
+
+extension LiveNetwork {
+    /// Starts `args` in namespace `ns` in the background, output to a pipe.
+    func background(_ ns: String, _ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        p.arguments = ["netns", "exec", prefix + ns] + args
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe

@@ -226,10 +226,15 @@ struct StateMachineTests {
         var wrongKey = Harness(mr: mrConfiguration(key: MobilityAuthenticationKey(spi: 256, key: Array(repeating: 7, count: 16))))
         wrongKey.up("wlan", wlanCoA)
         #expect(wrongKey.acks.first?.status == BindingStatus.authenticationFailed)
-        #expect(wrongKey.mr.bindingUpdateList["wlan"]?.state == .failed)
+        // The MR cannot verify the HA's 146 (signed with another key): it believes none of it,
+        // reports it once per BU and keeps retrying with back-off.
+        #expect(wrongKey.mr.bindingUpdateList["wlan"]?.state == .registering)
+        #expect(wrongKey.mr.counters["dropped_ba_unauthenticated"] == 1)
+        #expect(wrongKey.mrEvents.contains(.unauthenticatedAcknowledgement(uplink: "wlan", status: 146)))
         #expect(wrongKey.ha.cache[mrHome] == nil)
         wrongKey.advance(by: .seconds(60))
-        #expect(wrongKey.sent.count == 1, "the MR keeps sending after 146")
+        // 1.5 s, then doubling: 1.5, 4.5, 10.5, 22.5, 46.5 s → five retransmissions in a minute.
+        #expect((4...7).contains(wrongKey.sent.count), "the MR retries with back-off after an unverifiable 146: \(wrongKey.sent.count)")
 
         var replay = Harness()
         replay.up("wlan", wlanCoA)

@@ -100,7 +100,8 @@ def test_call_survives_handover_without_reinvite(network):
     ha_sock, mr_sock = os.path.join(work, 'ha.sock'), os.path.join(work, 'mr.sock')
     logs = {n: open(os.path.join(work, n + '.log'), 'w') for n in ('ha', 'mr', 'answer', 'call')}
     procs.append(subprocess.Popen(in_ns(prefix, 'ha', [os.path.join(d, 'nemo'), 'ha', '--config',
-                                                      os.path.join(FIXTURES, 'ha.json'), '--control', ha_sock]),
+                                                      os.path.join(FIXTURES, 'ha.json'), '--control', ha_sock,
+                                                      '--state-dir', os.path.join(work, 'ha-state')]),
                                   stdout=logs['ha'], stderr=subprocess.STDOUT))
     wait_for('home agent', lambda: os.path.exists(ha_sock))
     procs.append(subprocess.Popen(in_ns(prefix, 'mr', [os.path.join(d, 'nemo'), 'mr', '--config',
@@ -118,14 +119,25 @@ def test_call_survives_handover_without_reinvite(network):
                               stdout=subprocess.PIPE, stderr=logs['answer'], text=True)
     procs.append(answer)
     time.sleep(1.0)
+    def sent_by_uplink():
+        """Packets the MR has sent into the tunnel by uplink: (wa, wb)."""
+        c = nemo_status(prefix, 'mr', mr_sock)['counters']
+        return c.get('packets_to_tunnel_wa', 0), c.get('packets_to_tunnel_wb', 0)
+
+    # Nothing else crosses the tunnel during the call but the call itself: its SIP (port 5070, no
+    # flow policy: the default uplink A) and its RTP/RTCP (local ports 16384-32767: policy "rtp",
+    # uplink B first).
+    at_start = sent_by_uplink()
     call = subprocess.Popen(in_ns(prefix, 'h', [os.path.join(d, 'softphone'), 'call', f'sip:cn@[{CN}]:5070',
                                                 '--tone', '440', '--duration', '12', '--codec', 'pcmu', '--json']),
                             stdout=subprocess.PIPE, stderr=logs['call'], text=True)
     procs.append(call)
     time.sleep(4.0)
+    before_cut = sent_by_uplink()
     # Cut uplink B (the one the RTP flow policy uses) for three seconds, then restore it.
     subprocess.run(['ip', '-n', prefix + 'mr', 'link', 'set', 'wb', 'down'], check=True)
     time.sleep(3.0)
+    end_of_cut = sent_by_uplink()
     subprocess.run(['ip', '-n', prefix + 'mr', 'link', 'set', 'wb', 'up'], check=True)
     call_out, _ = call.communicate(timeout=60)
     answer_out, _ = answer.communicate(timeout=30)
@@ -147,6 +159,14 @@ def test_call_survives_handover_without_reinvite(network):
     assert len(rms) >= 10, f'only {len(rms)} s recorded'
     silent = [i for i, r in enumerate(rms[1:11], start=1) if r < 500]
     assert not silent, f'silent seconds in the recording: {silent} (rms {[round(r) for r in rms]})'
-    # And the media really moved: the MR counted tunnel packets on uplink A while B was down.
-    status = nemo_status(prefix, 'mr', mr_sock)
-    assert status and status['counters'].get('packets_to_tunnel_wa', 0) > 0
+    # And the media really moved, counted per uplink by the MR (50 RTP packets/s with PCMU):
+    # before the cut RTP went by B and A carried only the few SIP messages; while B was down
+    # RTP went by A; once B was back and registered, RTP returned to B.
+    after = sent_by_uplink()
+    wa_before, wb_before = before_cut[0] - at_start[0], before_cut[1] - at_start[1]
+    wa_cut, wb_cut = end_of_cut[0] - before_cut[0], end_of_cut[1] - before_cut[1]
+    wb_after = after[1] - end_of_cut[1]
+    moved = dict(wa_before=wa_before, wb_before=wb_before, wa_cut=wa_cut, wb_cut=wb_cut, wb_after=wb_after)
+    assert wb_before >= 100 and wa_before < 30, f'RTP before the cut did not use uplink B: {moved}'
+    assert wa_cut >= 100 and wb_cut < 10, f'RTP did not move to uplink A while B was down: {moved}'
+    assert wb_after >= 100, f'RTP did not return to uplink B: {moved}'

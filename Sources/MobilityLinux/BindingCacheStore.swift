@@ -1,0 +1,77 @@
+import Foundation
+import Glibc
+import Mobility
+
+/// The home agent's saved binding cache: `bindings.json` in the state directory, written
+/// atomically (temporary file, fsync, rename, fsync of the directory) with mode 0600 on every
+/// change, read back at start.
+public struct BindingCacheStore: Sendable {
+    public let directory: String
+    public var path: String { directory + "/bindings.json" }
+
+    /// Creates the directory (0700) when missing.
+    public init(directory: String) throws {
+        self.directory = directory
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ConfigurationError("stateDirectory \(directory): cannot create it (\(error.localizedDescription)); give a writable directory with --state-dir")
+            }
+        } else if !isDirectory.boolValue {
+            throw ConfigurationError("stateDirectory \(directory) is not a directory")
+        }
+    }
+
+    /// What was found at start.
+    public enum Loaded {
+        case none
+        case snapshot(BindingCacheSnapshot)
+        /// Unreadable: moved aside to `movedTo`, the home agent starts empty.
+        case corrupt(movedTo: String, reason: String)
+    }
+
+    public func load() -> Loaded {
+        guard let data = FileManager.default.contents(atPath: path) else { return .none }
+        do {
+            return .snapshot(try JSONDecoder().decode(BindingCacheSnapshot.self, from: data))
+        } catch {
+            let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+            _ = rename(path, aside)
+            return .corrupt(movedTo: aside, reason: "\(error)")
+        }
+    }
+
+    /// Replaces the file with `snapshot` so that a crash at any moment leaves the old or the new one.
+    public func save(_ snapshot: BindingCacheSnapshot) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(snapshot)
+        let temporary = path + ".tmp"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError("create \(temporary)") }
+        var written = 0
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                written += n
+            }
+            return fsync(fd) == 0
+        }
+        let error = SystemError("write \(temporary)")
+        close(fd)
+        guard ok else {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else { throw SystemError("rename \(temporary) to \(path)") }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+}
