@@ -8,14 +8,8 @@ root="$(pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-shared="${NAUTILUS_SHARED:-}"
-if [ -z "$shared" ]; then
-    dir="$root"
-    while [ "$dir" != "/" ]; do
-        if [ -d "$(dirname "$dir")/shared/vectors/ilbc" ]; then shared="$(dirname "$dir")/shared"; break; fi
-        dir="$(dirname "$dir")"
-    done
-fi
+source "$(dirname "$0")/../scripts/shared-folder.sh"
+shared="$SHARED"
 vectors="$shared/vectors/ilbc"
 [ -d "$vectors" ] || { echo "bench-ilbc: shared/vectors/ilbc not found (set NAUTILUS_SHARED)" >&2; exit 1; }
 

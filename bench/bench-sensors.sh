@@ -7,14 +7,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/.build-bench-sensors"
 mkdir -p "$OUT"
 
-SHARED="${NAUTILUS_SHARED:-}"
-if [ -z "$SHARED" ]; then
-  dir="$ROOT"
-  while [ "$dir" != "/" ]; do
-    if [ -d "$(dirname "$dir")/shared" ]; then SHARED="$(dirname "$dir")/shared"; break; fi
-    dir="$(dirname "$dir")"
-  done
-fi
+source "$ROOT/scripts/shared-folder.sh"
 
 mapfile -t SOURCES < <(find "$ROOT/Sensors" -name '*.swift' | sort)
 swiftc -O -module-name Sensors -I "$ROOT/Sources/CGPS" -I "$ROOT/Sources/CV4L2" -I "$ROOT/Sources/CTurboJPEG" \

@@ -14,14 +14,8 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ILBCFuzz \
     "${sources[@]}" -o "$build/fuzz-ilbc"
 
 # Seed with real frames so the fuzzer starts from valid streams.
-shared="${NAUTILUS_SHARED:-}"
-if [ -z "$shared" ]; then
-    dir="$root"
-    while [ "$dir" != "/" ]; do
-        if [ -d "$(dirname "$dir")/shared/vectors/ilbc" ]; then shared="$(dirname "$dir")/shared"; break; fi
-        dir="$(dirname "$dir")"
-    done
-fi
+source "$root/scripts/shared-folder.sh"
+shared="$SHARED"
 if [ -n "$shared" ] && [ -d "$shared/vectors/ilbc" ]; then
     for mode in 20 30; do
         cp "$shared/vectors/ilbc/sp_de_f3.$mode.loss.lbc" "$corpus/file-$mode.lbc"

@@ -19,14 +19,7 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name SensorsFuzz
   "${SOURCES[@]}" -o "$OUT/fuzz-nmea"
 
 # Seed corpus: the shared receiver logs, one file per sentence kind, plus the logs whole.
-SHARED="${NAUTILUS_SHARED:-}"
-if [ -z "$SHARED" ]; then
-  dir="$ROOT"
-  while [ "$dir" != "/" ]; do
-    if [ -d "$(dirname "$dir")/shared" ]; then SHARED="$(dirname "$dir")/shared"; break; fi
-    dir="$(dirname "$dir")"
-  done
-fi
+source "$ROOT/scripts/shared-folder.sh"
 CORPUS="$OUT/corpus"
 mkdir -p "$CORPUS"
 if [ -n "$SHARED" ] && [ -d "$SHARED/traces/gps" ]; then
