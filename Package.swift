@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
+        // Time for the sans-I/O cores: one `Instant` type and the system clock (ManualClock in TestSupport).
+        .target(name: "Timekeeping"),
         // The record model shared by the agent and the map server, and its JSON.
         .target(name: "Telemetry"),
         // The map server: HTTP API, SQLite store, live hub, OsmAnd listener.
@@ -141,13 +143,14 @@ let package = Package(
             ]
         ),
         // Test support shared by every test target: the shared/ folder, strict-mode dependency checks.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Timekeeping"], path: "Tests/TestSupport"),
+        .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry"]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
-        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "nemo", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP"]),
