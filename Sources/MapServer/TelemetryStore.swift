@@ -53,10 +53,13 @@ public struct IngestOutcome: Sendable, Equatable {
 public enum StoreError: Error, CustomStringConvertible {
     case vehicleExists(String)
     case unknownVehicle(String)
+    /// An operator value outside what the server accepts (the text says which and why).
+    case invalidSetting(String)
     public var description: String {
         switch self {
         case .vehicleExists(let id): "vehicle \(id) already exists"
         case .unknownVehicle(let id): "no vehicle \(id)"
+        case .invalidSetting(let problem): problem
         }
     }
 }
@@ -114,6 +117,8 @@ public final class TelemetryStore: Sendable {
     /// Registers a vehicle and returns its token (shown once; only its hash is kept).
     public func addVehicle(id: String, name: String?, publicDelaySeconds: Int = 0, publicPrecision: Int? = nil,
                            now: Timestamp) throws -> String {
+        if let problem = OperatorLimits.checkPublicDelay(publicDelaySeconds) { throw StoreError.invalidSetting(problem) }
+        if let p = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) { throw StoreError.invalidSetting(problem) }
         let token = TokenHash.newToken()
         let hash = TokenHash.hash(token)
         try pool.write { db in
@@ -130,6 +135,10 @@ public final class TelemetryStore: Sendable {
 
     /// Changes a vehicle's public settings; nil leaves a setting as it is.
     public func setVehicle(id: String, name: String?, publicDelaySeconds: Int?, publicPrecision: Int??) throws {
+        if let d = publicDelaySeconds, let problem = OperatorLimits.checkPublicDelay(d) { throw StoreError.invalidSetting(problem) }
+        if case .some(.some(let p)) = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) {
+            throw StoreError.invalidSetting(problem)
+        }
         try pool.write { db in
             guard try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ?", arguments: [id]) != nil else {
                 throw StoreError.unknownVehicle(id)
@@ -317,6 +326,14 @@ public final class TelemetryStore: Sendable {
                         try Self.fetchLatest(db, vehicleID: v.id, kind: .climate, notAfter: c),
                         try Self.fetchLatest(db, vehicleID: v.id, kind: .picture, notAfter: c))
             }
+        }
+    }
+
+    /// True when the database has a picture record for this vehicle and seq (synchronous, for start-up).
+    public func hasPicture(vehicleID: String, seq: UInt64) throws -> Bool {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT 1 FROM record WHERE vehicle_id = ? AND seq = ? AND kind = 'picture'",
+                             arguments: [vehicleID, Int64(bitPattern: seq)]) != nil
         }
     }
 
