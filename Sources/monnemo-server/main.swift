@@ -208,7 +208,9 @@ struct Vehicle: AsyncParsableCommand {
         @OptionGroup var dataOption: DataOption
         @Option var name: String?
         @Option(name: .customLong("public-delay"), help: "Seconds, 0…31536000 (one year).") var publicDelay: Int?
-        @Option(name: .customLong("public-precision"), help: "Decimals 0…9, or -1 for full precision.") var publicPrecision: Int?
+        // .unconditional: `--public-precision -1` (as documented) is a value, not an unknown option.
+        @Option(name: .customLong("public-precision"), parsing: .unconditional, help: "Decimals 0…9, or -1 for full precision.")
+        var publicPrecision: Int?
 
         func validate() throws {
             if let d = publicDelay, let problem = OperatorLimits.checkPublicDelay(d) { throw ValidationError(problem) }

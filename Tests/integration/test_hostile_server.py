@@ -108,6 +108,8 @@ def test_read_queries_that_crashed_or_could_crash(seeded):
         for q in refused:
             if q == 'kind=nope' and not path.endswith('/readings'):
                 continue
+            if q.startswith('simplify=') and '/track' not in path:
+                continue  # only the track is simplified; elsewhere it is an unknown parameter, ignored
             status, body, _ = server.get(f'{path}?{q}')
             assert status == 400, (path, q, status, body[:200])
             err = json.loads(body)
@@ -123,8 +125,8 @@ def test_read_queries_that_crashed_or_could_crash(seeded):
 
 def test_a_read_without_limit_is_paged(seeded):
     server, token = seeded
-    for start in range(100, 2600, 1000):
-        assert server.post_batch(token, [fix(s, T0 + s * 0.01) for s in range(start, start + 1000)])[0] == 200
+    for start in range(100, 3100, 1000):
+        assert server.post_batch(token, [fix(s, T0 + 10 + s * 0.01) for s in range(start, start + 1000)])[0] == 200
     status, body, headers = server.get('/api/v1/vehicles/bike-1/readings?kind=fix')
     assert status == 200 and len(json.loads(body)) == 1000 and 'rel="next"' in headers['Link']
     # Following the Link headers gives every record exactly once.
@@ -136,10 +138,10 @@ def test_a_read_without_limit_is_paged(seeded):
         link = headers.get('Link')
         url = link[1:link.index('>')] if link else None
         pages += 1
-    assert sorted(seen) == sorted(set(seen)) and len(seen) == 2505 and pages == 4
+    assert sorted(seen) == sorted(set(seen)) and len(seen) == 3005 and pages == 5
     status, body, _ = server.get('/api/v1/vehicles/bike-1/track?limit=99999999999')
     props = json.loads(body)['features'][0]['properties']
-    assert props['points'] == 2505 and props['next'] is None  # 2505 ≤ the maximum of 5000
+    assert props['points'] == 3005 and props['next'] is None  # 3005 ≤ the maximum of 5000
     status, body, _ = server.get('/api/v1/vehicles/bike-1/track')
     assert json.loads(body)['features'][0]['properties']['points'] == 1000
 
