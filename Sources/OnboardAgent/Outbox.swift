@@ -229,10 +229,10 @@ public final class Outbox: Sendable {
                 var bytes = 0
                 var quarantinedAny = false
                 for row in rows {
-                    let seq: Int64 = row["seq"]
-                    let size = max(0, (row["size"] as Int?) ?? 0)
+                    guard let seq = Int64.fromDatabaseValue(row["seq"] as DatabaseValue) else { continue }
+                    let size = max(0, Int.fromDatabaseValue(row["size"] as DatabaseValue) ?? 0)
                     if !out.isEmpty && (size > maxBytes || bytes > maxBytes - size - 1) { break }
-                    let body = (row["body"] as String?) ?? ""
+                    let body = String.fromDatabaseValue(row["body"] as DatabaseValue) ?? ""
                     let record: TelemetryRecord
                     do {
                         guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
@@ -261,14 +261,24 @@ public final class Outbox: Sendable {
 
     /// The oldest pending picture.
     public func nextPicture() throws -> OutboxPicture? {
-        try db.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT seq, time_us, lat, lon, jpeg FROM outbox WHERE kind = 'picture' AND quarantine IS NULL
-                ORDER BY seq LIMIT 1
-                """) else { return nil }
-            let data: Data = row["jpeg"]
-            return OutboxPicture(seq: UInt64(bitPattern: row["seq"] as Int64), time: Timestamp(microseconds: row["time_us"]),
-                                 lat: row["lat"], lon: row["lon"], jpeg: [UInt8](data))
+        // Values are decoded without GRDB's fatal conversions: a row whose columns do not hold what
+        // they should (a hand edit, a damaged page) is quarantined, not a crash.
+        try db.write { db in
+            while true {
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT seq, time_us, lat, lon, jpeg FROM outbox WHERE kind = 'picture' AND quarantine IS NULL
+                    ORDER BY seq LIMIT 1
+                    """) else { return nil }
+                let value = { (column: String) -> DatabaseValue in row[column] }
+                guard let seq = Int64.fromDatabaseValue(value("seq")) else { return nil }
+                if let time = Int64.fromDatabaseValue(value("time_us")), let data = Data.fromDatabaseValue(value("jpeg")) {
+                    return OutboxPicture(seq: UInt64(bitPattern: seq), time: Timestamp(microseconds: time),
+                                         lat: Double.fromDatabaseValue(value("lat")), lon: Double.fromDatabaseValue(value("lon")),
+                                         jpeg: [UInt8](data))
+                }
+                try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?",
+                               arguments: ["no longer valid in the outbox: picture row without its time or bytes", seq])
+            }
         }
     }
 

@@ -81,6 +81,24 @@ import Telemetry
         #expect(try outbox.status().quarantined == 1)
     }
 
+    @Test func rowsWhoseColumnsHoldTheWrongTypesAreQuarantinedNotFatal() throws {
+        let path = temporaryFolder() + "/o.sqlite"
+        let outbox = try Outbox(path: path)
+        let (fixSeq, _) = try outbox.append(fixReading(0))
+        let (badPicture, _) = try outbox.append(pictureReading(1))
+        let (goodPicture, _) = try outbox.append(pictureReading(2))
+        let db = try DatabaseQueue(path: path)
+        try db.write { db in
+            // GRDB's `row["size"] as Int` would be a fatal error on these.
+            try db.execute(sql: "UPDATE outbox SET size = 'big', body = x'00ff' WHERE seq = ?", arguments: [Int64(fixSeq)])
+            try db.execute(sql: "UPDATE outbox SET jpeg = NULL, time_us = 'noon' WHERE seq = ?", arguments: [Int64(badPicture)])
+        }
+        try db.close()
+        #expect(try outbox.pendingRecords().isEmpty)
+        #expect(try outbox.nextPicture()?.seq == goodPicture)
+        #expect(Set(try outbox.quarantined().map(\.seq)) == [fixSeq, badPicture])
+    }
+
     @Test(arguments: [Array("this is not a database, it is a damaged file".utf8),
                       [UInt8](repeating: 0xA5, count: 8192)])
     func aCorruptOutboxIsMovedAsideAndANewOneStarted(garbage: [UInt8]) throws {
