@@ -60,10 +60,11 @@ public final class HTTPUploadTransport: UploadTransport {
 
     /// The whole time allowed for an upload of `bytes`.
     public static func timeout(forBytes bytes: Int, base: TimeInterval, minimumBytesPerSecond: Double) -> TimeInterval {
-        // FoundationNetworking turns this into `Int(timeout) * 1000`: keep it finite and at most a day.
+        // FoundationNetworking turns this into `Int(timeout) * 1000` (whole seconds, truncated; a trap
+        // beyond Int): keep it finite, whole (rounded up) and at most a day.
         let b = base.isFinite ? min(max(base, 1), 86_400) : 15
-        guard minimumBytesPerSecond.isFinite, minimumBytesPerSecond > 0 else { return b }
-        return min(b + Double(max(0, bytes)) / minimumBytesPerSecond, 86_400)
+        guard minimumBytesPerSecond.isFinite, minimumBytesPerSecond > 0 else { return b.rounded(.up) }
+        return min(b + Double(max(0, bytes)) / minimumBytesPerSecond, 86_400).rounded(.up)
     }
 
     private func send(_ request: URLRequest, body: Data) async throws -> UploadResponse {

@@ -143,6 +143,8 @@ import Telemetry
     @Test func uploadTimeGrowsWithTheBodyAndStaysFinite() {
         #expect(HTTPUploadTransport.timeout(forBytes: 0, base: 15, minimumBytesPerSecond: 8192) == 15)
         #expect(HTTPUploadTransport.timeout(forBytes: 4 << 20, base: 15, minimumBytesPerSecond: 8192) == 15 + 512)
+        // Whole seconds, rounded up: FoundationNetworking truncates the interval to whole seconds.
+        #expect(HTTPUploadTransport.timeout(forBytes: 11344, base: 2, minimumBytesPerSecond: 8192) == 4)
         #expect(HTTPUploadTransport.timeout(forBytes: Int.max, base: 15, minimumBytesPerSecond: 1) == 86_400)
         #expect(HTTPUploadTransport.timeout(forBytes: 100, base: .infinity, minimumBytesPerSecond: .nan) == 15)
     }

@@ -447,3 +447,58 @@ def test_a_corrupt_outbox_is_moved_aside(data_dir):
         assert len(fake.stored) == 5
     finally:
         fake.shutdown()
+
+
+class SlowLinkHandler(http.server.BaseHTTPRequestHandler):
+    """A map server behind a slow uplink: picture bodies arrive over 2.5 s + 0.4 s per 8 KiB, longer
+    than the agent's --request-timeout (2 s) but within what a size-proportional timeout allows."""
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        s = self.server
+        length = int(self.headers.get('Content-Length', 0))
+        if self.path.startswith('/api/v1/pictures'):
+            s.picture_attempts += 1
+            seconds = 2.5 + 0.4 * length / 8192
+            body, started = b'', time.monotonic()
+            while len(body) < length:
+                body += self.rfile.read(min(4096, length - len(body)))
+                wait = started + seconds * len(body) / length - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            seq = int(self.path.split('seq=')[1].split('&')[0])
+            s.pictures[seq] = len(body)
+            reply = json.dumps({'id': f'v-{seq}', 'duplicate': False}).encode()
+            status = 201
+        else:
+            records = json.loads(self.rfile.read(length))['records']
+            reply = json.dumps({'accepted': len(records), 'duplicates': 0}).encode()
+            status = 200
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+def test_large_pictures_on_a_slow_link_get_time_in_proportion(data_dir):
+    fake = http.server.ThreadingHTTPServer(('127.0.0.1', 0), SlowLinkHandler)
+    fake.picture_attempts, fake.pictures = 0, {}
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    try:
+        gpx = write_gpx(os.path.join(data_dir, 'route.gpx'), 8)
+        agent = Agent(os.path.join(data_dir, 'agent'), f'http://127.0.0.1:{fake.server_address[1]}', 'token', gpx, 1,
+                      '--climate', 'none', '--camera', 'test', '--picture-interval', '3', '--picture-size', '640x480',
+                      '--request-timeout', '2', '--retry-base', '0.2', '--retry-cap', '1', '--upload-interval', '0.2',
+                      '--exit-after-replay').start()
+        assert agent.wait(120) == 0, agent.tail()
+        status = agent.status()
+        assert status['depth'] == 0 and status['picture'] == 0, status
+        assert fake.pictures and min(fake.pictures.values()) > 8192, fake.pictures
+        # Each picture took longer than --request-timeout and still went through on the first try.
+        assert fake.picture_attempts == len(fake.pictures), (fake.picture_attempts, fake.pictures)
+    finally:
+        fake.shutdown()
