@@ -181,13 +181,20 @@ public final class TelemetryStore: Sendable {
     }
 
     static func fetchVehicles(_ db: Database, sql: String, arguments: StatementArguments) throws -> [VehicleRecord] {
+        // Decoded without GRDB's fatal conversions: a value edited by hand into something else must
+        // not crash the server, and an unreadable privacy setting reads as the most private one.
         try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-            VehicleRecord(
-                id: row["id"], name: row["name"],
-                createdAt: Timestamp(microseconds: row["created_us"]),
-                revokedAt: (row["revoked_us"] as Int64?).map { Timestamp(microseconds: $0) },
-                publicDelaySeconds: row["public_delay_s"],
-                publicPrecision: row["public_precision"])
+            func value(_ column: String) -> DatabaseValue { row[column] }
+            let id = String.fromDatabaseValue(value("id")) ?? ""
+            return VehicleRecord(
+                id: id, name: String.fromDatabaseValue(value("name")) ?? id,
+                createdAt: Timestamp(microseconds: Int64.fromDatabaseValue(value("created_us")) ?? 0),
+                revokedAt: value("revoked_us").isNull
+                    ? nil : Timestamp(microseconds: Int64.fromDatabaseValue(value("revoked_us")) ?? 0),
+                publicDelaySeconds: Int.fromDatabaseValue(value("public_delay_s")).map { max(0, $0) }
+                    ?? OperatorLimits.maxPublicDelaySeconds,
+                publicPrecision: value("public_precision").isNull
+                    ? nil : (Int.fromDatabaseValue(value("public_precision")).map { min(max($0, 0), 9) } ?? 0))
         }
     }
 

@@ -368,5 +368,15 @@ import Telemetry
         #expect(PublicView(delaySeconds: 0, precision: -3).coordinate(48.7654) == 49)
         let t = try TestServer { $0.retentionDays = 1e300 }
         #expect(try await t.server.pruneOnce() == 0)
+        // Settings edited by hand into values GRDB cannot convert: no fatal error, the most private reading.
+        _ = try t.addVehicle("car", delay: 60, precision: 3)
+        try await t.server.store.pool.write { db in
+            try db.execute(sql: "UPDATE vehicle SET public_delay_s = 1e30, public_precision = 'three'")
+        }
+        let v = try #require(try await t.server.store.vehicle(id: "car"))
+        #expect(v.publicDelaySeconds == OperatorLimits.maxPublicDelaySeconds && v.publicPrecision == 0)
+        try await t.app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/vehicles", method: .get) { r in #expect(r.status == .ok) }
+        }
     }
 }
