@@ -39,6 +39,50 @@ async function getJSON(url) {
   return r.json();
 }
 
+// Reads are paged (docs/telemetry-api.md: at most PAGE_LIMIT per answer); these follow the pages,
+// up to MAX_PAGES of them, asking for the largest page the server gives.
+const PAGE_LIMIT = 5000;
+const MAX_PAGES = 40;
+
+function withLimit(url) {
+  return url + (url.includes('?') ? '&' : '?') + 'limit=' + PAGE_LIMIT;
+}
+
+// A JSON array endpoint (readings, pictures): follows the `Link: <…>; rel="next"` header.
+async function getAllRows(url) {
+  let rows = [];
+  let next = withLimit(url);
+  for (let page = 0; next && page < MAX_PAGES; page++) {
+    const r = await fetch(next, { headers: { Accept: 'application/json' } });
+    if (!r.ok) throw new Error(next + ' answered ' + r.status);
+    rows = rows.concat(await r.json());
+    const link = r.headers.get('Link');
+    const m = link && link.match(/<([^>]+)>;\s*rel="next"/);
+    next = m ? m[1] : null;
+  }
+  return rows;
+}
+
+// A GeoJSON track: follows `properties.next` (the time the next page starts from).
+async function getWholeTrack(url) {
+  let coords = [], times = [], speeds = [];
+  let from = null;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const gj = await getJSON(withLimit(url) + (from ? '&from=' + encodeURIComponent(from) : ''));
+    const f = gj.features[0];
+    // A page starts at the time the previous one stopped (inclusive): skip the points already had.
+    let skip = 0;
+    const last = times.length ? times[times.length - 1] : null;
+    while (last !== null && skip < f.properties.timesMs.length && f.properties.timesMs[skip] <= last) skip++;
+    coords = coords.concat(f.geometry.coordinates.slice(skip));
+    times = times.concat(f.properties.timesMs.slice(skip));
+    speeds = speeds.concat(f.properties.speeds.slice(skip));
+    if (!f.properties.next || f.properties.next === from) break;
+    from = f.properties.next;
+  }
+  return { coords, times, speeds };
+}
+
 // Metres per screen pixel at a zoom level: the track is fetched simplified to about one pixel.
 function metresPerPixel(zoom, lat) {
   return 156543.03 * Math.cos(lat * Math.PI / 180) / Math.pow(2, zoom);
@@ -215,7 +259,7 @@ async function select(id) {
   if (v && !v.climateLoaded) {
     v.climateLoaded = true;
     try {
-      const rows = await getJSON(vehiclePath(id) + '/readings?kind=climate');
+      const rows = await getAllRows(vehiclePath(id) + '/readings?kind=climate');
       v.climateSeries = rows.map((r) => ({ t: Date.parse(r.time), temperature: r.temperature, humidity: r.humidity }));
       renderDetails();
     } catch (e) {
@@ -227,18 +271,17 @@ async function select(id) {
 async function loadTrack(v) {
   const center = state.map.getCenter();
   const tolerance = Math.max(0.5, metresPerPixel(state.map.getZoom(), center.lat) / 2);
-  const gj = await getJSON(vehiclePath(v.id) + '/track?simplify=' + tolerance.toFixed(1));
-  const f = gj.features[0];
-  v.lats = f.geometry.coordinates.map((c) => c[1]);
-  v.lons = f.geometry.coordinates.map((c) => c[0]);
-  v.times = f.properties.timesMs;
+  const track = await getWholeTrack(vehiclePath(v.id) + '/track?simplify=' + tolerance.toFixed(1));
+  v.lats = track.coords.map((c) => c[1]);
+  v.lons = track.coords.map((c) => c[0]);
+  v.times = track.times;
   v.tolerance = tolerance;
   updateRange(v.times[0], v.times[v.times.length - 1]);
   drawTrack(v);
 }
 
 async function loadPictures(v) {
-  const pics = await getJSON(vehiclePath(v.id) + '/pictures');
+  const pics = await getAllRows(vehiclePath(v.id) + '/pictures');
   v.pictures = pics.slice(-60);
   v.thumbs.clearLayers();
   for (const p of v.pictures) addThumb(v, p);

@@ -8,14 +8,23 @@ build="$root/.build-fuzz/server"
 corpus="$build/corpus"
 mkdir -p "$build" "$corpus"
 # One module: the OsmAnd parser's `import Telemetry` goes, its types are compiled alongside.
-sed '/^import Telemetry$/d' "$root/Sources/MapServer/OsmAndReport.swift" > "$build/OsmAndReport.swift"
+for f in OsmAndReport ReadQuery JPEGSanitizer; do
+  sed '/^import Telemetry$/d' "$root/Sources/MapServer/$f.swift" > "$build/$f.swift"
+done
+# set -e: a failed build fails the script (no stale binary is fuzzed).
+rm -f "$build/fuzz-server"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ServerFuzz \
-  "$root"/Sources/Telemetry/*.swift "$build/OsmAndReport.swift" "$root/fuzz/server/FuzzIngest.swift" \
-  -o "$build/fuzz-server"
+  "$root"/Sources/Telemetry/*.swift "$build/OsmAndReport.swift" "$build/ReadQuery.swift" "$build/JPEGSanitizer.swift" \
+  "$root/fuzz/server/FuzzIngest.swift" -o "$build/fuzz-server"
 printf '\x00{"records":[{"seq":41,"time":"2006-07-12T10:00:00.250Z","kind":"fix","lat":48.85,"lon":2.35,"alt":35,"speed":8.3,"track":271.5,"mode":3,"eph":4.2},{"seq":42,"time":"2006-07-12T10:00:05Z","kind":"climate","temperature":27.4,"humidity":48}]}' > "$corpus/batch"
 printf '\x01id=phone-1&lat=48.8566&lon=2.3522&timestamp=1152698400&speed=5.4&bearing=90&altitude=35&accuracy=4&batt=80' > "$corpus/query"
 printf '\x02{"device_id":"phone-1","location":{"timestamp":"2006-07-12T10:00:00Z","coords":{"latitude":48.85,"longitude":2.35,"speed":2,"heading":90}}}' > "$corpus/json"
 printf '\x032006-07-12T10:00:00.250+02:00' > "$corpus/time"
+printf '\x04\x00from=2006-07-12T10:00:00Z&to=1152698400&limit=9223372036854775807&simplify=2.5' > "$corpus/query-track"
+printf '\x04\x01kind=climate&limit=10&from=1e300' > "$corpus/query-readings"
+printf '\x04\x02limit=0&to=2006-07-12T10:00:00.5-01:30' > "$corpus/query-pictures"
+# A JPEG with an EXIF (APP1) segment and a comment around a minimal frame and scan.
+printf '\x05\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xe1\x00\x0eExif\x00\x00GPS\x00\x00\x00\xff\xfe\x00\x05hi!\xff\xc0\x00\x0b\x08\x00\x01\x00\x01\x01\x01\x11\x00\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x12\xff\x00\x34\xff\xd0\x56\xff\xd9' > "$corpus/jpeg"
 export SWIFT_BACKTRACE=enable=no
 "$build/fuzz-server" "$corpus" -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=2048 \
   -artifact_prefix="$build/" -print_final_stats=1 2>&1 | tail -5

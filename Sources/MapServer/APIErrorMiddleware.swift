@@ -17,6 +17,11 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as APIError {
             response = Self.response(error)
+        } catch let error as CommitQueueFull {
+            metrics.commitQueueFull()
+            response = Self.response(APIError(503, "busy",
+                "\(error.limit) ingest requests are already waiting for the disk; nothing of this one was stored, send it again later",
+                retryAfter: 1))
         } catch let error as HTTPError {
             response = Self.response(mapped(error, request))
         } catch {
@@ -49,7 +54,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static func response(_ error: APIError) -> Response {
-        Response(status: .init(code: error.status), headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(string: error.json)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let seconds = error.retryAfter { headers[.retryAfter] = String(seconds) }
+        return Response(status: .init(code: error.status), headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(string: error.json)))
     }
 }

@@ -3,7 +3,9 @@ import Telemetry
 
 /// Collects ingest requests that arrive while a transaction is running and commits them together in
 /// the next one, so concurrent requests share the cost of one durable commit. A request's answer
-/// waits until its transaction is durable.
+/// waits until its transaction is durable. The queue of waiting requests is bounded: beyond
+/// `maxPending` a request is refused at once (`CommitQueueFull`, answered 503 with Retry-After)
+/// instead of holding its records in memory while the disk catches up.
 public actor GroupCommitter {
     public typealias Completion = CheckedContinuation<IngestOutcome, any Error>
 
@@ -12,11 +14,14 @@ public actor GroupCommitter {
     let onCommit: @Sendable ([IngestOutcome], Int) async -> Void
     private var pending: [(IngestWrite, Completion)] = []
     private var draining = false
+    /// Requests that may wait for the next commit.
+    public let maxPending: Int
 
     /// - Parameter onCommit: called after each durable commit with the outcomes of its requests and
     ///   the number of requests it carried (for the live feed and the metrics).
-    public init(store: TelemetryStore, clock: @escaping @Sendable () -> Timestamp,
+    public init(store: TelemetryStore, clock: @escaping @Sendable () -> Timestamp, maxPending: Int = 1024,
                 onCommit: @escaping @Sendable ([IngestOutcome], Int) async -> Void) {
+        self.maxPending = max(1, maxPending)
         self.store = store
         self.clock = clock
         self.onCommit = onCommit
@@ -24,7 +29,8 @@ public actor GroupCommitter {
 
     /// Queues a write and returns once it is durable (or throws if its transaction failed).
     public func submit(_ write: IngestWrite) async throws -> IngestOutcome {
-        try await withCheckedThrowingContinuation { (c: Completion) in
+        guard pending.count < maxPending else { throw CommitQueueFull(limit: maxPending) }
+        return try await withCheckedThrowingContinuation { (c: Completion) in
             pending.append((write, c))
             if !draining {
                 draining = true
@@ -56,4 +62,9 @@ public actor GroupCommitter {
         }
         draining = false
     }
+}
+
+/// The group-commit queue is full: the request was not queued and nothing of it was stored.
+public struct CommitQueueFull: Error, Equatable, Sendable {
+    public var limit: Int
 }

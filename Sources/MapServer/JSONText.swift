@@ -29,10 +29,22 @@ struct APIError: Error, Sendable, CustomStringConvertible {
     var status: Int
     var code: String
     var detail: String
-    init(_ status: Int, _ code: String, _ detail: String) {
+    /// The query parameter or field at fault, when there is one (a client reads it instead of the prose).
+    var field: String?
+    /// The index of the offending record in a batch.
+    var index: Int?
+    /// Seconds after which the client should try again (503), sent as `Retry-After`.
+    var retryAfter: Int?
+    init(_ status: Int, _ code: String, _ detail: String, field: String? = nil, index: Int? = nil, retryAfter: Int? = nil) {
         self.status = status; self.code = code; self.detail = detail
+        self.field = field; self.index = index; self.retryAfter = retryAfter
     }
-    var json: String { "{\"error\":\(JSONText.string(code)),\"detail\":\(JSONText.string(detail))}" }
+    var json: String {
+        var s = "{\"error\":\(JSONText.string(code)),\"detail\":\(JSONText.string(detail))"
+        if let field { s += ",\"field\":\(JSONText.string(field))" }
+        if let index { s += ",\"index\":\(index)" }
+        return s + "}"
+    }
     var description: String { "\(status) \(code): \(detail)" }
 
     static func unauthorized(_ detail: String) -> APIError { APIError(401, "unauthorized", detail) }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -25,24 +26,32 @@ public final class MapServer: Sendable {
         self.logger = logger
         self.now = now
         let store = try TelemetryStore(path: configuration.databasePath)
-        let hub = LiveHub()
+        let hub = LiveHub(maxSubscribers: configuration.maxLiveSubscribers, maxPerAddress: configuration.maxLivePerAddress)
         let metrics = ServerMetrics()
         self.store = store
         self.hub = hub
         self.metrics = metrics
         self.pictures = PictureFiles(root: configuration.picturesDirectory)
-        self.committer = GroupCommitter(store: store, clock: now) { outcomes, requests in
+        let settings: @Sendable (String) async throws -> VehicleRecord? = { try await store.vehicle(id: $0) }
+        self.committer = GroupCommitter(store: store, clock: now, maxPending: configuration.maxPendingCommits) { outcomes, requests in
             metrics.commit(requests: requests)
-            await MapServer.publish(outcomes, store: store, hub: hub, metrics: metrics, now: now)
+            await MapServer.publish(outcomes, settings: settings, hub: hub, metrics: metrics, logger: logger, now: now)
+        }
+        let removed = try pictures.removeOrphans { try store.hasPicture(vehicleID: $0, seq: $1) }
+        if !removed.isEmpty {
+            logger.notice("removed \(removed.count) picture file(s) no record points at (unfinished writes or failed commits)")
         }
     }
 
     // MARK: Ingest
 
     /// Sends newly stored records to the live feed, each as the public may see it: delayed by its
-    /// vehicle's public delay, rounded to its public precision.
-    static func publish(_ outcomes: [IngestOutcome], store: TelemetryStore, hub: LiveHub, metrics: ServerMetrics,
-                        now: @Sendable () -> Timestamp) async {
+    /// vehicle's public delay, rounded to its public precision. Privacy fails closed: when a
+    /// vehicle's settings cannot be read (database busy or broken, vehicle gone), its records are
+    /// withheld from the feed (they stay stored; the reads show them once of age), never sent
+    /// early or at full precision.
+    static func publish(_ outcomes: [IngestOutcome], settings: @Sendable (String) async throws -> VehicleRecord?,
+                        hub: LiveHub, metrics: ServerMetrics, logger: Logger, now: @Sendable () -> Timestamp) async {
         let stored = outcomes.flatMap(\.stored)
         guard !stored.isEmpty else { return }
         var kinds: [String: Int] = [:]
@@ -52,26 +61,34 @@ public final class MapServer: Sendable {
         guard hub.subscriberCount > 0 else { return }
         var views: [String: PublicView] = [:]
         for id in Set(stored.map(\.vehicleID)) {
-            if let v = try? await store.vehicle(id: id) { views[id] = PublicView(v) }
+            do {
+                if let v = try await settings(id) { views[id] = PublicView(v) }
+            } catch {
+                logger.warning("live feed: settings of vehicle \(id) unreadable (\(error)); its new records are withheld from the feed")
+            }
         }
         var delayed: [(Int64, LiveEvent)] = []
+        var withheld = 0, sent = 0
         let current = now()
         for record in stored {
-            let view = views[record.vehicleID] ?? PublicView(delaySeconds: 0, precision: nil)
+            guard let view = views[record.vehicleID] else {
+                withheld += 1
+                continue
+            }
             let event = LiveEvent(name: record.kind.rawValue, json: view.apply(record).publicJSON())
-            let releaseAt = record.time.microseconds + Int64(view.delaySeconds) * 1_000_000
+            let releaseAt = view.releaseTime(of: record.time).microseconds
             if view.delaySeconds > 0 && releaseAt > current.microseconds {
                 delayed.append((releaseAt - current.microseconds, event))
             } else {
                 hub.publish(event)
+                sent += 1
             }
         }
-        metrics.published(stored.count - delayed.count)
+        metrics.published(sent)
+        if withheld > 0 { metrics.withheld(withheld) }
         for (wait, event) in delayed {
-            Task {
-                try? await Task.sleep(for: .microseconds(wait))
-                hub.publish(event)
-                metrics.published(1)
+            if !hub.publish(event, afterMicroseconds: wait, onPublished: { metrics.published(1) }) {
+                metrics.withheld(1)
             }
         }
     }
@@ -121,50 +138,88 @@ public final class MapServer: Sendable {
             if error.index == nil, error.reason.hasPrefix("body is not") || error.reason.hasPrefix("body must") {
                 throw APIError(400, "bad_json", "\(error.reason); nothing was stored")
             }
-            throw APIError(422, "invalid_record", "\(error); nothing of this batch was stored")
+            throw APIError(422, "invalid_record", "\(error); nothing of this batch was stored", index: error.index)
+        }
+        let latest = latestAcceptedTime()
+        if let i = batch.records.firstIndex(where: { $0.time > latest }) {
+            throw APIError(422, "invalid_record",
+                           "record \(i): time \(batch.records[i].time.rfc3339) is more than \(skewText) ahead of the server's clock (\(now().rfc3339)); check the vehicle's clock; nothing of this batch was stored",
+                           field: "time", index: i)
         }
         let outcome = try await committer.submit(.records(vehicleID: vehicleID, batch.records))
         metrics.duplicates(outcome.duplicates)
         return json(200, "{\"accepted\":\(outcome.accepted),\"duplicates\":\(outcome.duplicates)}")
     }
 
+    /// The latest record time accepted now: the server's clock plus the allowed skew (saturated).
+    func latestAcceptedTime() -> Timestamp {
+        let skew = configuration.maxFutureSkew.components
+        let (micros, o1) = skew.seconds.multipliedReportingOverflow(by: 1_000_000)
+        let (sum, o2) = now().microseconds.addingReportingOverflow(o1 ? Int64.max : micros + skew.attoseconds / 1_000_000_000_000)
+        return Timestamp(microseconds: o1 || o2 ? Int64.max : sum)
+    }
+
+    var skewText: String {
+        let s = configuration.maxFutureSkew.components.seconds
+        return s % 86_400 == 0 ? "\(s / 86_400) day(s)" : "\(s) s"
+    }
+
     func postPicture(_ request: Request) async throws -> Response {
         let vehicleID = try await authenticatedVehicle(request)
         try requireContentType(request, "image/jpeg")
         let q = request.uri.queryParameters
-        guard let seqText = q.get("seq") else { throw APIError(422, "invalid_picture", "missing query parameter seq") }
+        guard let seqText = q.get("seq") else { throw APIError(422, "invalid_picture", "missing query parameter seq", field: "seq") }
         guard let seq = UInt64(seqText) else {
-            throw APIError(422, "invalid_picture", "seq must be an unsigned 64-bit integer")
+            throw APIError(422, "invalid_picture", "seq must be an unsigned 64-bit integer", field: "seq")
         }
-        guard let timeText = q.get("time") else { throw APIError(422, "invalid_picture", "missing query parameter time") }
-        guard let time = Self.parseTime(timeText) else {
-            throw APIError(422, "invalid_picture", "time must be RFC 3339 such as 2006-07-12T10:00:00Z")
+        guard let timeText = q.get("time") else { throw APIError(422, "invalid_picture", "missing query parameter time", field: "time") }
+        guard let time = ReadQuery.parseTime(timeText) else {
+            throw APIError(422, "invalid_picture", "time must be RFC 3339 such as 2006-07-12T10:00:00Z", field: "time")
+        }
+        guard time <= latestAcceptedTime() else {
+            throw APIError(422, "invalid_picture",
+                           "time \(time.rfc3339) is more than \(skewText) ahead of the server's clock (\(now().rfc3339)); check the vehicle's clock",
+                           field: "time")
         }
         let lat = try q.get("lat").map { text throws(APIError) -> Double in
             guard let v = Double(text), (-90...90).contains(v) else {
-                throw APIError(422, "invalid_picture", "lat must be a number in -90…90")
+                throw APIError(422, "invalid_picture", "lat must be a number in -90…90", field: "lat")
             }
             return v
         }
         let lon = try q.get("lon").map { text throws(APIError) -> Double in
             guard let v = Double(text), (-180...180).contains(v) else {
-                throw APIError(422, "invalid_picture", "lon must be a number in -180…180")
+                throw APIError(422, "invalid_picture", "lon must be a number in -180…180", field: "lon")
             }
             return v
         }
         let body = try await collectBody(request, limit: configuration.maxPictureBytes, what: "the picture")
-        let bytes = Array(buffer: body)
-        guard PictureFiles.isJPEG(bytes) else {
-            throw APIError(422, "invalid_picture", "the body is not a whole JPEG (must start with FF D8 and end with FF D9)")
+        // Metadata (EXIF with its GPS position, XMP, comments) is removed before anything is kept:
+        // a picture must not carry a position finer than the vehicle's public precision.
+        let bytes: [UInt8]
+        do {
+            bytes = try JPEGSanitizer.strip(Array(buffer: body))
+        } catch {
+            throw APIError(422, "invalid_picture", "\(error)")
         }
         let id = "\(vehicleID)-\(seq)"
         if try await store.picture(vehicleID: vehicleID, seq: seq) != nil {
             metrics.duplicates(1)
             return json(201, "{\"id\":\(JSONText.string(id)),\"duplicate\":true}")
         }
-        try pictures.write(bytes, vehicleID: vehicleID, seq: seq)
-        let outcome = try await committer.submit(
-            .picture(vehicleID: vehicleID, seq: seq, time: time, lat: lat, lon: lon, bytes: bytes.count))
+        try await pictures.write(bytes, vehicleID: vehicleID, seq: seq)
+        let outcome: IngestOutcome
+        do {
+            outcome = try await committer.submit(
+                .picture(vehicleID: vehicleID, seq: seq, time: time, lat: lat, lon: lon, bytes: bytes.count))
+        } catch {
+            // The row did not commit: the file must not stay behind (unless a concurrent upload of the
+            // same picture committed it meanwhile).
+            if (try? await store.picture(vehicleID: vehicleID, seq: seq)) == nil {
+                pictures.remove(vehicleID: vehicleID, seq: seq)
+            }
+            throw error
+        }
         metrics.duplicates(outcome.duplicates)
         return json(201, "{\"id\":\(JSONText.string(id)),\"duplicate\":\(outcome.accepted == 0)}")
     }
@@ -195,6 +250,11 @@ public final class MapServer: Sendable {
         } catch let error as OsmAndParseError {
             throw APIError(400, "bad_report", "\(error); see the OsmAnd protocol in docs/telemetry-api.md")
         }
+        guard report.time <= latestAcceptedTime() else {
+            throw APIError(400, "bad_report",
+                           "invalid timestamp: \(report.time.rfc3339) is more than \(skewText) ahead of the server's clock (\(now().rfc3339))",
+                           field: "timestamp")
+        }
         guard try await store.isActiveVehicle(report.vehicleID) else {
             throw APIError(401, "unknown_vehicle",
                            "vehicle \(report.vehicleID) is not registered (or revoked); register it with `monnemo-server vehicle add \(report.vehicleID)`")
@@ -206,22 +266,14 @@ public final class MapServer: Sendable {
 
     // MARK: Reads
 
-    static func parseTime(_ text: some StringProtocol) -> Timestamp? {
-        if let t = Timestamp(rfc3339: text) { return t }
-        if let v = Double(text) { return Timestamp(unixSeconds: v) }
-        return nil
-    }
-
-    func timeRange(_ request: Request) throws -> (Timestamp?, Timestamp?) {
-        let q = request.uri.queryParameters
-        func parse(_ key: String) throws -> Timestamp? {
-            guard let text = q.get(key) else { return nil }
-            guard let t = Self.parseTime(text) else {
-                throw APIError.badRequest("\(key) must be RFC 3339 (2006-07-12T10:00:00Z) or Unix seconds")
-            }
-            return t
+    /// The validated query of a read endpoint; a bad parameter is a 400 that names it.
+    func readQuery(_ request: Request, for endpoint: ReadQuery.Endpoint) throws -> ReadQuery {
+        let pairs = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        do {
+            return try ReadQuery(parameters: pairs, for: endpoint)
+        } catch {
+            throw APIError(400, "bad_request", "\(error)", field: error.field)
         }
-        return (try parse("from"), try parse("to"))
     }
 
     func publicVehicle(_ context: some RequestContext) async throws -> (VehicleRecord, PublicView) {
@@ -259,48 +311,55 @@ public final class MapServer: Sendable {
         return json(200, vehicleStateJSON(v, fix: s.fix, climate: s.climate, picture: s.picture))
     }
 
+    /// One page of a vehicle's records of one kind, as the public may see them: at most `limit`,
+    /// oldest first, none younger than the public delay; `next` is where the next page starts.
+    func publicPage(_ query: ReadQuery, _ v: VehicleRecord, _ view: PublicView) async throws
+        -> (records: [StoredRecord], next: Timestamp?)
+    {
+        let cutoff = view.cutoff(now: now())
+        let to = min(query.to ?? cutoff, cutoff)
+        // One more than the page so the answer can say where the next page starts (limit ≤ maximumLimit).
+        var records = try await store.records(vehicleID: v.id, kind: query.kind, from: query.from, to: to,
+                                              limit: query.limit + 1)
+        var next: Timestamp? = nil
+        if records.count > query.limit {
+            next = records[query.limit].time
+            records.removeLast(records.count - query.limit)
+        }
+        return (records.map(view.apply), next)
+    }
+
+    static let linkHeader = HTTPField.Name("Link")!
+
+    /// The `Link: <…>; rel="next"` header of a paged answer.
+    func nextLink(_ request: Request, _ query: ReadQuery, next: Timestamp?) -> HTTPFields {
+        guard let next else { return [:] }
+        var items = [("from", next.rfc3339), ("limit", String(query.limit))]
+        if let to = query.to { items.append(("to", to.rfc3339)) }
+        if let s = query.simplify { items.append(("simplify", JSONNumber(s))) }
+        if request.uri.path.hasSuffix("/readings") { items.append(("kind", query.kind.rawValue)) }
+        let text = items.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        return [Self.linkHeader: "<\(request.uri.path)?\(text)>; rel=\"next\""]
+    }
+
     /// The fixes of a track as the public may see them, simplified when asked.
     func publicTrack(_ request: Request, _ context: some RequestContext) async throws
-        -> (VehicleRecord, [StoredRecord], total: Int, tolerance: Double?, next: Timestamp?)
+        -> (VehicleRecord, [StoredRecord], total: Int, tolerance: Double?, next: Timestamp?, link: HTTPFields)
     {
+        let query = try readQuery(request, for: .track)
         let (v, view) = try await publicVehicle(context)
-        var (from, to) = try timeRange(request)
-        let cutoff = view.cutoff(now: now())
-        to = min(to ?? cutoff, cutoff)
-        let q = request.uri.queryParameters
-        var limit: Int? = nil
-        if let text = q.get("limit") {
-            guard let l = Int(text), l > 0 else { throw APIError.badRequest("limit must be a positive integer") }
-            limit = l
-        }
-        var tolerance: Double? = nil
-        if let text = q.get("simplify") {
-            guard let t = Double(text), t >= 0, t.isFinite else {
-                throw APIError.badRequest("simplify must be a tolerance in metres (≥ 0)")
-            }
-            tolerance = t
-        }
-        if from == nil { from = Timestamp(microseconds: Int64.min) }
-        // One more than the page so the answer can say where the next page starts.
-        var fixes = try await store.records(vehicleID: v.id, kind: .fix, from: from, to: to,
-                                            limit: limit.map { $0 + 1 })
-        var next: Timestamp? = nil
-        if let limit, fixes.count > limit {
-            next = fixes[limit].time
-            fixes.removeLast(fixes.count - limit)
-        }
+        var (fixes, next) = try await publicPage(query, v, view)
         let total = fixes.count
-        fixes = fixes.map(view.apply)
-        if let tolerance, tolerance > 0 {
+        if let tolerance = query.simplify, tolerance > 0 {
             let kept = TrackSimplifier.keptIndices(lat: fixes.map { $0.lat ?? 0 }, lon: fixes.map { $0.lon ?? 0 },
                                                    tolerance: tolerance)
             fixes = kept.map { fixes[$0] }
         }
-        return (v, fixes, total, tolerance, next)
+        return (v, fixes, total, query.simplify, next, nextLink(request, query, next: next))
     }
 
     func trackGeoJSON(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let (v, fixes, total, tolerance, next) = try await publicTrack(request, context)
+        let (v, fixes, total, tolerance, next, link) = try await publicTrack(request, context)
         var coords = "", times = "", speeds = ""
         coords.reserveCapacity(fixes.count * 32)
         for (i, f) in fixes.enumerated() {
@@ -316,12 +375,13 @@ public final class MapServer: Sendable {
         s += "\"points\":\(fixes.count),\"storedPoints\":\(total),\"simplify\":\(JSONText.number(tolerance)),"
         s += "\"timesMs\":[\(times)],\"speeds\":[\(speeds)],\"next\":" + (next.map { "\"\($0.rfc3339)\"" } ?? "null")
         s += "}}]}"
-        return Response(status: .ok, headers: [.contentType: "application/geo+json"],
-                        body: .init(byteBuffer: ByteBuffer(string: s)))
+        var headers: HTTPFields = [.contentType: "application/geo+json"]
+        headers.append(contentsOf: link)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: s)))
     }
 
     func trackGPX(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let (v, fixes, _, _, _) = try await publicTrack(request, context)
+        let (v, fixes, _, _, _, link) = try await publicTrack(request, context)
         func xml(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -339,30 +399,20 @@ public final class MapServer: Sendable {
             s += "<time>\(f.time.rfc3339)</time></trkpt>\n"
         }
         s += "</trkseg></trk>\n</gpx>\n"
-        return Response(status: .ok, headers: [.contentType: "application/gpx+xml",
-                                               .contentDisposition: "attachment; filename=\"\(v.id).gpx\""],
-                        body: .init(byteBuffer: ByteBuffer(string: s)))
+        var headers: HTTPFields = [.contentType: "application/gpx+xml",
+                                   .contentDisposition: "attachment; filename=\"\(v.id).gpx\""]
+        headers.append(contentsOf: link)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: s)))
     }
 
-    func readings(_ request: Request, _ context: some RequestContext, kind fixedKind: RecordKind? = nil) async throws -> Response {
+    func readings(_ request: Request, _ context: some RequestContext, endpoint: ReadQuery.Endpoint) async throws -> Response {
+        let query = try readQuery(request, for: endpoint)
         let (v, view) = try await publicVehicle(context)
-        var kind = fixedKind ?? .climate
-        if fixedKind == nil, let k = request.uri.queryParameters.get("kind") {
-            guard let parsed = RecordKind(rawValue: k) else {
-                throw APIError.badRequest("kind must be fix, climate or picture")
-            }
-            kind = parsed
-        }
-        let (from, to) = try timeRange(request)
-        let cutoff = view.cutoff(now: now())
-        var limit: Int? = nil
-        if let text = request.uri.queryParameters.get("limit") {
-            guard let l = Int(text), l > 0 else { throw APIError.badRequest("limit must be a positive integer") }
-            limit = l
-        }
-        let records = try await store.records(vehicleID: v.id, kind: kind, from: from, to: min(to ?? cutoff, cutoff),
-                                              limit: limit)
-        return json(200, "[" + records.map { view.apply($0).publicJSON() }.joined(separator: ",") + "]")
+        let (records, next) = try await publicPage(query, v, view)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: nextLink(request, query, next: next))
+        return Response(status: .ok, headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(string: "[" + records.map { $0.publicJSON() }.joined(separator: ",") + "]")))
     }
 
     func pictureBytes(_ context: some RequestContext) async throws -> Response {
@@ -374,16 +424,31 @@ public final class MapServer: Sendable {
         guard VehicleID.isValid(vehicleID), let v = try await store.vehicle(id: vehicleID),
               let record = try await store.picture(vehicleID: vehicleID, seq: seq),
               record.time <= PublicView(v).cutoff(now: now()),
-              let data = pictures.read(vehicleID: vehicleID, seq: seq) else {
+              let data = await pictures.read(vehicleID: vehicleID, seq: seq) else {
             throw APIError.notFound("no picture \(pid)")
         }
         return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "public, max-age=86400"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    func live() -> Response {
-        let events = hub.subscribe()
-        let (merged, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+    /// The live feed. Subscribers are capped (in total and per address: 503 / 429 with
+    /// Retry-After beyond), and a subscriber whose socket takes nothing for `liveWriteTimeout`
+    /// is disconnected, so a client that never reads holds neither a slot nor memory for long.
+    func live(_ context: ServerRequestContext) throws -> Response {
+        let events: AsyncStream<LiveEvent>
+        do {
+            events = try hub.subscribe(address: context.peerAddress)
+        } catch {
+            metrics.liveRefused()
+            switch error {
+            case .full(let limit):
+                throw APIError(503, "busy", "the live feed has its maximum of \(limit) subscribers; try again later", retryAfter: 30)
+            case .tooManyFromAddress(let limit):
+                throw APIError(429, "too_many_subscriptions",
+                               "at most \(limit) live subscriptions per address; close one first", retryAfter: 30)
+            }
+        }
+        let (merged, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
         let forward = Task {
             for await e in events { continuation.yield(e.sseText) }
             continuation.finish()
@@ -398,16 +463,46 @@ public final class MapServer: Sendable {
             forward.cancel()
             keepalive.cancel()
         }
+        let timeout = configuration.liveWriteTimeout
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: .init { writer in
-                try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
-                for await text in merged {
-                    try await writer.write(ByteBuffer(string: text))
+                let box = WriterBox(writer)
+                let pendingSince = LockedValue<ContinuousClock.Instant?>(nil)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        func send(_ text: String) async throws {
+                            pendingSince.withLock { $0 = .now }
+                            try await box.writer.write(ByteBuffer(string: text))
+                            pendingSince.withLock { $0 = nil }
+                        }
+                        try await send("retry: 2000\n: connected\n\n")
+                        for await text in merged { try await send(text) }
+                    }
+                    group.addTask {
+                        // The watchdog: a write stuck longer than the timeout ends the stream (the
+                        // group cancels the write, the connection closes, the subscription goes).
+                        while true {
+                            try await Task.sleep(for: min(timeout / 4, .seconds(1)))
+                            if let since = pendingSince.withLock({ $0 }), ContinuousClock.now - since > timeout {
+                                throw LiveWriteTimeout()
+                            }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
                 }
+                writer = box.writer
                 try await writer.finish(nil)
             })
+    }
+
+    func metricsAllowed(_ request: Request, _ context: ServerRequestContext) -> Bool {
+        if context.isLoopbackPeer { return true }
+        guard let token = configuration.metricsToken, !token.isEmpty,
+              let header = request.headers[.authorization] else { return false }
+        return TokenHash.constantTimeEqual(header, "Bearer \(token)")
     }
 
     func json(_ status: Int, _ text: String) -> Response {
@@ -418,8 +513,8 @@ public final class MapServer: Sendable {
     // MARK: Routers
 
     /// The API and the webpage.
-    public func buildRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func buildRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: APIErrorMiddleware(logger: logger, metrics: metrics, knownPaths: Self.apiPaths))
         if let web = configuration.webDirectory {
             router.add(middleware: FileMiddleware(web, searchForIndexHtml: true, logger: logger))
@@ -433,12 +528,14 @@ public final class MapServer: Sendable {
         router.get("/api/v1/vehicles/:id/track") { request, context in try await self.trackGeoJSON(request, context) }
         router.get("/api/v1/vehicles/:id/track.gpx") { request, context in try await self.trackGPX(request, context) }
         router.get("/api/v1/vehicles/:id/track.geojson") { request, context in try await self.trackGeoJSON(request, context) }
-        router.get("/api/v1/vehicles/:id/readings") { request, context in try await self.readings(request, context) }
+        router.get("/api/v1/vehicles/:id/readings") { request, context in
+            try await self.readings(request, context, endpoint: .readings)
+        }
         router.get("/api/v1/vehicles/:id/pictures") { request, context in
-            try await self.readings(request, context, kind: .picture)
+            try await self.readings(request, context, endpoint: .pictures)
         }
         router.get("/api/v1/pictures/:pid") { _, context in try await self.pictureBytes(context) }
-        router.get("/api/v1/live") { _, _ in self.live() }
+        router.get("/api/v1/live") { _, context in try self.live(context) }
         router.get("/api/v1/config") { _, _ in
             self.json(200, "{\"tileURL\":\(JSONText.string(self.configuration.tileURL)),\"attribution\":\(JSONText.string(self.configuration.tileAttribution))}")
         }
@@ -447,7 +544,12 @@ public final class MapServer: Sendable {
                 ? self.json(200, "{\"status\":\"ok\"}")
                 : self.json(503, "{\"error\":\"store_down\",\"detail\":\"the database does not answer\"}")
         }
-        router.get("/metrics") { _, _ in
+        router.get("/metrics") { request, context in
+            // The counters tell that a delayed vehicle is moving right now: loopback or a token only.
+            guard self.metricsAllowed(request, context) else {
+                throw APIError(403, "forbidden",
+                               "/metrics answers loopback clients, or others with \"Authorization: Bearer TOKEN\" when the server runs with --metrics-token")
+            }
             let text = self.metrics.render(liveSubscribers: self.hub.subscriberCount, storeUp: await self.store.ping())
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -465,8 +567,8 @@ public final class MapServer: Sendable {
     ]
 
     /// The OsmAnd / Traccar Client listener.
-    public func buildOsmAndRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func buildOsmAndRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: APIErrorMiddleware(logger: logger, metrics: metrics, knownPaths: [[]]))
         router.get("/") { request, _ in try await self.osmand(request) }
         router.post("/") { request, _ in try await self.osmand(request) }
@@ -482,7 +584,9 @@ public final class MapServer: Sendable {
         let logger = self.logger
         let http = Application(
             router: buildRouter(),
-            configuration: .init(address: .hostname(config.bindAddress, port: config.httpPort), serverName: "monnemo-server"),
+            server: .http1(configuration: .init(idleTimeout: Self.timeAmount(config.idleTimeout))),
+            configuration: .init(address: .hostname(config.bindAddress, port: config.httpPort), serverName: "monnemo-server",
+                                 availableConnectionsDelegate: .maximum(config.maxConnections, logger: logger)),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? config.httpPort
                 logger.info("map server listening on http://\(Self.urlHost(config.bindAddress)):\(port)/")
@@ -493,7 +597,9 @@ public final class MapServer: Sendable {
         if let port = config.osmandPort {
             services.append(Application(
                 router: buildOsmAndRouter(),
-                configuration: .init(address: .hostname(config.bindAddress, port: port), serverName: "monnemo-server-osmand"),
+                server: .http1(configuration: .init(idleTimeout: Self.timeAmount(config.idleTimeout))),
+                configuration: .init(address: .hostname(config.bindAddress, port: port), serverName: "monnemo-server-osmand",
+                                     availableConnectionsDelegate: .maximum(config.maxConnections, logger: logger)),
                 onServerRunning: { channel in
                     let p = channel.localAddress?.port ?? port
                     logger.info("OsmAnd listener on http://\(Self.urlHost(config.bindAddress)):\(p)/")
@@ -506,6 +612,12 @@ public final class MapServer: Sendable {
         try await group.run()
     }
 
+    static func timeAmount(_ d: Duration) -> TimeAmount {
+        let c = d.components
+        let (ms, overflow) = c.seconds.multipliedReportingOverflow(by: 1000)
+        return .milliseconds(overflow ? Int64.max / 1_000_000 : ms + c.attoseconds / 1_000_000_000_000_000)
+    }
+
     static func urlHost(_ address: String) -> String {
         address.contains(":") ? "[\(address)]" : address
     }
@@ -513,7 +625,11 @@ public final class MapServer: Sendable {
     /// Deletes records and picture files older than the retention age.
     public func pruneOnce() async throws -> Int {
         guard let days = configuration.retentionDays else { return 0 }
-        let cutoff = Timestamp(microseconds: now().microseconds - Int64(days * 86_400 * 1_000_000))
+        // The age in microseconds, saturated: a retention of 1e300 days must not trap.
+        let ageMicros = days * 86_400 * 1_000_000
+        let age: Int64 = ageMicros.isFinite && ageMicros < 9.2e18 ? Int64(max(0, ageMicros)) : Int64.max
+        let (t, overflow) = now().microseconds.subtractingReportingOverflow(age)
+        let cutoff = Timestamp(microseconds: overflow ? Int64.min : t)
         let (deleted, pictureRecords) = try await store.prune(olderThan: cutoff)
         for p in pictureRecords { pictures.remove(vehicleID: p.vehicleID, seq: p.seq) }
         metrics.pruned(deleted)
@@ -548,4 +664,14 @@ struct RetentionService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: server.configuration.retentionInterval) }
         }
     }
+}
+
+/// The live feed's socket took nothing for longer than the write timeout.
+struct LiveWriteTimeout: Error {}
+
+/// Lets the live feed's writer task and its watchdog share the response writer (only the writer
+/// task touches it while the group runs).
+final class WriterBox: @unchecked Sendable {
+    var writer: any ResponseBodyWriter
+    init(_ writer: any ResponseBodyWriter) { self.writer = writer }
 }

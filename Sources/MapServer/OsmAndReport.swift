@@ -59,7 +59,7 @@ public struct OsmAndReport: Sendable, Equatable {
             throw .missing("location.coords")
         }
         func number(_ dict: [String: Any], _ key: String) -> Double? {
-            guard let n = dict[key] as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+            guard let n = dict[key] as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite else { return nil }
             return n.doubleValue
         }
         guard let lat = number(coords, "latitude") else { throw .missing("location.coords.latitude") }

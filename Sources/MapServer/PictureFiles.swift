@@ -1,15 +1,37 @@
 import Foundation
+import NIOPosix
 
 /// Picture bytes on disk: `pictures/VEHICLE/SEQ.jpg`, written to a temporary file, flushed and
-/// renamed into place, so a picture the database knows is always whole on disk.
+/// renamed into place, so a picture the database knows is always whole on disk. The blocking
+/// file calls run on NIO's blocking-I/O thread pool, never on Swift's cooperative pool (an fsync
+/// of 4 MiB on a slow card must not stall every request).
 struct PictureFiles: Sendable {
     let root: String
+    let threadPool: NIOThreadPool
+
+    init(root: String, threadPool: NIOThreadPool = .singleton) {
+        self.root = root
+        self.threadPool = threadPool
+    }
 
     func path(vehicleID: String, seq: UInt64) -> String {
         "\(root)/\(vehicleID)/\(seq).jpg"
     }
 
-    func write(_ bytes: [UInt8], vehicleID: String, seq: UInt64) throws {
+    func write(_ bytes: [UInt8], vehicleID: String, seq: UInt64) async throws {
+        try await threadPool.runIfActive { try writeBlocking(bytes, vehicleID: vehicleID, seq: seq) }
+    }
+
+    func read(vehicleID: String, seq: UInt64) async -> Data? {
+        let path = path(vehicleID: vehicleID, seq: seq)
+        return try? await threadPool.runIfActive { FileManager.default.contents(atPath: path) }
+    }
+
+    func remove(vehicleID: String, seq: UInt64) {
+        unlink(path(vehicleID: vehicleID, seq: seq))
+    }
+
+    func writeBlocking(_ bytes: [UInt8], vehicleID: String, seq: UInt64) throws {
         let dir = "\(root)/\(vehicleID)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let final = path(vehicleID: vehicleID, seq: seq)
@@ -35,16 +57,28 @@ struct PictureFiles: Sendable {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    func read(vehicleID: String, seq: UInt64) -> Data? {
-        FileManager.default.contents(atPath: path(vehicleID: vehicleID, seq: seq))
-    }
-
-    func remove(vehicleID: String, seq: UInt64) {
-        unlink(path(vehicleID: vehicleID, seq: seq))
-    }
-
-    /// True when the bytes look like a whole JPEG (SOI at the start, EOI at the end).
-    static func isJPEG(_ b: [UInt8]) -> Bool {
-        b.count >= 4 && b[0] == 0xFF && b[1] == 0xD8 && b[b.count - 2] == 0xFF && b[b.count - 1] == 0xD9
+    /// Deletes files no record points at: temporary files of writes that never finished, and
+    /// pictures whose row never committed (a crash or a failed commit between the file and the row).
+    /// `isKnown(vehicle, seq)` says whether the database has that picture. Returns the paths removed.
+    func removeOrphans(isKnown: (String, UInt64) throws -> Bool) throws -> [String] {
+        let fm = FileManager.default
+        var removed: [String] = []
+        for vehicle in (try? fm.contentsOfDirectory(atPath: root)) ?? [] {
+            let dir = "\(root)/\(vehicle)"
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
+                let orphan: Bool
+                if name.hasSuffix(".tmp") {
+                    orphan = true
+                } else if name.hasSuffix(".jpg"), let seq = UInt64(name.dropLast(4)) {
+                    orphan = try !isKnown(vehicle, seq)
+                } else {
+                    orphan = false
+                }
+                if orphan, unlink("\(dir)/\(name)") == 0 { removed.append("\(dir)/\(name)") }
+            }
+        }
+        return removed
     }
 }

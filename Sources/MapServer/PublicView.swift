@@ -17,12 +17,27 @@ struct PublicView: Sendable {
         precision = v.publicPrecision
     }
 
+    /// The delay in microseconds, saturated (a delay read from a database edited by hand may be anything).
+    var delayMicroseconds: Int64 {
+        let (product, overflow) = Int64(clamping: max(0, delaySeconds)).multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? Int64.max : product
+    }
+
     func cutoff(now: Timestamp) -> Timestamp {
-        Timestamp(microseconds: now.microseconds - Int64(delaySeconds) * 1_000_000)
+        let (t, overflow) = now.microseconds.subtractingReportingOverflow(delayMicroseconds)
+        return Timestamp(microseconds: overflow ? Int64.min : t)
+    }
+
+    /// When a record taken at `time` may be shown (saturated at the end of time).
+    func releaseTime(of time: Timestamp) -> Timestamp {
+        let (t, overflow) = time.microseconds.addingReportingOverflow(delayMicroseconds)
+        return Timestamp(microseconds: overflow ? Int64.max : t)
     }
 
     func coordinate(_ value: Double?) -> Double? {
-        guard let value, let precision else { return value }
+        guard let value, var precision else { return value }
+        // Out-of-range precisions (a hand-edited database) round as coarsely as allowed, never finer.
+        precision = min(max(precision, 0), 9)
         let scale = pow(10.0, Double(precision))
         return (value * scale).rounded() / scale
     }

@@ -9,6 +9,9 @@ public final class ServerMetrics: Sendable {
         var commits = 0
         var requestsCommitted = 0
         var liveEventsPublished = 0
+        var liveEventsWithheld = 0
+        var liveRefused = 0
+        var commitQueueFull = 0
         var pruned = 0
         var osmandRequests = 0
     }
@@ -21,6 +24,9 @@ public final class ServerMetrics: Sendable {
     func duplicates(_ n: Int) { counters.withLock { $0.duplicates += n } }
     func commit(requests: Int) { counters.withLock { $0.commits += 1; $0.requestsCommitted += requests } }
     func published(_ n: Int) { counters.withLock { $0.liveEventsPublished += n } }
+    func withheld(_ n: Int) { counters.withLock { $0.liveEventsWithheld += n } }
+    func liveRefused() { counters.withLock { $0.liveRefused += 1 } }
+    func commitQueueFull() { counters.withLock { $0.commitQueueFull += 1 } }
     func pruned(_ n: Int) { counters.withLock { $0.pruned += n } }
     func osmand() { counters.withLock { $0.osmandRequests += 1 } }
 
@@ -46,6 +52,12 @@ public final class ServerMetrics: Sendable {
         out += "# TYPE monnemo_committed_requests_total counter\nmonnemo_committed_requests_total \(c.requestsCommitted)\n"
         out += "# HELP monnemo_live_events_total Events sent to the live feed.\n"
         out += "# TYPE monnemo_live_events_total counter\nmonnemo_live_events_total \(c.liveEventsPublished)\n"
+        out += "# HELP monnemo_live_events_withheld_total Live events not sent: vehicle settings unreadable, or too many waiting.\n"
+        out += "# TYPE monnemo_live_events_withheld_total counter\nmonnemo_live_events_withheld_total \(c.liveEventsWithheld)\n"
+        out += "# HELP monnemo_live_refused_total Live subscriptions refused by the subscriber caps.\n"
+        out += "# TYPE monnemo_live_refused_total counter\nmonnemo_live_refused_total \(c.liveRefused)\n"
+        out += "# HELP monnemo_commit_queue_full_total Ingest requests refused with 503 because the commit queue was full.\n"
+        out += "# TYPE monnemo_commit_queue_full_total counter\nmonnemo_commit_queue_full_total \(c.commitQueueFull)\n"
         out += "# HELP monnemo_live_subscribers Current live (SSE) subscribers.\n"
         out += "# TYPE monnemo_live_subscribers gauge\nmonnemo_live_subscribers \(liveSubscribers)\n"
         out += "# HELP monnemo_osmand_requests_total OsmAnd protocol requests.\n"

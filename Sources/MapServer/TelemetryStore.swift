@@ -53,10 +53,13 @@ public struct IngestOutcome: Sendable, Equatable {
 public enum StoreError: Error, CustomStringConvertible {
     case vehicleExists(String)
     case unknownVehicle(String)
+    /// An operator value outside what the server accepts (the text says which and why).
+    case invalidSetting(String)
     public var description: String {
         switch self {
         case .vehicleExists(let id): "vehicle \(id) already exists"
         case .unknownVehicle(let id): "no vehicle \(id)"
+        case .invalidSetting(let problem): problem
         }
     }
 }
@@ -114,6 +117,8 @@ public final class TelemetryStore: Sendable {
     /// Registers a vehicle and returns its token (shown once; only its hash is kept).
     public func addVehicle(id: String, name: String?, publicDelaySeconds: Int = 0, publicPrecision: Int? = nil,
                            now: Timestamp) throws -> String {
+        if let problem = OperatorLimits.checkPublicDelay(publicDelaySeconds) { throw StoreError.invalidSetting(problem) }
+        if let p = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) { throw StoreError.invalidSetting(problem) }
         let token = TokenHash.newToken()
         let hash = TokenHash.hash(token)
         try pool.write { db in
@@ -130,6 +135,10 @@ public final class TelemetryStore: Sendable {
 
     /// Changes a vehicle's public settings; nil leaves a setting as it is.
     public func setVehicle(id: String, name: String?, publicDelaySeconds: Int?, publicPrecision: Int??) throws {
+        if let d = publicDelaySeconds, let problem = OperatorLimits.checkPublicDelay(d) { throw StoreError.invalidSetting(problem) }
+        if case .some(.some(let p)) = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) {
+            throw StoreError.invalidSetting(problem)
+        }
         try pool.write { db in
             guard try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ?", arguments: [id]) != nil else {
                 throw StoreError.unknownVehicle(id)
@@ -172,13 +181,20 @@ public final class TelemetryStore: Sendable {
     }
 
     static func fetchVehicles(_ db: Database, sql: String, arguments: StatementArguments) throws -> [VehicleRecord] {
+        // Decoded without GRDB's fatal conversions: a value edited by hand into something else must
+        // not crash the server, and an unreadable privacy setting reads as the most private one.
         try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-            VehicleRecord(
-                id: row["id"], name: row["name"],
-                createdAt: Timestamp(microseconds: row["created_us"]),
-                revokedAt: (row["revoked_us"] as Int64?).map { Timestamp(microseconds: $0) },
-                publicDelaySeconds: row["public_delay_s"],
-                publicPrecision: row["public_precision"])
+            func value(_ column: String) -> DatabaseValue { row[column] }
+            let id = String.fromDatabaseValue(value("id")) ?? ""
+            return VehicleRecord(
+                id: id, name: String.fromDatabaseValue(value("name")) ?? id,
+                createdAt: Timestamp(microseconds: Int64.fromDatabaseValue(value("created_us")) ?? 0),
+                revokedAt: value("revoked_us").isNull
+                    ? nil : Timestamp(microseconds: Int64.fromDatabaseValue(value("revoked_us")) ?? 0),
+                publicDelaySeconds: Int.fromDatabaseValue(value("public_delay_s")).map { max(0, $0) }
+                    ?? OperatorLimits.maxPublicDelaySeconds,
+                publicPrecision: value("public_precision").isNull
+                    ? nil : (Int.fromDatabaseValue(value("public_precision")).map { min(max($0, 0), 9) } ?? 0))
         }
     }
 
@@ -317,6 +333,14 @@ public final class TelemetryStore: Sendable {
                         try Self.fetchLatest(db, vehicleID: v.id, kind: .climate, notAfter: c),
                         try Self.fetchLatest(db, vehicleID: v.id, kind: .picture, notAfter: c))
             }
+        }
+    }
+
+    /// True when the database has a picture record for this vehicle and seq (synchronous, for start-up).
+    public func hasPicture(vehicleID: String, seq: UInt64) throws -> Bool {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT 1 FROM record WHERE vehicle_id = ? AND seq = ? AND kind = 'picture'",
+                             arguments: [vehicleID, Int64(bitPattern: seq)]) != nil
         }
     }
 

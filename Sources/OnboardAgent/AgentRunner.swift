@@ -18,6 +18,9 @@ public struct AgentConfiguration: Sendable {
     public var retryBase: Duration = .milliseconds(500)
     public var retryCap: Duration = .seconds(60)
     public var requestTimeout: TimeInterval = 15
+    /// The slowest link an upload is given time for: a body of N bytes may take
+    /// `requestTimeout + N / minimumUploadBytesPerSecond` seconds.
+    public var minimumUploadBytesPerSecond: Double = 8 * 1024
     /// Shortest gap between two uploads while readings trickle in.
     public var uploadInterval: Duration = .seconds(1)
     public var batchLimit: Int = 500
@@ -47,8 +50,12 @@ public final class AgentRunner: Sendable {
         self.configuration = configuration
         self.logger = logger
         try FileManager.default.createDirectory(atPath: configuration.dataFolder, withIntermediateDirectories: true)
-        outbox = try Outbox(path: AgentConfiguration.outboxPath(dataFolder: configuration.dataFolder),
-                            capBytes: configuration.outboxCapBytes)
+        let path = AgentConfiguration.outboxPath(dataFolder: configuration.dataFolder)
+        let (outbox, movedAside) = try Outbox.openOrReplace(path: path, capBytes: configuration.outboxCapBytes)
+        self.outbox = outbox
+        if let movedAside {
+            logger.critical("THE OUTBOX WAS DAMAGED: moved it aside to \(movedAside) and started a new one at \(path); readings in the damaged file are NOT uploaded (recover them with sqlite3 .recover if they matter)")
+        }
     }
 
     /// Runs until the task is cancelled (SIGTERM) or, with `exitAfterReplay`, until the replay is
@@ -68,7 +75,8 @@ public final class AgentRunner: Sendable {
         let clock = VehicleClock(start: start, speed: isReplay ? c.replaySpeed : 1)
 
         let gpsEvents = try gpsStream(clock: clock)
-        let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: c.server, token: c.token, timeout: c.requestTimeout),
+        let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: c.server, token: c.token, timeout: c.requestTimeout,
+                                                                  minimumBytesPerSecond: c.minimumUploadBytesPerSecond),
                                 policy: RetryPolicy(base: c.retryBase, cap: c.retryCap, seed: UInt64.random(in: 1...UInt64.max)),
                                 batchLimit: c.batchLimit, logger: logger)
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

@@ -130,6 +130,39 @@ public final class Outbox: Sendable {
         }
     }
 
+    /// Opens the outbox at `path`; when the file is not a database or fails SQLite's integrity
+    /// check, moves it (and its -wal/-shm) aside as `PATH.corrupt-YYYYMMDDTHHMMSSZ` and starts a new
+    /// one. Returns the outbox and the path the damaged file was moved to (nil when it was fine):
+    /// the caller must say so loudly, as the readings in it are no longer sent.
+    public static func openOrReplace(path: String, capBytes: Int = 256 << 20, now: Date = Date()) throws
+        -> (outbox: Outbox, movedAside: String?)
+    {
+        do {
+            let outbox = try Outbox(path: path, capBytes: capBytes, now: now)
+            try outbox.checkIntegrity()
+            return (outbox, nil)
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+            _ = error
+        } catch is OutboxCorrupt {
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime, .withTimeZone]
+        let stamp = formatter.string(from: now).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        var aside = "\(path).corrupt-\(stamp)"
+        var n = 1
+        while FileManager.default.fileExists(atPath: aside) { n += 1; aside = "\(path).corrupt-\(stamp)-\(n)" }
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
+        }
+        return (try Outbox(path: path, capBytes: capBytes, now: now), aside)
+    }
+
+    /// Throws `OutboxCorrupt` unless SQLite's quick check passes.
+    public func checkIntegrity() throws {
+        let result = try db.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(1)") }
+        guard result == ["ok"] else { throw OutboxCorrupt(detail: result.joined(separator: "; ")) }
+    }
+
     /// Stores a reading with the next sequence number, durably, and applies the size cap.
     /// Returns the number and what the cap dropped (nil when nothing).
     @discardableResult
@@ -138,8 +171,8 @@ public final class Outbox: Sendable {
             let seq = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_seq'")!
             let record: TelemetryRecord?
             switch reading {
-            case .fix(let f, let t): record = TelemetryRecord(seq: UInt64(seq), time: t, payload: .fix(f))
-            case .climate(let c, let t): record = TelemetryRecord(seq: UInt64(seq), time: t, payload: .climate(c))
+            case .fix(let f, let t): record = TelemetryRecord(seq: UInt64(bitPattern: seq), time: t, payload: .fix(f))
+            case .climate(let c, let t): record = TelemetryRecord(seq: UInt64(bitPattern: seq), time: t, payload: .climate(c))
             case .picture: record = nil
             }
             if let record {
@@ -150,10 +183,10 @@ public final class Outbox: Sendable {
                 try db.execute(sql: "INSERT INTO outbox(seq, kind, time_us, lat, lon, jpeg, size) VALUES (?, 'picture', ?, ?, ?, ?, ?)",
                                arguments: [seq, t.microseconds, lat, lon, Data(jpeg), jpeg.count])
             }
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_seq'", arguments: [seq + 1])
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_seq'", arguments: [seq &+ 1])
             try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
                            arguments: ["last_time_\(reading.kind.rawValue)", reading.time.microseconds])
-            return (UInt64(seq), try enforceCap(db))
+            return (UInt64(bitPattern: seq), try enforceCap(db))
         }
     }
 
@@ -181,38 +214,71 @@ public final class Outbox: Sendable {
 
     /// The oldest pending fix and climate records, in sequence order (at most `limit`, at most
     /// `maxBytes` of JSON).
+    /// A row that no longer validates (an older agent's rules, a hand-edited or damaged file) is
+    /// quarantined here with the reason, so it neither blocks the head of the queue nor is retried
+    /// forever; `monnemo-agent status` lists it.
     public func pendingRecords(limit: Int = TelemetryBatch.maximumRecords,
                                maxBytes: Int = TelemetryBatch.maximumBodyBytes - 1024) throws -> [TelemetryRecord] {
-        try db.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT body, size FROM outbox WHERE kind IN ('fix', 'climate') AND quarantine IS NULL
-                ORDER BY seq LIMIT ?
-                """, arguments: [limit])
-            var out: [TelemetryRecord] = []
-            var bytes = 0
-            for row in rows {
-                let size: Int = row["size"]
-                if !out.isEmpty && bytes + size + 1 > maxBytes { break }
-                bytes += size + 1
-                let body: String = row["body"]
-                guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-                      let record = try? TelemetryRecord(fields: object) else { continue }
-                out.append(record)
+        try db.write { db in
+            while true {
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT seq, body, size FROM outbox WHERE kind IN ('fix', 'climate') AND quarantine IS NULL
+                    ORDER BY seq LIMIT ?
+                    """, arguments: [max(1, limit)])
+                var out: [TelemetryRecord] = []
+                var bytes = 0
+                var quarantinedAny = false
+                for row in rows {
+                    guard let seq = Int64.fromDatabaseValue(row["seq"] as DatabaseValue) else { continue }
+                    let size = max(0, Int.fromDatabaseValue(row["size"] as DatabaseValue) ?? 0)
+                    if !out.isEmpty && (size > maxBytes || bytes > maxBytes - size - 1) { break }
+                    let body = String.fromDatabaseValue(row["body"] as DatabaseValue) ?? ""
+                    let record: TelemetryRecord
+                    do {
+                        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+                            throw RecordFieldError(reason: "stored body is not a JSON object")
+                        }
+                        record = try TelemetryRecord(fields: object)
+                        guard record.seq == UInt64(bitPattern: seq) else {
+                            throw RecordFieldError(reason: "stored body has seq \(record.seq), row has \(UInt64(bitPattern: seq))")
+                        }
+                    } catch {
+                        let reason = (error as? RecordFieldError)?.reason ?? "\(error)"
+                        try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?",
+                                       arguments: ["no longer valid in the outbox: \(reason)", seq])
+                        quarantinedAny = true
+                        continue
+                    }
+                    bytes += size + 1
+                    out.append(record)
+                }
+                // Every row of this read was quarantined: read the next ones (they are out of the way now).
+                if out.isEmpty && quarantinedAny { continue }
+                return out
             }
-            return out
         }
     }
 
     /// The oldest pending picture.
     public func nextPicture() throws -> OutboxPicture? {
-        try db.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT seq, time_us, lat, lon, jpeg FROM outbox WHERE kind = 'picture' AND quarantine IS NULL
-                ORDER BY seq LIMIT 1
-                """) else { return nil }
-            let data: Data = row["jpeg"]
-            return OutboxPicture(seq: UInt64(row["seq"] as Int64), time: Timestamp(microseconds: row["time_us"]),
-                                 lat: row["lat"], lon: row["lon"], jpeg: [UInt8](data))
+        // Values are decoded without GRDB's fatal conversions: a row whose columns do not hold what
+        // they should (a hand edit, a damaged page) is quarantined, not a crash.
+        try db.write { db in
+            while true {
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT seq, time_us, lat, lon, jpeg FROM outbox WHERE kind = 'picture' AND quarantine IS NULL
+                    ORDER BY seq LIMIT 1
+                    """) else { return nil }
+                let value = { (column: String) -> DatabaseValue in row[column] }
+                guard let seq = Int64.fromDatabaseValue(value("seq")) else { return nil }
+                if let time = Int64.fromDatabaseValue(value("time_us")), let data = Data.fromDatabaseValue(value("jpeg")) {
+                    return OutboxPicture(seq: UInt64(bitPattern: seq), time: Timestamp(microseconds: time),
+                                         lat: Double.fromDatabaseValue(value("lat")), lon: Double.fromDatabaseValue(value("lon")),
+                                         jpeg: [UInt8](data))
+                }
+                try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?",
+                               arguments: ["no longer valid in the outbox: picture row without its time or bytes", seq])
+            }
         }
     }
 
@@ -220,14 +286,14 @@ public final class Outbox: Sendable {
     public func remove(seqs: [UInt64]) throws {
         guard !seqs.isEmpty else { return }
         try db.write { db in
-            for seq in seqs { try db.execute(sql: "DELETE FROM outbox WHERE seq = ?", arguments: [Int64(seq)]) }
+            for seq in seqs { try db.execute(sql: "DELETE FROM outbox WHERE seq = ?", arguments: [Int64(bitPattern: seq)]) }
         }
     }
 
     /// Stops sending a reading the server refused as invalid; the row and the reason stay for a human.
     public func quarantine(seq: UInt64, reason: String) throws {
         try db.write { db in
-            try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?", arguments: [reason, Int64(seq)])
+            try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?", arguments: [reason, Int64(bitPattern: seq)])
         }
     }
 
@@ -235,7 +301,7 @@ public final class Outbox: Sendable {
     public func quarantined() throws -> [(seq: UInt64, kind: String, reason: String)] {
         try db.read { db in
             try Row.fetchAll(db, sql: "SELECT seq, kind, quarantine FROM outbox WHERE quarantine IS NOT NULL ORDER BY seq")
-                .map { (UInt64($0["seq"] as Int64), $0["kind"], $0["quarantine"]) }
+                .map { (UInt64(bitPattern: $0["seq"] as Int64), $0["kind"], $0["quarantine"]) }
         }
     }
 
@@ -271,12 +337,18 @@ public final class Outbox: Sendable {
                 bytes: try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM outbox WHERE quarantine IS NULL")!,
                 oldestPendingTime: try Int64.fetchOne(db, sql: "SELECT MIN(time_us) FROM outbox WHERE quarantine IS NULL")
                     .map { Timestamp(microseconds: $0) },
-                firstSeq: UInt64(Int64.fromDatabaseValue(try meta("first_seq")) ?? 0),
-                nextSeq: UInt64(Int64.fromDatabaseValue(try meta("next_seq")) ?? 0),
+                firstSeq: UInt64(bitPattern: Int64.fromDatabaseValue(try meta("first_seq")) ?? 0),
+                nextSeq: UInt64(bitPattern: Int64.fromDatabaseValue(try meta("next_seq")) ?? 0),
                 droppedPictures: Int.fromDatabaseValue(try meta("dropped_pictures")) ?? 0,
                 droppedClimate: Int.fromDatabaseValue(try meta("dropped_climate")) ?? 0,
                 lastUpload: String.fromDatabaseValue(try meta("last_upload")),
                 lastUploadTime: Int64.fromDatabaseValue(try meta("last_upload_time")).map { Timestamp(microseconds: $0) })
         }
     }
+}
+
+/// The outbox file failed SQLite's integrity check.
+public struct OutboxCorrupt: Error, Sendable, CustomStringConvertible {
+    public var detail: String
+    public var description: String { "the outbox database is damaged: \(detail)" }
 }

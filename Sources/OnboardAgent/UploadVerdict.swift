@@ -18,19 +18,37 @@ public enum UploadVerdict: Sendable, Hashable {
     /// Try again later (server error, garbage, unauthorized, too large, ...).
     case retry(reason: String)
 
+    /// What the outbox must do for the readings `seqs` that were sent, under this verdict. Total:
+    /// an index outside the batch (a lying server) becomes a retry, never a crash.
+    public func outboxAction(seqs: [UInt64]) -> OutboxAction {
+        switch self {
+        case .acknowledged: return .remove(seqs)
+        case .invalid(let index, let reason):
+            guard seqs.indices.contains(index) else { return .retry(reason: "refusal names record \(index) of \(seqs.count): \(reason)") }
+            return .quarantine(seqs[index], reason: reason)
+        case .invalidUnlocated(let reason):
+            guard let last = seqs.last else { return .retry(reason: reason) }
+            return .oneByOneThrough(last, reason: reason)
+        case .retry(let reason): return .retry(reason: reason)
+        }
+    }
+
     /// Reads the answer to `POST /api/v1/telemetry` for a batch of `count` records.
     public static func forTelemetry(_ r: UploadResponse, count: Int) -> UploadVerdict {
         let object = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
         switch r.status {
         case 200:
-            guard let accepted = (object?["accepted"] as? NSNumber)?.intValue,
-                  let duplicates = (object?["duplicates"] as? NSNumber)?.intValue,
-                  accepted >= 0, duplicates >= 0, accepted + duplicates == count else {
+            // Counts are read exactly and compared without arithmetic that could overflow: a server
+            // (or a man in the middle) may send any number.
+            guard let accepted = exactCount(object?["accepted"]),
+                  let duplicates = exactCount(object?["duplicates"]),
+                  count >= 0, accepted <= count, duplicates == count - accepted else {
                 return .retry(reason: "200 without a matching {\"accepted\", \"duplicates\"} body: \(preview(r.body))")
             }
             return .acknowledged(accepted: accepted, duplicates: duplicates)
         case 422:
             let detail = (object?["detail"] as? String) ?? preview(r.body)
+            if let index = exactCount(object?["index"]), index < count { return .invalid(index: index, reason: detail) }
             if let index = recordIndex(in: detail), index < count { return .invalid(index: index, reason: detail) }
             if count == 1 { return .invalid(index: 0, reason: detail) }
             return .invalidUnlocated(reason: detail)
@@ -56,6 +74,15 @@ public enum UploadVerdict: Sendable, Hashable {
         }
     }
 
+    /// A non-negative integer that fits an `Int`, from a decoded JSON value; nil for anything else
+    /// (booleans, fractions, negative numbers, numbers beyond 64 bits, strings).
+    static func exactCount(_ value: Any?) -> Int? {
+        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
+        let text = n.stringValue
+        guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int(text)
+    }
+
     /// The index in a detail such as `record 3: lat 91.0 outside -90…90; ...`.
     static func recordIndex(in detail: String) -> Int? {
         guard let range = detail.range(of: "record ") else { return nil }
@@ -68,4 +95,16 @@ public enum UploadVerdict: Sendable, Hashable {
             .map { $0.isASCII && ($0.isLetter || $0.isNumber || $0.isPunctuation || $0 == " " || $0.isSymbol) ? $0 : "." }
         return text.isEmpty ? "(empty body)" : String(text)
     }
+}
+
+/// What the uploader does to the outbox after an answer.
+public enum OutboxAction: Sendable, Hashable {
+    /// Acknowledged: delete these.
+    case remove([UInt64])
+    /// Refused as invalid: keep this one aside with the reason, send the rest again.
+    case quarantine(UInt64, reason: String)
+    /// Refused without saying which: send the readings through this seq one at a time.
+    case oneByOneThrough(UInt64, reason: String)
+    /// Keep everything and try again later.
+    case retry(reason: String)
 }

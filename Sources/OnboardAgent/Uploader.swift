@@ -120,25 +120,26 @@ public final class Uploader: @unchecked Sendable {
 
     private func conclude(_ verdict: UploadVerdict, what: String, started: ContinuousClock.Instant, seqs: [UInt64]) -> Step {
         let ms = (now() - started).components
-        let elapsed = "\(ms.seconds * 1000 + ms.attoseconds / 1_000_000_000_000_000) ms"
+        let elapsed = "\(ms.seconds) s \(ms.attoseconds / 1_000_000_000_000_000) ms"
+        var accepted = 0, duplicates = 0
+        if case .acknowledged(let a, let d) = verdict { accepted = a; duplicates = d }
         do {
-            switch verdict {
-            case .acknowledged(let accepted, let duplicates):
-                try outbox.remove(seqs: seqs)
+            switch verdict.outboxAction(seqs: seqs) {
+            case .remove(let acknowledged):
+                try outbox.remove(seqs: acknowledged)
                 policy.succeeded()
                 let summary = "ok: \(what), accepted \(accepted), duplicates \(duplicates), \(elapsed)"
                 try? outbox.recordUpload(summary)
                 logger.info("uploaded \(what): accepted \(accepted), duplicates \(duplicates), \(elapsed)")
                 return .sent
-            case .invalid(let index, let reason):
-                let seq = seqs[index]
+            case .quarantine(let seq, let reason):
                 try outbox.quarantine(seq: seq, reason: reason)
                 policy.succeeded()
                 try? outbox.recordUpload("refused: \(what): seq \(seq) quarantined: \(reason)")
                 logger.error("server refused seq \(seq) as invalid; quarantined it (see `monnemo-agent status`): \(reason)")
                 return .sent
-            case .invalidUnlocated(let reason):
-                oneByOneThrough = seqs.last
+            case .oneByOneThrough(let last, let reason):
+                oneByOneThrough = last
                 logger.warning("server refused \(what) without naming the record (\(reason)); sending one at a time")
                 return .sent
             case .retry(let reason):

@@ -69,6 +69,7 @@ public struct TelemetryBatch: Hashable, Sendable {
 /// A field-level validation failure inside one record.
 public struct RecordFieldError: Error, Sendable {
     public var reason: String
+    public init(reason: String) { self.reason = reason }
 }
 
 extension TelemetryRecord {
@@ -112,7 +113,8 @@ extension TelemetryRecord {
             if let eph, eph < 0 { throw RecordFieldError(reason: "eph \(eph) is negative") }
             var mode: FixMode? = nil
             if let m = try number("mode", required: false) {
-                guard let fm = FixMode(rawValue: Int(m)), Double(fm.rawValue) == m else {
+                // Int(exactly:): `Int(m)` traps on 1e19, -1e19 or a fraction's neighbours.
+                guard let exact = Int(exactly: m), let fm = FixMode(rawValue: exact) else {
                     throw RecordFieldError(reason: "mode \(m) is not 1 (no fix), 2 (2D) or 3 (3D)")
                 }
                 mode = fm

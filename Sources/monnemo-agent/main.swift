@@ -19,7 +19,7 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run in the foreground (for systemd) until SIGTERM.")
 
     @Option(help: "The map server's base URL, e.g. http://map.example:8080.") var server: String
-    @Option(help: "The vehicle's token (from `monnemo-server vehicle add`).") var token: String
+    @OptionGroup var tokenOptions: TokenOptions
     @Option(help: "Folder for the outbox database (created if missing).") var data: String
     @Option(help: "gpsd address HOST:PORT (default 127.0.0.1:2947 unless --gpx/--nmea or a profile says otherwise).") var gpsd: String?
     @Option(help: "Replay this GPX track instead of reading gpsd.") var gpx: String?
@@ -37,10 +37,23 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Outbox size cap in MB; above it the oldest pictures, then climate readings, are dropped (never fixes).") var outboxCapMb: Int = 256
     @Option(help: "First retry delay in seconds (doubles per failure).") var retryBase: Double = 0.5
     @Option(help: "Longest retry delay in seconds.") var retryCap: Double = 60
-    @Option(help: "Seconds to wait for the server's answer.") var requestTimeout: Double = 15
+    @Option(help: "Seconds to wait for the server's answer to a small request (1…3600).") var requestTimeout: Double = 15
+    @Option(help: "Slowest uplink to allow for, in KiB/s: an upload of N KiB may take request-timeout + N / this seconds.") var minUploadRate: Double = 8
     @Option(help: "Shortest gap between uploads, seconds.") var uploadInterval: Double = 1
     @Option(help: "Most records per batch (the API allows 1000).") var batchLimit: Int = 500
     @Option(help: "Log level: debug, info, warning, error.") var logLevel: String = "info"
+
+    func validate() throws {
+        try FlagCheck.seconds(speed, "--speed", max: 10_000)
+        try FlagCheck.seconds(climateInterval, "--climate-interval", max: 86_400)
+        try FlagCheck.seconds(pictureInterval, "--picture-interval", max: 86_400)
+        try FlagCheck.seconds(retryBase, "--retry-base", max: 86_400)
+        try FlagCheck.seconds(retryCap, "--retry-cap", max: 86_400)
+        try FlagCheck.seconds(requestTimeout, "--request-timeout", min: 1, max: 3600)
+        try FlagCheck.seconds(uploadInterval, "--upload-interval", min: 0, max: 86_400)
+        try FlagCheck.seconds(minUploadRate, "--min-upload-rate", max: 1_000_000)
+        guard (1...1_000_000).contains(outboxCapMb) else { throw ValidationError("--outbox-cap-mb must be 1…1000000") }
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -52,6 +65,8 @@ struct Run: AsyncParsableCommand {
         guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https" else {
             throw ValidationError("--server must be an http:// or https:// URL")
         }
+        let token = try tokenOptions.resolve()
+        if let warning = AgentToken.plainHTTPWarning(server: url) { Logger(label: "monnemo-agent").warning("\(warning)") }
         var base: SensorProfile
         if let profile {
             do { base = try SensorProfile.load(path: profile) } catch { throw ValidationError("\(error)") }
@@ -62,7 +77,7 @@ struct Run: AsyncParsableCommand {
         if let gpx { base.gps = .gpx(file: gpx, speed: speed, loop: loop) }
         else if let nmea { base.gps = .nmea(file: nmea, speed: speed, loop: loop) }
         else if let gpsd {
-            guard let colon = gpsd.lastIndex(of: ":"), let port = Int(gpsd[gpsd.index(after: colon)...]) else {
+            guard let colon = gpsd.lastIndex(of: ":"), let port = Int(gpsd[gpsd.index(after: colon)...]), (1...65535).contains(port) else {
                 throw ValidationError("--gpsd must be HOST:PORT")
             }
             base.gps = .gpsd(host: String(gpsd[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
@@ -88,7 +103,9 @@ struct Run: AsyncParsableCommand {
         default: throw ValidationError("--climate must be sysfs, synthetic or none")
         }
         let parts = pictureSize.split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { throw ValidationError("--picture-size must be WIDTHxHEIGHT") }
+        guard parts.count == 2, (1...8192).contains(parts[0]), (1...8192).contains(parts[1]) else {
+            throw ValidationError("--picture-size must be WIDTHxHEIGHT, each 1…8192")
+        }
         let settings = PictureSettings(interval: .milliseconds(Int64(pictureInterval * 1000)), width: parts[0], height: parts[1])
         switch camera {
         case nil: break
@@ -103,6 +120,7 @@ struct Run: AsyncParsableCommand {
         c.retryBase = .milliseconds(Int64(retryBase * 1000))
         c.retryCap = .milliseconds(Int64(retryCap * 1000))
         c.requestTimeout = requestTimeout
+        c.minimumUploadBytesPerSecond = minUploadRate * 1024
         c.uploadInterval = .milliseconds(Int64(uploadInterval * 1000))
         c.batchLimit = max(1, min(batchLimit, TelemetryBatch.maximumRecords))
         c.exitAfterReplay = exitAfterReplay
@@ -154,7 +172,7 @@ struct Status: ParsableCommand {
         }
         print("outbox: \(s.depth) reading(s) waiting (\(s.pending[.fix] ?? 0) fixes, \(s.pending[.climate] ?? 0) climate, \(s.pending[.picture] ?? 0) pictures), \(s.bytes) bytes")
         print("oldest unsent: \(s.oldestPendingTime?.rfc3339 ?? "none")")
-        print("sequence numbers: \(s.firstSeq) … \(s.nextSeq == s.firstSeq ? "none yet" : String(s.nextSeq - 1))")
+        print("sequence numbers: \(s.firstSeq) … \(s.nextSeq == s.firstSeq ? "none yet" : String(s.nextSeq &- 1))")
         print("last upload: \(s.lastUpload ?? "none")\(s.lastUploadTime.map { " at \($0.rfc3339)" } ?? "")")
         print("dropped by the size cap: \(s.droppedPictures) picture(s), \(s.droppedClimate) climate reading(s)")
         print("quarantined (refused by the server): \(s.quarantined)")
@@ -167,15 +185,28 @@ struct Drain: AsyncParsableCommand {
         abstract: "Upload everything in the outbox without reading sensors, then exit (0 when empty, 1 on timeout).")
 
     @Option(help: "The map server's base URL.") var server: String
-    @Option(help: "The vehicle's token.") var token: String
+    @OptionGroup var tokenOptions: TokenOptions
     @Option(help: "The agent's data folder.") var data: String
     @Option(help: "Give up after this many seconds.") var timeout: Double = 600
     @Option(help: "Most records per batch.") var batchLimit: Int = 1000
 
+    func validate() throws {
+        try FlagCheck.seconds(timeout, "--timeout", max: 7 * 86_400)
+    }
+
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        guard let url = URL(string: server) else { throw ValidationError("--server must be a URL") }
-        let outbox = try Outbox(path: AgentConfiguration.outboxPath(dataFolder: data))
+        let logger = Logger(label: "monnemo-agent")
+        guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError("--server must be an http:// or https:// URL")
+        }
+        let token = try tokenOptions.resolve()
+        if let warning = AgentToken.plainHTTPWarning(server: url) { logger.warning("\(warning)") }
+        let path = AgentConfiguration.outboxPath(dataFolder: data)
+        let (outbox, movedAside) = try Outbox.openOrReplace(path: path)
+        if let movedAside {
+            logger.critical("THE OUTBOX WAS DAMAGED: moved it aside to \(movedAside) and started a new one; its readings are NOT uploaded")
+        }
         let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: url, token: token),
                                 policy: RetryPolicy(base: .milliseconds(200), cap: .seconds(10), seed: UInt64.random(in: 1...UInt64.max)),
                                 batchLimit: max(1, min(batchLimit, TelemetryBatch.maximumRecords)))
@@ -188,5 +219,31 @@ struct Drain: AsyncParsableCommand {
             }
         }
         throw ExitCode(1)
+    }
+}
+
+/// Where the vehicle's token comes from (shared by `run` and `drain`).
+struct TokenOptions: ParsableArguments {
+    @Option(name: .customLong("token-file"),
+            help: "File holding the vehicle's token (from `monnemo-server vehicle add`); must not be readable by group or others (chmod 600).")
+    var tokenFile: String?
+    @Option(help: "The vehicle's token. Discouraged: any local user sees it in `ps`; use --token-file or MONNEMO_TOKEN.")
+    var token: String?
+
+    func resolve() throws -> String {
+        do {
+            return try AgentToken.resolve(flag: token, file: tokenFile, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// Checks of numeric flags before they meet a conversion that traps (`Int64(x * 1000)`).
+enum FlagCheck {
+    static func seconds(_ value: Double, _ flag: String, min low: Double = 0.001, max high: Double) throws {
+        guard value.isFinite, value >= low, value <= high else {
+            throw ValidationError("\(flag) must be a number from \(low) to \(high); got \(value)")
+        }
     }
 }

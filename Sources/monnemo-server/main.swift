@@ -44,6 +44,20 @@ struct Serve: AsyncParsableCommand {
     var portFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+    @Option(name: .customLong("max-connections"), help: "Open connections per listener (further clients wait in the backlog).")
+    var maxConnections: Int = 1024
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before a connection with no request in progress is closed.")
+    var idleTimeout: Int = 60
+    @Option(name: .customLong("max-live"), help: "Live (SSE) subscribers in total; beyond it: 503.")
+    var maxLive: Int = 1000
+    @Option(name: .customLong("max-live-per-address"), help: "Live (SSE) subscribers per client address; beyond it: 429.")
+    var maxLivePerAddress: Int = 16
+    @Option(name: .customLong("live-write-timeout"), help: "Seconds a live subscriber may accept nothing before it is disconnected.")
+    var liveWriteTimeout: Int = 30
+    @Option(name: .customLong("max-pending-commits"), help: "Ingest requests that may wait for the next commit; beyond it: 503 with Retry-After.")
+    var maxPendingCommits: Int = 1024
+    @Option(name: .customLong("metrics-token"), help: "Bearer token that opens /metrics to non-loopback clients (also MONNEMO_METRICS_TOKEN); without it /metrics answers loopback only.")
+    var metricsToken: String?
 
     func validate() throws {
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0…65535") }
@@ -51,7 +65,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--osmand-port must be 0…65535, or -1 to turn it off")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
-        if let r = retentionDays, !(r > 0) { throw ValidationError("--retention-days must be positive") }
+        if let r = retentionDays, let problem = OperatorLimits.checkRetentionDays(r) { throw ValidationError(problem) }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1…1000000") }
+        guard (1...86_400).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1…86400 seconds") }
+        guard (0...1_000_000).contains(maxLive) else { throw ValidationError("--max-live must be 0…1000000 (0 turns the live feed off)") }
+        guard (1...1_000_000).contains(maxLivePerAddress) else { throw ValidationError("--max-live-per-address must be 1…1000000") }
+        guard (1...3600).contains(liveWriteTimeout) else { throw ValidationError("--live-write-timeout must be 1…3600 seconds") }
+        guard (1...1_000_000).contains(maxPendingCommits) else { throw ValidationError("--max-pending-commits must be 1…1000000") }
+        if let t = metricsToken, t.count < 16 { throw ValidationError("--metrics-token must be at least 16 characters") }
     }
 
     func run() async throws {
@@ -65,6 +86,13 @@ struct Serve: AsyncParsableCommand {
         config.vendorDirectory = vendorDir
         config.tileURL = tileURL
         config.retentionDays = retentionDays
+        config.maxConnections = maxConnections
+        config.idleTimeout = .seconds(idleTimeout)
+        config.maxLiveSubscribers = maxLive
+        config.maxLivePerAddress = maxLivePerAddress
+        config.liveWriteTimeout = .seconds(liveWriteTimeout)
+        config.maxPendingCommits = maxPendingCommits
+        config.metricsToken = metricsToken ?? ProcessInfo.processInfo.environment["MONNEMO_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if config.webDirectory == nil {
             logger.warning("no Web/ folder found; pass --web-dir to serve the map page")
         }
@@ -123,8 +151,8 @@ struct Vehicle: AsyncParsableCommand {
 
         func validate() throws {
             guard VehicleID.isValid(id) else { throw ValidationError("vehicle id must be 1–64 characters of a-z 0-9 -") }
-            guard publicDelay >= 0 else { throw ValidationError("--public-delay must be ≥ 0") }
-            if let p = publicPrecision, !(0...9).contains(p) { throw ValidationError("--public-precision must be 0…9") }
+            if let problem = OperatorLimits.checkPublicDelay(publicDelay) { throw ValidationError(problem) }
+            if let p = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) { throw ValidationError(problem) }
         }
 
         func run() throws {
@@ -179,8 +207,17 @@ struct Vehicle: AsyncParsableCommand {
         @Argument var id: String
         @OptionGroup var dataOption: DataOption
         @Option var name: String?
-        @Option(name: .customLong("public-delay")) var publicDelay: Int?
-        @Option(name: .customLong("public-precision"), help: "Decimals, or -1 for full precision.") var publicPrecision: Int?
+        @Option(name: .customLong("public-delay"), help: "Seconds, 0…31536000 (one year).") var publicDelay: Int?
+        // .unconditional: `--public-precision -1` (as documented) is a value, not an unknown option.
+        @Option(name: .customLong("public-precision"), parsing: .unconditional, help: "Decimals 0…9, or -1 for full precision.")
+        var publicPrecision: Int?
+
+        func validate() throws {
+            if let d = publicDelay, let problem = OperatorLimits.checkPublicDelay(d) { throw ValidationError(problem) }
+            if let p = publicPrecision, p != -1, let problem = OperatorLimits.checkPublicPrecision(p) {
+                throw ValidationError(problem + " (or -1 for full precision)")
+            }
+        }
 
         func run() throws {
             let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)

@@ -89,7 +89,7 @@ import Telemetry
     @Test func storedRecordsReachSubscribersAfterCommit() async throws {
         let t = try TestServer()
         _ = try t.addVehicle("bike-1")
-        let stream = t.server.hub.subscribe()
+        let stream = try t.server.hub.subscribe()
         let base = Timestamp(rfc3339: "2006-07-12T10:00:00Z")!
         _ = try await t.server.committer.submit(.records(vehicleID: "bike-1", [
             TelemetryRecord(seq: 1, time: base, payload: .fix(Fix(lat: 1, lon: 2))),
@@ -112,7 +112,7 @@ import Telemetry
         let t = try TestServer()
         _ = try t.addVehicle("slow", delay: 1)
         t.now = Timestamp(rfc3339: "2006-07-12T10:00:00Z")!
-        let stream = t.server.hub.subscribe()
+        let stream = try t.server.hub.subscribe()
         _ = try await t.server.committer.submit(.records(vehicleID: "slow", [
             TelemetryRecord(seq: 1, time: t.now, payload: .fix(Fix(lat: 1, lon: 2))),
         ]))

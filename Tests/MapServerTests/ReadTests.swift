@@ -145,7 +145,8 @@ import Telemetry
 
     @Test func healthAndMetrics() async throws {
         let (t, _) = try await seeded(2)
-        try await t.app.test(.router) { client in
+        // Over a real loopback socket: /metrics answers loopback peers.
+        try await t.app.test(.live) { client in
             try await client.execute(uri: "/healthz", method: .get) { r in #expect(r.status == .ok) }
             try await client.execute(uri: "/metrics", method: .get) { r in
                 let text = String(buffer: r.body)

@@ -274,7 +274,7 @@ class ScriptedServer(http.server.ThreadingHTTPServer):
     """A fake map server: answers telemetry uploads from a script, then acknowledges properly."""
 
     def __init__(self, script):
-        self.script, self.requests, self.times, self.stored = list(script), 0, [], {}
+        self.script, self.requests, self.times, self.stored, self.tokens = list(script), 0, [], {}, []
         super().__init__(('127.0.0.1', 0), ScriptedHandler)
 
 
@@ -299,6 +299,9 @@ class ScriptedHandler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, b'\x00\xffnot json at all')
         if answer == '422':
             return self.reply(422, b'{"error":"invalid_record","detail":"record 0: lat 95 outside -90..90; nothing of this batch was stored"}')
+        if isinstance(answer, tuple):  # (status, body) as given: hostile answers
+            return self.reply(answer[0], answer[1])
+        s.tokens.append(self.headers.get('Authorization'))
         records = json.loads(body)['records']
         for r in records:
             s.stored[r['seq']] = r
@@ -335,5 +338,167 @@ def test_bad_answers_are_retried_or_quarantined_without_a_hot_loop(data_dir):
         assert all(g >= 0.09 for g in gaps), gaps
         log = agent.full_log()
         assert 'quarantined' in log and 'HTTP 500' in log and 'retry' in log
+    finally:
+        fake.shutdown()
+
+
+# Answers a server (or a man in the middle) could send; each once, then proper acknowledgements.
+HOSTILE_ANSWERS = [
+    (200, b'{"accepted": 9223372036854775807, "duplicates": 1}'),
+    (200, b'{"accepted": 1, "duplicates": 9223372036854775807}'),
+    (200, b'{"accepted": 18446744073709551616, "duplicates": -18446744073709551615}'),
+    (200, b'{"accepted": 1e300, "duplicates": -1e300}'),
+    (200, b'{"accepted": -1, "duplicates": 2}'),
+    (422, b'{"error":"invalid_record","detail":"record 9223372036854775807: x","index":9223372036854775807}'),
+    (422, b'{"error":"invalid_record","detail":"record 99999999999999999999999: x"}'),
+    (200, b'[' * 5000),
+]
+
+
+def test_hostile_answers_never_crash_the_agent(data_dir):
+    fake = ScriptedServer(HOSTILE_ANSWERS)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    try:
+        gpx = write_gpx(os.path.join(data_dir, 'route.gpx'), 30)
+        agent = Agent(os.path.join(data_dir, 'agent'), f'http://127.0.0.1:{fake.server_address[1]}', 'token', gpx, 20,
+                      '--climate', 'none', '--camera', 'none', '--retry-base', '0.05', '--retry-cap', '0.2',
+                      '--upload-interval', '0.1', '--exit-after-replay').start()
+        assert agent.wait(90) == 0, agent.tail()
+        status = agent.status()
+        # Nothing was taken for an acknowledgement on a lie: every reading arrived, except the one a
+        # 422 refused while the agent was sending one at a time (a 422 on a single record is a refusal
+        # of that record, and it is quarantined, with the server's reason).
+        assert status['depth'] == 0 and status['quarantined'] <= 1, status
+        quarantined = {q['seq'] for q in status['quarantine']}
+        assert all('record 99999999999999999999999' in q['reason'] for q in status['quarantine'])
+        assert set(fake.stored) | quarantined == set(range(status['first_seq'], status['next_seq']))
+        assert fake.requests > len(HOSTILE_ANSWERS)
+    finally:
+        fake.shutdown()
+
+
+def test_the_token_leaves_the_command_line(data_dir):
+    fake = ScriptedServer([])
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    url = f'http://127.0.0.1:{fake.server_address[1]}'
+    gpx = write_gpx(os.path.join(data_dir, 'route.gpx'), 5)
+    token_file = os.path.join(data_dir, 'token')
+    with open(token_file, 'w') as f:
+        f.write('tok-from-a-file\n')
+    try:
+        base = [agent_binary(), 'run', '--server', url, '--gpx', gpx, '--speed', '20', '--climate', 'none',
+                '--camera', 'none', '--upload-interval', '0.1', '--exit-after-replay']
+        env = {k: v for k, v in os.environ.items() if k != 'MONNEMO_TOKEN'}
+        # A token file others may read is refused, saying what to do.
+        os.chmod(token_file, 0o644)
+        out = subprocess.run(base + ['--data', os.path.join(data_dir, 'a'), '--token-file', token_file],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode != 0 and 'chmod 600' in out.stderr and '0644' in out.stderr, out.stderr
+        os.chmod(token_file, 0o600)
+        out = subprocess.run(base + ['--data', os.path.join(data_dir, 'a'), '--token-file', token_file],
+                             capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert 'clear text' not in out.stderr  # loopback: no warning
+        out = subprocess.run(base + ['--data', os.path.join(data_dir, 'b')], capture_output=True, text=True,
+                             env=dict(env, MONNEMO_TOKEN='tok-from-env'), timeout=60)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert set(fake.tokens) == {'Bearer tok-from-a-file', 'Bearer tok-from-env'}, set(fake.tokens)
+        # Neither a token nor two of them.
+        out = subprocess.run(base + ['--data', os.path.join(data_dir, 'c')], capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode != 0 and '--token-file' in out.stderr and 'MONNEMO_TOKEN' in out.stderr
+        out = subprocess.run(base + ['--data', os.path.join(data_dir, 'c'), '--token-file', token_file],
+                             capture_output=True, text=True, env=dict(env, MONNEMO_TOKEN='x'), timeout=60)
+        assert out.returncode != 0 and 'more than once' in out.stderr
+        # Plain http to another host: a warning (drain with an empty outbox sends nothing).
+        os.makedirs(os.path.join(data_dir, 'd'))
+        out = subprocess.run([agent_binary(), 'drain', '--server', 'http://map.example.org', '--data', os.path.join(data_dir, 'd')],
+                             capture_output=True, text=True, env=dict(env, MONNEMO_TOKEN='x'), timeout=60)
+        assert out.returncode == 0 and 'clear text' in out.stderr and 'map.example.org' in out.stderr, out.stderr
+    finally:
+        fake.shutdown()
+
+
+def test_flags_that_would_trap_are_refused(data_dir):
+    base = [agent_binary(), 'run', '--server', 'http://127.0.0.1:9', '--data', os.path.join(data_dir, 'a'), '--camera', 'none']
+    env = dict(os.environ, MONNEMO_TOKEN='x')
+    for flag, value in [('--retry-base', '1e300'), ('--retry-cap', 'nan'), ('--climate-interval', 'inf'),
+                        ('--picture-interval', '-1'), ('--request-timeout', '1e20'), ('--upload-interval', '1e19'),
+                        ('--speed', '0'), ('--outbox-cap-mb', '99999999999999'), ('--picture-size', '99999999999999999999x2')]:
+        out = subprocess.run(base + [flag, value], capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode != 0 and out.returncode != -4 and out.returncode != 132, (flag, out.returncode, out.stderr)
+        assert 'Fatal error' not in out.stderr, (flag, out.stderr)
+
+
+def test_a_corrupt_outbox_is_moved_aside(data_dir):
+    fake = ScriptedServer([])
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    try:
+        folder = os.path.join(data_dir, 'agent')
+        os.makedirs(folder)
+        with open(os.path.join(folder, 'outbox.sqlite'), 'wb') as f:
+            f.write(b'not a database at all' * 100)
+        gpx = write_gpx(os.path.join(data_dir, 'route.gpx'), 5)
+        agent = Agent(folder, f'http://127.0.0.1:{fake.server_address[1]}', 'token', gpx, 20,
+                      '--climate', 'none', '--camera', 'none', '--upload-interval', '0.1', '--exit-after-replay').start()
+        assert agent.wait(60) == 0, agent.tail()
+        aside = [n for n in os.listdir(folder) if n.startswith('outbox.sqlite.corrupt-')]
+        assert len(aside) == 1 and open(os.path.join(folder, aside[0]), 'rb').read().startswith(b'not a database')
+        assert 'THE OUTBOX WAS DAMAGED' in agent.full_log()
+        assert len(fake.stored) == 5
+    finally:
+        fake.shutdown()
+
+
+class SlowLinkHandler(http.server.BaseHTTPRequestHandler):
+    """A map server behind a slow uplink: picture bodies arrive over 2.5 s + 0.4 s per 8 KiB, longer
+    than the agent's --request-timeout (2 s) but within what a size-proportional timeout allows."""
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        s = self.server
+        length = int(self.headers.get('Content-Length', 0))
+        if self.path.startswith('/api/v1/pictures'):
+            s.picture_attempts += 1
+            seconds = 2.5 + 0.4 * length / 8192
+            body, started = b'', time.monotonic()
+            while len(body) < length:
+                body += self.rfile.read(min(4096, length - len(body)))
+                wait = started + seconds * len(body) / length - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            seq = int(self.path.split('seq=')[1].split('&')[0])
+            s.pictures[seq] = len(body)
+            reply = json.dumps({'id': f'v-{seq}', 'duplicate': False}).encode()
+            status = 201
+        else:
+            records = json.loads(self.rfile.read(length))['records']
+            reply = json.dumps({'accepted': len(records), 'duplicates': 0}).encode()
+            status = 200
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+def test_large_pictures_on_a_slow_link_get_time_in_proportion(data_dir):
+    fake = http.server.ThreadingHTTPServer(('127.0.0.1', 0), SlowLinkHandler)
+    fake.picture_attempts, fake.pictures = 0, {}
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    try:
+        gpx = write_gpx(os.path.join(data_dir, 'route.gpx'), 8)
+        agent = Agent(os.path.join(data_dir, 'agent'), f'http://127.0.0.1:{fake.server_address[1]}', 'token', gpx, 1,
+                      '--climate', 'none', '--camera', 'test', '--picture-interval', '3', '--picture-size', '640x480',
+                      '--request-timeout', '2', '--retry-base', '0.2', '--retry-cap', '1', '--upload-interval', '0.2',
+                      '--exit-after-replay').start()
+        assert agent.wait(120) == 0, agent.tail()
+        status = agent.status()
+        assert status['depth'] == 0 and status['picture'] == 0, status
+        assert fake.pictures and min(fake.pictures.values()) > 8192, fake.pictures
+        # Each picture took longer than --request-timeout and still went through on the first try.
+        assert fake.picture_attempts == len(fake.pictures), (fake.picture_attempts, fake.pictures)
     finally:
         fake.shutdown()

@@ -130,7 +130,10 @@ def test_every_read_endpoint_and_pictures_over_a_socket(server):
     assert server.post_batch(token, [fix(1, t0, lat=43.1, lon=-0.3),
                                      {'seq': 2, 'time': '2006-07-12T10:00:01Z', 'kind': 'climate',
                                       'temperature': 22.5, 'humidity': 61}])[0] == 200
-    jpeg = bytes([0xFF, 0xD8, 0xFF, 0xE0]) + b'\x00' * 100 + bytes([0xFF, 0xD9])
+    # A well-formed JPEG (JFIF, a frame, a scan) without metadata: the server stores it byte for byte.
+    jpeg = (bytes([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10]) + b'JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00'
+            + bytes([0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x00, 0x01, 0x00, 0x01, 0x01, 0x01, 0x11, 0x00])
+            + bytes([0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]) + b'\x12' * 100 + bytes([0xFF, 0xD9]))
     headers = {'Authorization': 'Bearer ' + token, 'Content-Type': 'image/jpeg'}
     status, body, _ = server.request('POST', '/api/v1/pictures?seq=3&time=2006-07-12T10:00:02Z&lat=43.1&lon=-0.3',
                                      jpeg, headers)

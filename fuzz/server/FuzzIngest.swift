@@ -1,7 +1,9 @@
 import Foundation
 
 /// libFuzzer entry: the map server's parsers of network input. The first byte picks the parser:
-/// the telemetry batch (JSON body), an OsmAnd report (query form or JSON form), or an RFC 3339 time.
+/// the telemetry batch (JSON body), an OsmAnd report (query form or JSON form), an RFC 3339 time,
+/// the query string of a read endpoint (`/track`, `/readings`, `/pictures`) up to the arithmetic
+/// the server does with it, or a picture body through the JPEG metadata stripper.
 /// Each must answer with a value or a typed error, never crash.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -9,7 +11,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let selector = data[0]
     let body = Data(bytes: data + 1, count: size - 1)
     let now = Timestamp(microseconds: 1_152_698_400_000_000)
-    switch selector % 4 {
+    switch selector % 6 {
     case 0:
         if let batch = try? TelemetryBatch(json: body) {
             // What parses must write back to JSON that parses to the same records. Numbers are
@@ -46,6 +48,36 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? OsmAndReport(query: query, now: now)
     case 2:
         _ = try? OsmAndReport(json: body, now: now)
+    case 4:
+        // A read endpoint's query string, split and percent-decoded as Hummingbird does.
+        guard let first = body.first else { return 0 }
+        let endpoints: [ReadQuery.Endpoint] = [.track, .readings, .pictures]
+        let endpoint = endpoints[Int(first) % 3]
+        var pairs: [(String, String)] = []
+        for pair in String(decoding: body.dropFirst(), as: UTF8.self).split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = kv[0].removingPercentEncoding ?? String(kv[0])
+            let value = kv.count > 1 ? (kv[1].removingPercentEncoding ?? String(kv[1])) : ""
+            pairs.append((key, value))
+        }
+        if let q = try? ReadQuery(parameters: pairs, for: endpoint) {
+            precondition(q.limit >= 1 && q.limit <= ReadQuery.maximumLimit, "limit out of range")
+            // What the server then computes from it: one more than the page, the paging link, the cut-off.
+            let (_, overflow) = q.limit.addingReportingOverflow(1)
+            precondition(!overflow)
+            if let s = q.simplify { precondition(s.isFinite && s >= 0 && s <= ReadQuery.maximumSimplify) }
+            _ = q.from.map { Timestamp(rfc3339: $0.rfc3339) }
+            _ = q.to.map { $0.rfc3339 }
+            let to = min(q.to ?? now, now)
+            _ = (q.from ?? Timestamp(microseconds: Int64.min)) <= to
+        }
+    case 5:
+        // A picture body: the stripped JPEG must strip to itself, and never grow.
+        if let once = try? JPEGSanitizer.strip([UInt8](body)) {
+            precondition(once.count <= body.count, "stripping grew the picture")
+            guard let twice = try? JPEGSanitizer.strip(once) else { preconditionFailure("stripped JPEG does not parse") }
+            precondition(twice == once, "stripping is not idempotent")
+        }
     default:
         if let t = Timestamp(rfc3339: String(decoding: body, as: UTF8.self)) {
             precondition(Timestamp(rfc3339: t.rfc3339) == t, "timestamp does not round-trip")
