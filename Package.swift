@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Time for the sans-I/O cores: one `Instant` type and the system clock (ManualClock in TestSupport).
@@ -37,6 +38,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -147,7 +149,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Timekeeping"], path: "Tests/TestSupport"),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry"]),
+        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
@@ -173,6 +175,8 @@ let package = Package(
                 "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
