@@ -250,7 +250,7 @@ final class CallMedia {
             if let d = dtmfReceiver.receive(p) { onDTMF(d) }
             return
         }
-        guard p.payloadType == plan.payloadType else { return }
+        guard p.payloadType == plan.payloadType, p.payload.count <= MediaPlan.maximumPayload else { return }
         packetsReceived += 1
         jitter?.insert(p.payload, timestamp: p.timestamp, arrival: now)
     }

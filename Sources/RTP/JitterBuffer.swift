@@ -137,6 +137,15 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
                 next = newNext
             }
         }
+        // frames off the playout grid or behind it (a sender whose timestamps are not whole
+        // frames apart, a restart) would never be played: drop them, so they neither leak nor
+        // fill the buffer's capacity
+        if let lowest = frames.keys.min(), lowest < next {
+            for key in frames.keys where key < next {
+                frames.removeValue(forKey: key)
+                statistics.late += 1
+            }
+        }
         nextPlayout = next
         let ts = UInt32(truncatingIfNeeded: next)
         if frames[next] == nil {

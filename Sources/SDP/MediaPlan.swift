@@ -66,9 +66,14 @@ public struct MediaPlan: Sendable, Hashable {
         eventPacketMs = PacketTime.negotiate(requested: n.ptime, maximum: nil, encoding: "telephone-event")
     }
 
-    /// Jitter buffer bounds in frames: enough for its maximum delay twice over.
+    /// Jitter buffer bound in frames: four times its maximum delay, at least 256 frames (a
+    /// receiver whose loop stalled catches up through it; only a flood reaches the bound).
+    /// With payloads capped at `maximumPayload` that is at most ~400 kB per call.
     public func jitterCapacity(maximumDelay: Double) -> Int {
         let frames = maximumDelay.isFinite && maximumDelay > 0 ? Int(Swift.min(maximumDelay, 10) * 1000) / frameMs : 0
-        return Swift.max(8, 2 * frames + 4)
+        return Swift.max(256, 4 * frames)
     }
+
+    /// Largest payload a voice packet of ours may carry (Opus: 1275 octets per frame).
+    public static let maximumPayload = 1500
 }

@@ -183,9 +183,9 @@ public enum OfferAnswer {
                 am.attributes.append(SDPAttribute("rtpmap", f.rtpmap))
                 if let fmtp = f.fmtp { am.attributes.append(SDPAttribute("fmtp", "\(f.payloadType) \(fmtp)")) }
             }
-            let ptime = chosen.encoding.lowercased() == "ilbc"
-                ? (chosen.fmtp.flatMap { SDPMedia.fmtpValue($0, "mode") } == "20" ? 20 : 30)
-                : PacketTime.negotiate(requested: m.ptime, maximum: m.maxptime, encoding: chosen.encoding)
+            // (iLBC's packet time is its mode whatever a=ptime says; the answer echoes the offer's
+            // ptime as before: pjsua2 packs two frames per packet when told a=ptime:30 with mode=30)
+            let ptime = PacketTime.negotiate(requested: m.ptime, maximum: m.maxptime, encoding: chosen.encoding)
             am.attributes.append(SDPAttribute("ptime", String(ptime)))
             am.setDirection(dir)
             answer.media.append(am)
