@@ -21,4 +21,10 @@ enum PasswordFile {
         guard !password.isEmpty else { throw ValidationError("password file \(path) is empty") }
         return password
     }
+
+    /// True when group or others may read `path`.
+    static func othersMayRead(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && st.st_mode & 0o077 != 0
+    }
 }

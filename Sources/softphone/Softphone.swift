@@ -63,6 +63,9 @@ struct CommonOptions: ParsableArguments {
     ///   an IPv6 or a remote address works with no flags), else on 127.0.0.1.
     func configuration(defaultPort: Int, toward target: String? = nil) throws -> PhoneConfiguration {
         let file = try account.map(AccountFile.init(path:))
+        if let account, file?.string("password") != nil, PasswordFile.othersMayRead(account) {
+            FileHandle.standardError.write(Data("softphone: warning: \(account) holds a password and group or others may read it; run chmod 600 \(account)\n".utf8))
+        }
         var c = PhoneConfiguration()
         c.user = user ?? file?.string("user") ?? c.user
         c.password = try password ?? passwordFile.map(PasswordFile.read(path:))

@@ -39,6 +39,18 @@ import Testing
         #expect(jb.statistics.overflowed > 0)
     }
 
+    @Test func framesOffThePlayoutGridDoNotLinger() {
+        // a steady stream plus, from the same sender, frames 7 units off the grid: those were
+        // never played and stayed in the buffer for good (a leak, and now they would fill its capacity)
+        var jb = JitterBuffer<[UInt8]>(clockRate: 8000, frameDuration: 160, capacity: 10_000)
+        for i in 0..<300 {
+            jb.insert([1], timestamp: UInt32(i * 160), arrival: Double(i) * 0.02)
+            jb.insert([2], timestamp: UInt32(i * 160 + 7), arrival: Double(i) * 0.02)
+            _ = jb.pop()
+        }
+        #expect(jb.depth < 20, "\(jb.depth) frames held")
+    }
+
     @Test func sourcesAreBounded() throws {
         var s = RTPSession(ssrc: 9, clockRate: 8000, cname: "x")
         for ssrc in UInt32(0)..<10_000 {
