@@ -18,6 +18,8 @@ public struct CallStatistics: Sendable, Codable, Equatable {
     public var seconds: Double
     /// Audio per packet in milliseconds (iLBC: its mode, 20 or 30).
     public var frameMs: Int
+    /// RTP/RTCP packets dropped because they came from another address or another SSRC.
+    public var packetsRejected: Int = 0
 }
 
 /// The audio stream of one call: an RTP/RTCP socket pair, the codec, the jitter buffer,
@@ -37,6 +39,10 @@ final class CallMedia {
     var sink: AudioSink?
     var remoteRTP: SocketAddress?
     var remoteRTCP: SocketAddress?
+    /// Which packets belong to the call: the negotiated address, one SSRC (`RTPSourceGuard`).
+    var sourceGuard: RTPSourceGuard?
+    /// Bumped on every (re-)negotiation, so a slow name lookup cannot overwrite a newer address.
+    var addressGeneration = 0
     var timer: RepeatedTask?
     var sampleOffset: UInt32 = 0
     var started: NIODeadline?
@@ -98,9 +104,10 @@ final class CallMedia {
         var g = SystemRandomNumberGenerator()
         session = RTPSession(ssrc: session.ssrc, clockRate: c.rtpClockRate, cname: session.cname,
                              initialSequence: UInt16.random(in: 0...0x7FFF, using: &g), initialTimestamp: session.timestampBase)
-        jitter = JitterBuffer(clockRate: c.rtpClockRate, frameDuration: c.timestampsPerFrame)
-        remoteRTP = try SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remotePort)
-        remoteRTCP = try SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remoteRTCPPort)
+        let maximumDelay = 0.5
+        jitter = JitterBuffer(clockRate: c.rtpClockRate, frameDuration: c.timestampsPerFrame, maximumDelay: maximumDelay,
+                              capacity: c.plan.jitterCapacity(maximumDelay: maximumDelay))
+        setRemote(neg)
         started = started ?? .now()
         let ptime = TimeAmount.milliseconds(Int64(c.frameMs))
         timer?.cancel()
@@ -114,14 +121,42 @@ final class CallMedia {
     /// A re-INVITE changed the stream (hold, new address).
     func update(_ neg: NegotiatedAudio) {
         negotiated = neg
-        remoteRTP = try? SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remotePort)
-        remoteRTCP = try? SocketAddress.makeAddressResolvingHost(neg.remoteAddress, port: neg.remoteRTCPPort)
+        setRemote(neg)
+    }
+
+    /// Where to send, and from where to accept: literals at once, names off the event loop
+    /// (until a name resolves nothing is sent and nothing accepted).
+    func setRemote(_ neg: NegotiatedAudio) {
+        addressGeneration += 1
+        let generation = addressGeneration
+        if let rtpAddress = AddressResolver.literal(neg.remoteAddress, port: neg.remotePort) {
+            apply(rtpAddress, rtcpPort: neg.remoteRTCPPort)
+            return
+        }
+        remoteRTP = nil
+        remoteRTCP = nil
+        sourceGuard = nil
+        AddressResolver.resolve(neg.remoteAddress, port: neg.remotePort, on: loop).whenSuccess { [weak self] a in
+            guard let self, self.addressGeneration == generation else { return }
+            self.apply(a, rtcpPort: neg.remoteRTCPPort)
+        }
+    }
+
+    func apply(_ rtpAddress: SocketAddress, rtcpPort: Int) {
+        remoteRTP = rtpAddress
+        var rtcpAddress = rtpAddress
+        // NIO's port setter traps above 65535: SDP gave the port, so check it here too
+        if (1...65535).contains(rtcpPort) { rtcpAddress.port = rtcpPort }
+        remoteRTCP = rtcpAddress
+        let host = rtpAddress.ipAddress ?? ""
+        let port = rtpAddress.port ?? 0
+        if sourceGuard == nil { sourceGuard = RTPSourceGuard(host: host, port: port) } else { sourceGuard?.expect(host: host, port: port) }
     }
 
     func queueDTMF(_ digits: String) {
-        guard let neg = negotiated, neg.telephoneEventPayloadType != nil else { return }
-        for d in digits {
-            let packets = telephoneEventPayloads(digit: d, clockRate: 8000, durationMs: 120, packetMs: neg.ptime)
+        guard negotiated != nil, let plan = codec?.plan, plan.telephoneEventPayloadType != nil else { return }
+        for d in digits.prefix(64) {
+            let packets = telephoneEventPayloads(digit: d, clockRate: 8000, durationMs: 120, packetMs: plan.eventPacketMs)
             outgoingDTMF += packets
             // a gap between digits
             outgoingDTMF += [([], false), ([], false)]
@@ -157,11 +192,11 @@ final class CallMedia {
         }
         if samples == nil { samples = [Int16](repeating: 0, count: frame) }
         if sending, let remoteRTP {
-            if !outgoingDTMF.isEmpty, let pt = neg.telephoneEventPayloadType {
+            if !outgoingDTMF.isEmpty, let pt = c.plan.telephoneEventPayloadType {
                 let next = outgoingDTMF.removeFirst()
                 if !next.payload.isEmpty {
                     if next.marker { dtmfTimestamp = sampleOffset }
-                    let p = session.makePacket(payloadType: UInt8(pt), payload: next.payload, sampleOffset: dtmfTimestamp, marker: next.marker, now: now)
+                    let p = session.makePacket(payloadType: pt, payload: next.payload, sampleOffset: dtmfTimestamp, marker: next.marker, now: now)
                     rtp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTP, data: rtp.allocator.buffer(bytes: p.bytes)), promise: nil)
                 }
             } else {
@@ -172,7 +207,7 @@ final class CallMedia {
                     codec = c
                     return
                 }
-                let p = session.makePacket(payloadType: UInt8(neg.format.payloadType), payload: payload, sampleOffset: sampleOffset, now: now)
+                let p = session.makePacket(payloadType: c.plan.payloadType, payload: payload, sampleOffset: sampleOffset, now: now)
                 // a dropped packet still took its sequence number, so the receiver sees a real gap
                 if sendLossPercent <= 0 || Double.random(in: 0..<100) >= sendLossPercent {
                     rtp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTP, data: rtp.allocator.buffer(bytes: p.bytes)), promise: nil)
@@ -199,14 +234,23 @@ final class CallMedia {
     }
 
     func receive(_ bytes: [UInt8], from: SocketAddress, rtcp isRTCP: Bool) {
-        guard let neg = negotiated else { return }
-        guard let received = try? session.receive(bytes, now: now, isRTCP: isRTCP || RTPPacket.looksLikeRTCP(bytes)) else { return }
+        guard negotiated != nil, let plan = codec?.plan, sourceGuard != nil else { return }
+        let host = from.ipAddress ?? ""
+        if isRTCP || RTPPacket.looksLikeRTCP(bytes) {
+            guard sourceGuard!.admitRTCP(host: host) else { return }
+            _ = try? session.receive(bytes, now: now, isRTCP: true)
+            return
+        }
+        // only the negotiated address, only its locked SSRC: nobody else injects audio or DTMF
+        guard let header = try? RTPPacket(parsing: bytes),
+              sourceGuard!.admit(host: host, port: from.port ?? 0, ssrc: header.ssrc, now: now) == .accept else { return }
+        guard let received = try? session.receive(bytes, now: now, isRTCP: false) else { return }
         guard case .rtp(let p) = received else { return }
-        if let pt = neg.telephoneEventPayloadType, p.payloadType == UInt8(pt) {
+        if let pt = plan.telephoneEventPayloadType, p.payloadType == pt {
             if let d = dtmfReceiver.receive(p) { onDTMF(d) }
             return
         }
-        guard p.payloadType == UInt8(neg.format.payloadType) else { return }
+        guard p.payloadType == plan.payloadType, p.payload.count <= MediaPlan.maximumPayload else { return }
         packetsReceived += 1
         jitter?.insert(p.payload, timestamp: p.timestamp, arrival: now)
     }
@@ -232,7 +276,8 @@ final class CallMedia {
                               packetsLost: Int(max(0, remote?.cumulativeLost ?? 0)), lossRatio: loss, jitterMs: jitterS * 1000,
                               concealedFrames: jitter?.statistics.concealed ?? 0,
                               mos: (SignalMeasure.mos(codec: c.name, lossRatio: loss, delaySeconds: delay) * 100).rounded() / 100,
-                              seconds: now, frameMs: c.frameMs)
+                              seconds: now, frameMs: c.frameMs,
+                              packetsRejected: (sourceGuard?.droppedWrongAddress ?? 0) + (sourceGuard?.droppedForeignSSRC ?? 0))
     }
 }
 

@@ -6,6 +6,9 @@ import SDP
 public enum CodecChoice: String, Sendable, CaseIterable {
     case opus, pcmu, pcma, ilbc
 
+    /// What the phone offers and accepts without `--codec`: every codec it has, iLBC included.
+    public static let defaults: [CodecChoice] = [.opus, .ilbc, .pcmu, .pcma]
+
     public var format: AudioFormat {
         switch self {
         case .opus: return .opus
@@ -27,32 +30,26 @@ public struct MediaCodec {
     /// Audio per frame (and per packet) in milliseconds, at least 10.
     public var frameMs: Int { max(10, codec.samplesPerFrame * 1000 / codec.sampleRate) }
 
+    /// The checked numbers this codec runs with (frame time, RTP timing, payload types).
+    public var plan: MediaPlan
+
     /// `opusRate` is the internal rate we want (8000 narrowband … 48000 fullband); a lower
-    /// `maxplaybackrate` from the peer (RFC 7587 §6.1) lowers it further.
+    /// `maxplaybackrate` from the peer (RFC 7587 §6.1) lowers it further. Every value from
+    /// the peer's SDP goes through `MediaPlan`, which bounds it, before any codec is built.
     public init(negotiated: NegotiatedAudio, opus settings: OpusCodec.Settings = OpusCodec.Settings(), opusRate: Int = 48000) throws {
-        let ptime = negotiated.ptime > 0 ? negotiated.ptime : 20
-        switch negotiated.format.encoding.lowercased() {
-        case "pcmu":
-            codec = G711Codec(law: .mu, frameMs: ptime)
-            name = "PCMU"; rtpClockRate = 8000; timestampsPerFrame = UInt32(8 * ptime)
-        case "pcma":
-            codec = G711Codec(law: .a, frameMs: ptime)
-            name = "PCMA"; rtpClockRate = 8000; timestampsPerFrame = UInt32(8 * ptime)
-        case "opus":
-            var rate = opusRate
-            if let peer = negotiated.remoteFmtp.flatMap({ SDPMedia.fmtpValue($0, "maxplaybackrate") }).flatMap(Int.init) {
-                rate = min(rate, [8000, 12000, 16000, 24000, 48000].first { $0 >= peer } ?? 48000)
-            }
-            let opus = try OpusCodec(sampleRate: rate, frameMs: ptime, settings: settings)
-            codec = opus
-            name = "opus"; rtpClockRate = 48000; timestampsPerFrame = opus.rtpTimestampsPerFrame
-        case "ilbc":
-            // RFC 3952 §5: 30 ms unless both sides can do 20 ms.
-            let mode: ILBCMode = negotiated.ilbcMode == 20 ? .ms20 : .ms30
-            codec = ILBCCodec(mode: mode)
-            name = "iLBC"; rtpClockRate = 8000; timestampsPerFrame = UInt32(mode.samplesPerFrame)
-        default:
-            throw OfferAnswerError("no codec implementation for \(negotiated.format.encoding)")
+        let plan = try MediaPlan(negotiated, opusRate: opusRate)
+        self.plan = plan
+        rtpClockRate = plan.rtpClockRate
+        timestampsPerFrame = plan.timestampsPerFrame
+        switch plan.codec {
+        case .pcmu:
+            codec = G711Codec(law: .mu, frameMs: plan.frameMs); name = "PCMU"
+        case .pcma:
+            codec = G711Codec(law: .a, frameMs: plan.frameMs); name = "PCMA"
+        case .opus:
+            codec = try OpusCodec(sampleRate: plan.codecRate, frameMs: plan.frameMs, settings: settings); name = "opus"
+        case .ilbc:
+            codec = ILBCCodec(mode: plan.ilbcMode == 20 ? .ms20 : .ms30); name = "iLBC"
         }
     }
 }

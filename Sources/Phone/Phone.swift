@@ -24,7 +24,17 @@ public struct PhoneConfiguration: Sendable {
     public var tcp = true
     /// Transport for URIs that name none.
     public var defaultTransport: SIPTransportKind = .udp
-    public var codecs: [CodecChoice] = [.opus, .pcmu, .pcma]
+    /// Offered in this order; an answer follows the offerer's order unless `codecOrder` is `.local`.
+    public var codecs: [CodecChoice] = CodecChoice.defaults
+    public var codecOrder: CodecOrder = .offerer
+    /// Digest realm credentials may answer (nil: only challenges from the registrar or outbound proxy).
+    public var authRealm: String?
+    /// Most calls at once (a further INVITE gets 486 Busy Here).
+    public var maximumCalls = 8
+    /// Most inbound SIP/TCP connections at once (further ones are closed).
+    public var maximumTCPConnections = 64
+    /// Seconds of silence after which an inbound SIP/TCP connection is closed.
+    public var tcpIdleTimeout = 120
     /// Opus encoder knobs (bitrate, complexity, in-band FEC, expected loss, DTX).
     public var opus = OpusCodec.Settings()
     /// Opus internal rate: 8000 (narrowband), 12000, 16000 (wideband), 24000, 48000 (fullband).
@@ -52,7 +62,8 @@ public enum PhoneEvent: Sendable, Equatable {
     case registered(expires: Int)
     case registrationFailed(status: Int, reason: String)
     case unregistered
-    case incomingCall(call: String, from: String)
+    /// `name`: the caller's display name, as the caller wrote it (printing escapes it).
+    case incomingCall(call: String, from: String, name: String?)
     case ringing(call: String, status: Int)
     case answered(call: String, codec: String)
     case established(call: String)
@@ -98,6 +109,7 @@ public final class Phone: @unchecked Sendable {
     public func start() throws {
         let c = configuration
         transport = SIPTransport(group: group, loop: loop, host: c.listenHost, port: c.listenPort,
+                                 maximumInbound: c.maximumTCPConnections, idleTimeout: .seconds(Int64(c.tcpIdleTimeout)),
                                  onMessage: { [weak self] bytes, from in self?.received(bytes, from: from) },
                                  onError: { [weak self] why in self?.emit(.error(why)) })
         try transport.start(udp: c.udp, tcp: c.tcp)
@@ -107,6 +119,8 @@ public final class Phone: @unchecked Sendable {
         uc.displayName = c.displayName
         uc.authUser = c.authUser
         uc.registrationExpires = c.registrationExpires
+        uc.authRealm = c.authRealm
+        uc.maximumCalls = c.maximumCalls
         if let r = c.registrar { uc.registrar = try SIPURI(parsing: r) }
         if let p = c.outboundProxy {
             let u = try SIPURI(parsing: p)
@@ -139,7 +153,8 @@ public final class Phone: @unchecked Sendable {
         }
         timer?.cancel()
         if let d = ua.nextDeadline {
-            let delay = max(0, d - now)
+            // a deadline from a peer's value (Expires: 2^62) must not overflow the nanoseconds
+            let delay = min(max(0, d - now), 86_400)
             timer = loop.scheduleTask(in: .nanoseconds(Int64(delay * 1e9) + 1000)) { [weak self] in
                 guard let self else { return }
                 self.process(self.ua.advance(to: self.now))
@@ -243,7 +258,7 @@ public final class Phone: @unchecked Sendable {
         case .registrationFailed(let s, let r): emit(.registrationFailed(status: s, reason: r))
         case .unregistered: emit(.unregistered)
         case .incomingCall(let h, let from, let offer):
-            emit(.incomingCall(call: h, from: from.uri.description))
+            emit(.incomingCall(call: h, from: from.uri.description, name: from.displayName))
             if configuration.autoAnswer { answerIncoming(h, offer: offer) }
             else { pendingIncoming.append((h, offer)) }
         case .ringing(let h, let s): emit(.ringing(call: h, status: s))
@@ -316,7 +331,8 @@ public final class Phone: @unchecked Sendable {
                 let m = try r.get()
                 self.media[h] = m
                 let (answer, neg) = try OfferAnswer.answer(sdp, supported: self.formats, address: self.sdpAddress, port: m.localPort,
-                                                           sessionID: String(UInt32.random(in: 1...UInt32.max)))
+                                                           sessionID: String(UInt32.random(in: 1...UInt32.max)),
+                                                           order: self.configuration.codecOrder)
                 try self.startMedia(h, m, neg)
                 self.emit(.answered(call: h, codec: neg.format.encoding))
                 self.process(self.ua.answer(h, sdp: answer.bytes, now: self.now))
@@ -349,7 +365,8 @@ public final class Phone: @unchecked Sendable {
     func answerReoffer(_ h: CallHandle, sdp: [UInt8]) {
         guard let m = media[h], let offer = try? SessionDescription(parsing: sdp),
               let (answer, neg) = try? OfferAnswer.answer(offer, supported: formats, address: sdpAddress, port: m.localPort,
-                                                           sessionID: String(UInt32.random(in: 1...UInt32.max)), version: 2) else {
+                                                           sessionID: String(UInt32.random(in: 1...UInt32.max)), version: 2,
+                                                           order: configuration.codecOrder) else {
             process(ua.answerReoffer(h, sdp: nil, now: now))
             return
         }

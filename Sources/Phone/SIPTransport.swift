@@ -18,9 +18,18 @@ final class SIPTransport {
     var connecting: [SIPEndpoint: EventLoopFuture<Channel>] = [:]
     let onMessage: ([UInt8], SIPEndpoint) -> Void
     let onError: (String) -> Void
+    /// Most TCP connections peers may hold open to us; further ones are closed at once.
+    let maximumInbound: Int
+    /// An inbound TCP connection that sends nothing for this long is closed.
+    let idleTimeout: TimeAmount
+    /// Inbound TCP connections open now (touched on `loop` only).
+    private(set) var inboundCount = 0
+    private(set) var refusedConnections = 0
 
-    init(group: EventLoopGroup, loop: EventLoop, host: String, port: Int,
+    init(group: EventLoopGroup, loop: EventLoop, host: String, port: Int, maximumInbound: Int = 64, idleTimeout: TimeAmount = .seconds(120),
          onMessage: @escaping ([UInt8], SIPEndpoint) -> Void, onError: @escaping (String) -> Void) {
+        self.maximumInbound = maximumInbound
+        self.idleTimeout = idleTimeout
         self.group = group
         self.loop = loop
         self.host = host
@@ -51,7 +60,20 @@ final class SIPTransport {
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { [weak self] ch in
                     guard let self else { return ch.eventLoop.makeSucceededVoidFuture() }
-                    return ch.pipeline.addHandler(self.streamHandler(for: ch))
+                    // children run on `loop` (the server's group is that one loop)
+                    guard self.inboundCount < self.maximumInbound else {
+                        self.refusedConnections += 1
+                        if self.refusedConnections == 1 || self.refusedConnections % 100 == 0 {
+                            self.onError("TCP: \(self.maximumInbound) connections open; refused \(self.refusedConnections) so far")
+                        }
+                        return ch.close()
+                    }
+                    self.inboundCount += 1
+                    ch.closeFuture.whenComplete { [weak self] _ in self?.inboundCount -= 1 }
+                    let idle = self.idleTimeout, stream = self.streamHandler(for: ch)
+                    return ch.eventLoop.makeCompletedFuture {
+                        try ch.pipeline.syncOperations.addHandlers(IdleStateHandler(readTimeout: idle), stream)
+                    }
                 }
                 .bind(host: host, port: port).wait()
             port = tcpServer?.localAddress?.port ?? port
@@ -71,12 +93,14 @@ final class SIPTransport {
         switch dest.transport {
         case .udp:
             guard let udp else { onError("no UDP socket for \(dest)"); return }
-            do {
-                let addr = try SocketAddress.makeAddressResolvingHost(dest.address, port: dest.port)
-                let buf = udp.allocator.buffer(bytes: bytes)
-                udp.writeAndFlush(AddressedEnvelope(remoteAddress: addr, data: buf), promise: nil)
-            } catch {
-                onError("cannot resolve \(dest.address): \(error)")
+            // a name in a Via or Contact is looked up off the event loop (AddressResolver)
+            AddressResolver.resolve(dest.address, port: dest.port, on: loop).whenComplete { [weak self] r in
+                switch r {
+                case .success(let addr):
+                    udp.writeAndFlush(AddressedEnvelope(remoteAddress: addr, data: udp.allocator.buffer(bytes: bytes)), promise: nil)
+                case .failure(let error):
+                    self?.onError("\(error)")
+                }
             }
         case .tcp:
             if let ch = connections[dest], ch.isActive {
@@ -159,6 +183,12 @@ final class SIPStreamInbound: ChannelInboundHandler {
             onError("\(error); closing the connection")
             context.close(promise: nil)
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // IdleStateHandler: nothing read for the idle timeout
+        if let e = event as? IdleStateHandler.IdleStateEvent, e == .read { context.close(promise: nil); return }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -52,6 +52,8 @@ public struct WAVAudio: Sendable, Equatable {
         guard format == 1, bits == 16, channels >= 1, rate > 0 else {
             throw WAVError("only 16-bit PCM WAV is read (this one: format \(format), \(bits) bits, \(channels) channels)")
         }
+        // the rate feeds the resampler's kernel size: a header saying 4 GHz must not allocate without bound
+        guard rate <= 384_000 else { throw WAVError("sample rate \(rate) Hz is over 384000") }
         guard let pcm else { throw WAVError("no data chunk") }
         let frames = pcm.count / (2 * channels)
         var out = [Int16](repeating: 0, count: frames)

@@ -19,6 +19,8 @@ public struct JitterBufferStatistics: Sendable, Hashable {
     public var dropped = 0
     /// Concealed frames inserted to grow the delay.
     public var stretched = 0
+    /// Packets refused because the buffer held `capacity` frames already.
+    public var overflowed = 0
 }
 
 /// An adaptive playout buffer for fixed-duration audio frames (libre's jbuf, PJSIP's
@@ -35,6 +37,8 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
     public let frameDuration: UInt32
     public var minimumDelay: Double
     public var maximumDelay: Double
+    /// Most frames held at once (a sender cannot make the buffer grow without bound).
+    public let capacity: Int
     public private(set) var statistics = JitterBufferStatistics()
 
     var frames: [Int64: Payload] = [:]
@@ -45,9 +49,13 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
     var consecutiveLost = 0
     var lastUnwrapped: Int64?
 
-    public init(clockRate: Int, frameDuration: UInt32, minimumDelay: Double = 0.02, maximumDelay: Double = 0.5) {
+    /// `clockRate` and `frameDuration` must be positive (they come from `MediaPlan`, never from
+    /// the network directly); `capacity` bounds the frames held.
+    public init(clockRate: Int, frameDuration: UInt32, minimumDelay: Double = 0.02, maximumDelay: Double = 0.5, capacity: Int = 256) {
+        precondition(clockRate > 0 && frameDuration > 0, "jitter buffer needs a positive clock rate and frame duration")
         self.clockRate = clockRate
         self.frameDuration = frameDuration
+        self.capacity = Swift.max(1, capacity)
         self.minimumDelay = minimumDelay
         self.maximumDelay = maximumDelay
     }
@@ -91,6 +99,7 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
         lastTransit = transit
         if let next = nextPlayout, t < next { statistics.late += 1; return }
         guard frames[t] == nil else { statistics.duplicates += 1; return }
+        guard frames.count < capacity else { statistics.overflowed += 1; return }
         frames[t] = payload
         statistics.inserted += 1
         highestTimestamp = Swift.max(highestTimestamp ?? t, t)
@@ -126,6 +135,15 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
                     statistics.dropped += 1
                 }
                 next = newNext
+            }
+        }
+        // frames off the playout grid or behind it (a sender whose timestamps are not whole
+        // frames apart, a restart) would never be played: drop them, so they neither leak nor
+        // fill the buffer's capacity
+        if let lowest = frames.keys.min(), lowest < next {
+            for key in frames.keys where key < next {
+                frames.removeValue(forKey: key)
+                statistics.late += 1
             }
         }
         nextPlayout = next

@@ -13,6 +13,8 @@ public struct RTPSession: Sendable {
     public private(set) var octetsSent: UInt32 = 0
     var lastRTPTimestamp: UInt32 = 0
     var lastSendTime: Double?
+    /// Most remote sources tracked; packets from further SSRCs are not counted.
+    public static let maximumSources = 16
     /// Receivers per remote SSRC.
     public private(set) var sources: [UInt32: ReceptionStatistics] = [:]
     /// What the far end reports about our stream.
@@ -55,7 +57,9 @@ public struct RTPSession: Sendable {
             for p in packets {
                 switch p {
                 case .senderReport(let s, let ntp, _, _, _, let reports):
-                    sources[s, default: ReceptionStatistics(clockRate: clockRate)].recordSenderReport(ntpTimestamp: ntp, arrival: now)
+                    if sources[s] != nil || sources.count < RTPSession.maximumSources {
+                        sources[s, default: ReceptionStatistics(clockRate: clockRate)].recordSenderReport(ntpTimestamp: ntp, arrival: now)
+                    }
                     remoteReports += reports.filter { $0.ssrc == ssrc }
                 case .receiverReport(_, let reports):
                     remoteReports += reports.filter { $0.ssrc == ssrc }
@@ -68,7 +72,10 @@ public struct RTPSession: Sendable {
             return .rtcp(packets)
         }
         let p = try RTPPacket(parsing: bytes)
-        sources[p.ssrc, default: ReceptionStatistics(clockRate: clockRate)].record(p, arrival: now)
+        // bounded: a flood of invented SSRCs must not grow the table (RFC 3550 §8.2)
+        if sources[p.ssrc] != nil || sources.count < RTPSession.maximumSources {
+            sources[p.ssrc, default: ReceptionStatistics(clockRate: clockRate)].record(p, arrival: now)
+        }
         return .rtp(p)
     }
 

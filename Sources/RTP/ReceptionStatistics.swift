@@ -38,7 +38,9 @@ public struct ReceptionStatistics: Sendable, Hashable {
         }
         let ext = extendedSequence(for: p.sequenceNumber)
         guard seen.insert(ext).inserted else { duplicatesOrLate += 1; return }
-        if seen.count > 4096 { seen = Set(seen.filter { $0 + 2048 > extendedHighest }) }
+        // keep the last 2048 sequence numbers; UInt64 so a sender that wrapped the cycle count
+        // up to 2^32 (three packets per wrap) cannot make `+ 2048` overflow
+        if seen.count > 4096 { let high = UInt64(extendedHighest); seen = Set(seen.filter { UInt64($0) + 2048 > high }) }
         packetsReceived += 1
         octetsReceived += UInt64(p.payload.count)
         // transit time in timestamp units; jitter is its smoothed difference (A.8)
@@ -91,8 +93,9 @@ public struct ReceptionStatistics: Sendable, Hashable {
         receivedPrior = packetsReceived
         let lostInterval = Int64(expectedInterval) - Int64(receivedInterval)
         let fraction: UInt8 = expectedInterval == 0 || lostInterval <= 0 ? 0 : UInt8(Swift.min(255, (lostInterval << 8) / Int64(expectedInterval)))
-        let dlsr = lastSRArrival.map { UInt32(Swift.max(0, (now - $0) * 65536)) } ?? 0
+        // a peer that sent one SR and then fell silent for 18 h would push this past 2^32: clamp
+        let dlsr = lastSRArrival.map { UInt32(Swift.min(Double(UInt32.max), Swift.max(0, (now - $0) * 65536))) } ?? 0
         return RTCPReportBlock(ssrc: ssrc, fractionLost: fraction, cumulativeLost: Int32(clamping: cumulativeLost),
-                               highestSequence: extendedHighest, jitter: UInt32(Swift.max(0, jitter)), lastSR: lastSR, delaySinceLastSR: dlsr)
+                               highestSequence: extendedHighest, jitter: UInt32(Swift.min(Double(UInt32.max), Swift.max(0, jitter))), lastSR: lastSR, delaySinceLastSR: dlsr)
     }
 }

@@ -60,8 +60,14 @@ public struct TelephoneEventReceiver: Sendable {
 /// three copies of the end packet, all with the event's start timestamp.
 public func telephoneEventPayloads(digit: Character, clockRate: Int = 8000, durationMs: Int = 100, packetMs: Int = 20) -> [(payload: [UInt8], marker: Bool)] {
     guard let ev = TelephoneEvent.event(for: digit) else { return [] }
-    let step = clockRate * packetMs / 1000
-    let total = clockRate * durationMs / 1000
+    // the arguments may come from SDP (packet time): bound them so the arithmetic cannot
+    // overflow and a zero or negative step cannot loop forever
+    let rate = Swift.min(Swift.max(clockRate, 1000), 192_000)
+    let packet = Swift.min(Swift.max(packetMs, 10), 200)
+    let length = Swift.min(Swift.max(durationMs, packet), 8000)
+    let step = rate * packet / 1000
+    // the duration field is 16 bits (RFC 4733 §2.5.2.3): a longer event is cut at its maximum
+    let total = Swift.min(rate * length / 1000, Int(UInt16.max))
     var out: [(payload: [UInt8], marker: Bool)] = []
     var d = step
     while d < total {

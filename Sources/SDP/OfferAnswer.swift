@@ -26,6 +26,9 @@ public struct AudioFormat: Sendable, Hashable {
     }
     public static let telephoneEvent = AudioFormat(encoding: "telephone-event", clockRate: 8000, payloadType: 101, fmtp: "0-16")
 
+    /// RTP payload types (7 bits).
+    public static let payloadTypes = 0...127
+
     func matches(_ map: SDPRTPMap) -> Bool {
         map.encoding.lowercased() == encoding.lowercased() && map.clockRate == clockRate
     }
@@ -33,6 +36,14 @@ public struct AudioFormat: Sendable, Hashable {
     var rtpmap: String {
         "\(payloadType) \(encoding)/\(clockRate)" + (channels > 1 ? "/\(channels)" : "")
     }
+}
+
+/// Which side's codec preference an answer follows.
+public enum CodecOrder: String, Sendable, CaseIterable {
+    /// The offerer's order (RFC 3264 §6.1): the first codec in the offer we support.
+    case offerer
+    /// Our own order: the first of our codecs the offer lists.
+    case local
 }
 
 /// What both sides agreed on for the audio stream, from the local side's point of view.
@@ -115,8 +126,12 @@ public enum OfferAnswer {
 
     /// Answers an offer: the first audio stream gets the offerer's most preferred codec we
     /// support, with the offerer's payload type; other streams are refused with port 0.
+    ///
+    /// `order`: `.offerer` (the default, RFC 3264 §6.1 "SHOULD") picks the first codec in the
+    /// offer's m= line that we support; `.local` picks the first of `supported` that the offer lists.
     public static func answer(_ offer: SessionDescription, supported: [AudioFormat], address: String, port: Int,
-                              direction: SDPDirection = .sendrecv, sessionID: String, version: UInt64 = 1)
+                              direction: SDPDirection = .sendrecv, sessionID: String, version: UInt64 = 1,
+                              order: CodecOrder = .offerer)
         throws(OfferAnswerError) -> (SessionDescription, NegotiatedAudio) {
         var answer = SessionDescription(origin: SDPOrigin(sessionID: sessionID, sessionVersion: version, address: address),
                                         connection: SDPConnection(address: address))
@@ -128,8 +143,19 @@ public enum OfferAnswer {
             }
             var chosen: AudioFormat?
             var events: AudioFormat?
-            for fmt in m.formats {
-                guard let pt = Int(fmt), let map = m.rtpmap(pt) else { continue }
+            // payload types are 7 bits (RFC 3550 §5.1): a larger number in the offer names nothing we can send
+            let offered = m.formats.compactMap { fmt -> (Int, SDPRTPMap)? in
+                guard let pt = Int(fmt), AudioFormat.payloadTypes.contains(pt), let map = m.rtpmap(pt) else { return nil }
+                return (pt, map)
+            }
+            let candidates: [(Int, SDPRTPMap)]
+            switch order {
+            case .offerer: candidates = offered
+            case .local:
+                candidates = supported.flatMap { f in offered.filter { f.matches($0.1) } }
+                    + offered.filter { $0.1.encoding.lowercased() == "telephone-event" }
+            }
+            for (pt, map) in candidates {
                 if chosen == nil, var f = supported.first(where: { $0.matches(map) && $0.encoding.lowercased() != "telephone-event" }) {
                     f.payloadType = pt
                     if f.encoding.lowercased() == "ilbc" {
@@ -157,14 +183,16 @@ public enum OfferAnswer {
                 am.attributes.append(SDPAttribute("rtpmap", f.rtpmap))
                 if let fmtp = f.fmtp { am.attributes.append(SDPAttribute("fmtp", "\(f.payloadType) \(fmtp)")) }
             }
-            let ptime = m.ptime ?? 20
+            // (iLBC's packet time is its mode whatever a=ptime says; the answer echoes the offer's
+            // ptime as before: pjsua2 packs two frames per packet when told a=ptime:30 with mode=30)
+            let ptime = PacketTime.negotiate(requested: m.ptime, maximum: m.maxptime, encoding: chosen.encoding)
             am.attributes.append(SDPAttribute("ptime", String(ptime)))
             am.setDirection(dir)
             answer.media.append(am)
             negotiated = NegotiatedAudio(format: chosen, remoteFmtp: m.fmtp(chosen.payloadType),
                                          telephoneEventPayloadType: events?.payloadType,
                                          remoteAddress: conn.address, remotePort: m.port,
-                                         remoteRTCPPort: m.rtcpPort ?? m.port + 1, ptime: ptime, direction: dir)
+                                         remoteRTCPPort: m.effectiveRTCPPort, ptime: ptime, direction: dir)
         }
         guard let negotiated else { throw OfferAnswerError("no audio codec in common with the offer") }
         return (answer, negotiated)
@@ -179,7 +207,7 @@ public enum OfferAnswer {
         var format: AudioFormat?
         var events: Int?
         for fmt in am.formats {
-            guard let pt = Int(fmt), let map = am.rtpmap(pt) else { continue }
+            guard let pt = Int(fmt), AudioFormat.payloadTypes.contains(pt), let map = am.rtpmap(pt) else { continue }
             if map.encoding.lowercased() == "telephone-event" { events = events ?? pt; continue }
             if format == nil, let opt = om.formats.compactMap({ Int($0) }).first(where: { om.rtpmap($0).map { $0.encoding.lowercased() == map.encoding.lowercased() && $0.clockRate == map.clockRate } ?? false }) {
                 format = AudioFormat(encoding: map.encoding, clockRate: map.clockRate, channels: map.channels, payloadType: pt, fmtp: om.fmtp(opt))
@@ -193,7 +221,8 @@ public enum OfferAnswer {
         case let d: dir = d
         }
         return NegotiatedAudio(format: format, remoteFmtp: am.fmtp(format.payloadType), telephoneEventPayloadType: events,
-                               remoteAddress: conn.address, remotePort: am.port, remoteRTCPPort: am.rtcpPort ?? am.port + 1,
-                               ptime: am.ptime ?? om.ptime ?? 20, direction: om.direction == .sendonly && dir == .sendrecv ? .sendonly : dir)
+                               remoteAddress: conn.address, remotePort: am.port, remoteRTCPPort: am.effectiveRTCPPort,
+                               ptime: PacketTime.negotiate(requested: am.ptime ?? om.ptime, maximum: am.maxptime, encoding: format.encoding),
+                               direction: om.direction == .sendonly && dir == .sendrecv ? .sendonly : dir)
     }
 }

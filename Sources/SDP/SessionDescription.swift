@@ -68,6 +68,11 @@ public struct SDPRTPMap: Sendable, Hashable {
         self.clockRate = clockRate
         self.channels = channels
     }
+
+    /// Clock rates an rtpmap may give (1 Hz … 192 kHz); others make the rtpmap unusable.
+    public static let clockRates = 1...192_000
+    /// Channel counts an rtpmap may give.
+    public static let channelCounts = 1...8
 }
 
 /// One `m=` section with its attributes.
@@ -104,8 +109,12 @@ public struct SDPMedia: Sendable, Hashable {
             let parts = v.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, Int(parts[0]) == pt else { continue }
             let enc = parts[1].split(separator: "/")
-            guard enc.count >= 2, let rate = Int(enc[1]) else { return nil }
-            return SDPRTPMap(encoding: String(enc[0]), clockRate: rate, channels: enc.count > 2 ? Int(enc[2]) ?? 1 : 1)
+            // RFC 4566 §6: clock rates and channel counts we can use are small positive numbers;
+            // anything else (zero, negative, 2^63) names no format we could match
+            guard enc.count >= 2, let rate = Int(enc[1]), SDPRTPMap.clockRates.contains(rate) else { return nil }
+            let channels = enc.count > 2 ? Int(enc[2]) ?? 1 : 1
+            guard SDPRTPMap.channelCounts.contains(channels) else { return nil }
+            return SDPRTPMap(encoding: String(enc[0]), clockRate: rate, channels: channels)
         }
         return SDPMedia.staticPayloadTypes[pt]
     }
@@ -129,9 +138,17 @@ public struct SDPMedia: Sendable, Hashable {
         attributes.append(SDPAttribute(d.rawValue))
     }
 
-    public var ptime: Int? { attribute("ptime").flatMap { $0 }.flatMap { Int($0) } }
-    /// `a=rtcp:` port (RFC 3605); nil means RTP port + 1.
-    public var rtcpPort: Int? { attribute("rtcp").flatMap { $0 }.flatMap { Int($0.split(separator: " ").first ?? "") } }
+    /// `a=ptime:` as written (milliseconds; RFC 4566 allows fractions, which we round down).
+    /// Any integer the peer wrote, 600000000 included: `OfferAnswer` clamps it to `PacketTime.range`.
+    public var ptime: Int? { attribute("ptime").flatMap { $0 }.flatMap { PacketTime.parse($0) } }
+    /// `a=maxptime:` (RFC 4566 §6), as written; clamped like ptime where used.
+    public var maxptime: Int? { attribute("maxptime").flatMap { $0 }.flatMap { PacketTime.parse($0) } }
+    /// `a=rtcp:` port (RFC 3605); nil means RTP port + 1. A value that is not a port 1…65535 is ignored.
+    public var rtcpPort: Int? {
+        attribute("rtcp").flatMap { $0 }.flatMap { Int($0.split(separator: " ").first ?? "") }.flatMap { (1...65535).contains($0) ? $0 : nil }
+    }
+    /// The RTCP port: `a=rtcp:` or the RTP port + 1 (the RTP port itself for 65535, which has no successor).
+    public var effectiveRTCPPort: Int { rtcpPort ?? (port < 65535 ? port + 1 : port) }
 
     public static let staticPayloadTypes: [Int: SDPRTPMap] = [
         0: SDPRTPMap(encoding: "PCMU", clockRate: 8000),

@@ -69,6 +69,14 @@ extension SIPMessage {
         throw SIPParseError(.truncated, "no empty line ends the header section")
     }
 
+    /// The whole of `b` (after leading line ends) taken as a header section, for answering
+    /// a datagram that lacks the empty line; nil when nothing is left.
+    static func unterminatedHeaderSection(_ b: [UInt8]) -> (start: Int, end: Int, bodyStart: Int)? {
+        var start = 0
+        while start < b.count, b[start] == 13 || b[start] == 10 { start += 1 }
+        return start < b.count ? (start, b.count, b.count) : nil
+    }
+
     static func lines(_ s: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
         var out: [ArraySlice<UInt8>] = []
         var ls = s.startIndex
@@ -143,8 +151,11 @@ extension SIPMessage {
         }
         guard Grammar.isToken(parts[0].utf8) else { throw SIPParseError(.badMethod, "method '\(parts[0])' is not a token") }
         let version = parts[2]
-        guard version.uppercased() == "SIP/2.0" else {
-            if version.uppercased().hasPrefix("SIP/") { throw SIPParseError(.badVersion, "request speaks \(version), not SIP/2.0") }
+        // ASCII case folding only: Unicode's uppercasing turns "ſip/2.0" (long s) or "SıP/2.0"
+        // (dotless i) into "SIP/2.0", and those lines carry no SIP version
+        func asciiUpper(_ s: Substring) -> [UInt8] { s.utf8.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 } }
+        guard asciiUpper(version) == Array("SIP/2.0".utf8) else {
+            if asciiUpper(version).starts(with: "SIP/".utf8) { throw SIPParseError(.badVersion, "request speaks \(version), not SIP/2.0") }
             throw SIPParseError(.badStartLine, "request line ends in '\(version)', not SIP/2.0")
         }
         let uri = try SIPURI(parsing: parts[1])
@@ -157,7 +168,9 @@ extension SIPResponse {
     /// foreign SIP version), built leniently from the raw Via, From, To, Call-ID and CSeq
     /// lines; nil when the octets were not a request or have no Via to answer to.
     public static func answering(unparsable bytes: [UInt8], error: SIPParseError) -> SIPResponse? {
-        guard let section = try? SIPMessage.headerSection(bytes) else { return nil }
+        // a datagram whose header section has no empty line after it still gets its 400:
+        // its headers run to the end of the datagram
+        guard let section = (try? SIPMessage.headerSection(bytes)) ?? SIPMessage.unterminatedHeaderSection(bytes) else { return nil }
         var lines = SIPMessage.lines(bytes[section.start..<section.end])
         guard !lines.isEmpty else { return nil }
         let first = lines.removeFirst()
@@ -231,15 +244,18 @@ public struct SIPStreamFramer: Sendable {
             if buffer.count > sipMaximumMessageSize { throw SIPParseError(.tooLarge, "header section over \(sipMaximumMessageSize) octets") }
             return nil
         }
-        var length = 0
+        var length: Int?
         for line in SIPMessage.unfold(SIPMessage.lines(buffer[section.start..<section.end]).dropFirst().map { $0 }) {
             guard let (name, value) = try? SIPMessage.splitHeaderLine(line[...]), name == "Content-Length" else { continue }
             guard !value.isEmpty, value.count <= 9, value.utf8.allSatisfy(Grammar.isDigit), let n = Int(value) else {
                 throw SIPParseError(.badContentLength, "Content-Length '\(value)' on a stream: framing lost")
             }
+            if let length, length != n {
+                throw SIPParseError(.badContentLength, "two Content-Length values (\(length), \(n)) on a stream: framing lost")
+            }
             length = n
         }
-        let total = section.bodyStart + length
+        let total = section.bodyStart + (length ?? 0)
         guard total <= sipMaximumMessageSize else { throw SIPParseError(.tooLarge, "message of \(total) octets") }
         guard buffer.count >= total else { return nil }
         let message = Array(buffer[0..<total])

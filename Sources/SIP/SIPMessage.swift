@@ -100,6 +100,10 @@ extension SIPMessage {
         // Content-Length and the body; the length is not kept, `write(to:)` derives it from the body.
         var body = r.body
         let lengths = headers.values("Content-Length")
+        // RFC 4475 §3.3.9 (mcl01): more than one Content-Length leaves the body length unknown
+        if Set(lengths).count > 1 {
+            throw SIPParseError(.badContentLength, "\(lengths.count) Content-Length values (\(lengths.prefix(4).joined(separator: ", ")))")
+        }
         if let cl = lengths.first {
             guard !cl.isEmpty, cl.count <= 9, cl.utf8.allSatisfy(Grammar.isDigit), let n = Int(cl) else {
                 throw SIPParseError(.badContentLength, "Content-Length '\(cl)' is not a non-negative number")

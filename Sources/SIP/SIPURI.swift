@@ -51,6 +51,18 @@ public enum SIPHost: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func isIPv6(_ s: Substring) -> Bool {
+        // RFC 5118 §4.10: RFC 3261's ABNF let "::" be followed by a third ':' before an IPv4
+        // tail ("2001:db8:::192.0.2.1"); such references are tolerated as if written with "::"
+        let chars = Array(s)
+        if let i = chars.indices.dropLast(2).first(where: { chars[$0] == ":" && chars[$0 + 1] == ":" && chars[$0 + 2] == ":" }) {
+            let tail = chars[(i + 3)...]
+            guard tail.contains("."), !tail.contains(":") else { return false }
+            return isIPv6Strict(Substring(String(chars[..<i]) + "::" + String(tail)))
+        }
+        return isIPv6Strict(s)
+    }
+
+    static func isIPv6Strict(_ s: Substring) -> Bool {
         // hex groups separated by ':', at most one '::', optionally ending in a dotted IPv4.
         guard s.count >= 2, s.contains(":") else { return false }
         var groups = 0

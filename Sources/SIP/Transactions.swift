@@ -106,6 +106,8 @@ public struct TransactionLayer: Sendable {
 
     var clients: [TransactionKey: Client] = [:]
     var servers: [TransactionKey: Server] = [:]
+    /// Most server transactions alive at once; a new request beyond it gets a stateless 503.
+    public var maximumServerTransactions = 4096
 
     public init(timers: SIPTimerValues = SIPTimerValues()) { self.timers = timers }
 
@@ -218,6 +220,13 @@ public struct TransactionLayer: Sendable {
                 servers[k] = t
             }
             return [.ackFor2xx(request, from: source)]
+        }
+        guard servers.count < maximumServerTransactions else {
+            // a flood of new requests (each would hold state until its timer ends):
+            // answered 503 statelessly, nothing kept (RFC 3261 §21.5.4)
+            var busy = SIPResponse(answering: request, status: 503)
+            busy.headers.add("Retry-After", "5")
+            return [.send(.response(busy), to: source)]
         }
         servers[key] = Server(request: request, source: source, state: request.method == .invite ? .proceeding : .trying,
                               lastResponse: nil, retransmitInterval: timers.t1, retransmitAt: nil, timeoutAt: nil, endAt: nil)

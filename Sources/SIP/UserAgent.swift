@@ -18,6 +18,13 @@ public struct UserAgentConfiguration: Sendable {
     /// Every out-of-dialog request goes here when set.
     public var outboundProxy: SIPEndpoint?
     public var registrationExpires: Int
+    /// The digest realm credentials may be given to. When nil, credentials go only in
+    /// requests sent to the registrar or the outbound proxy; when set, only in answer to
+    /// challenges for this realm. A callee anywhere else that challenges us gets nothing
+    /// (no digest response to crack offline).
+    public var authRealm: String?
+    /// Most calls at once; a further INVITE is answered 486 Busy Here.
+    public var maximumCalls: Int
     public var capabilities: UASCapabilities
     public var userAgentName: String
     public var timers: SIPTimerValues
@@ -35,6 +42,8 @@ public struct UserAgentConfiguration: Sendable {
         self.registrar = nil
         self.outboundProxy = nil
         self.registrationExpires = 3600
+        self.authRealm = nil
+        self.maximumCalls = 8
         self.capabilities = UASCapabilities()
         self.userAgentName = "Nautilus softphone"
         self.timers = SIPTimerValues()
@@ -157,6 +166,10 @@ public struct UserAgent: Sendable {
             digest = DigestClient(username: configuration.authUser ?? configuration.user, password: pw, cnonce: random)
         }
     }
+
+    /// Longest registration we keep (RFC 3261 §20.19 allows 2^32-1 s; a registrar's larger
+    /// or malformed value must not overflow our timers).
+    public static let maximumExpires = 0x7FFF_FFFF
 
     @Sendable public static func randomToken() -> String {
         var g = SystemRandomNumberGenerator()
@@ -440,6 +453,11 @@ public struct UserAgent: Sendable {
             }
             let handle = r.headers.callID ?? random()
             guard calls[handle] == nil else { return respond(key, SIPResponse(answering: r, status: 482), now: now) }
+            guard calls.count < configuration.maximumCalls else {
+                var busy = SIPResponse(answering: r, status: 486, toTag: toTag)
+                busy.headers.add("Warning", "399 - \"\(configuration.maximumCalls) calls already\"")
+                return respond(key, busy, now: now)
+            }
             guard let dialog = SIPDialog(uasRequest: r, localTag: toTag) else {
                 return respond(key, SIPResponse(answering: r, status: 400), now: now)
             }
@@ -515,17 +533,18 @@ public struct UserAgent: Sendable {
                     return [.event(.unregistered)]
                 }
                 // the registrar lists every binding of the AoR; ours is the one with our host and port
-                let granted = r.headers.contacts.first(where: {
+                let grantedRaw = r.headers.contacts.first(where: {
                     $0.uri.host.address.lowercased() == configuration.contactHost.address.lowercased()
                         && ($0.uri.port ?? 5060) == configuration.contactPort
                 })?.parameters["expires"].flatMap { Int($0) }
                     ?? r.headers.expires ?? expires
+                let granted = Swift.min(Swift.max(grantedRaw, 1), UserAgent.maximumExpires)
                 isRegistered = true
                 // refresh well before expiry (RFC 3261 §10.2.4 leaves the margin to us)
                 refreshAt = now + Swift.max(1, Double(granted) * 0.8)
                 return [.event(.registered(expires: granted))]
             }
-            if r.status == 423, let min = r.headers["Min-Expires"].flatMap({ Int($0) }) {
+            if r.status == 423, let min = r.headers["Min-Expires"].flatMap({ Int($0) }), min > expires, min <= UserAgent.maximumExpires {
                 configuration.registrationExpires = min
                 return register(now: now, expires: min)
             }
@@ -638,6 +657,18 @@ public struct UserAgent: Sendable {
         }
     }
 
+    /// Whether credentials may answer `challenge` for a request sent to `destination`
+    /// (see `UserAgentConfiguration.authRealm`).
+    func mayAnswer(_ challenge: DigestChallenge, sentTo dest: SIPEndpoint) -> Bool {
+        if let realm = configuration.authRealm { return challenge.realm == realm }
+        func same(_ a: SIPEndpoint, _ b: SIPEndpoint) -> Bool {
+            a.address.lowercased() == b.address.lowercased() && a.port == b.port
+        }
+        if let proxy = configuration.outboundProxy, same(proxy, dest) { return true }
+        let registrar = destination(for: configuration.registrar ?? SIPURI(host: SIPHost(address: configuration.domain)), outOfDialog: false)
+        return configuration.registrar != nil && same(registrar, dest)
+    }
+
     /// The request again with credentials for every challenge in `challenge`, or nil
     /// when we have no password or already failed with these challenges twice.
     mutating func authenticatedRetry(_ p: Pending, challenge r: SIPResponse) -> SIPRequest? {
@@ -645,7 +676,7 @@ public struct UserAgent: Sendable {
         let header = r.status == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"
         let answerHeader = r.status == 401 ? "Authorization" : "Proxy-Authorization"
         let challenges = r.headers.values(header).compactMap { try? DigestChallenge(parsing: $0) }
-        guard !challenges.isEmpty else { return nil }
+        guard !challenges.isEmpty, challenges.allSatisfy({ mayAnswer($0, sentTo: p.destination) }) else { return nil }
         // a second challenge that is not stale means the password is wrong
         if p.authAttempts >= 1, !challenges.contains(where: \.stale), p.request.headers[answerHeader] != nil { return nil }
         var req = p.request

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Phone
 import SIP
+import SDP
 
 /// Exit codes that say how a call or request ended.
 enum ExitStatus: Int32 {
@@ -32,7 +33,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Account file (JSON object or flat TOML) with user, password, domain, registrar, listen, transport, codecs, expires, rtp_ports, ilbc_mode.")
     var account: String?
     @Option(help: "User part of our address and Contact.") var user: String?
-    @Option(help: "Digest password.") var password: String?
+    @Option(help: "Digest password (visible to every local user in ps: prefer --password-file or SOFTPHONE_PASSWORD).") var password: String?
+    @Option(name: .customLong("password-file"), help: "File holding the digest password (first line); must not be readable by group or others (chmod 600).") var passwordFile: String?
+    @Option(name: .customLong("auth-realm"), help: "Digest realm the password may answer (default: only challenges from the registrar or --proxy).") var authRealm: String?
+    @Option(name: .customLong("codec-order"), help: "Whose codec order an answer follows: offerer (default, RFC 3264) or local (--codec order).") var codecOrder: String?
+    @Option(name: .customLong("max-calls"), help: "Most calls at once; further INVITEs get 486 Busy Here (default 8).") var maxCalls: Int?
+    @Option(name: .customLong("max-tcp-connections"), help: "Most inbound SIP/TCP connections at once; further ones are closed (default 64).") var maxTCPConnections: Int?
     @Option(name: .customLong("auth-user"), help: "Digest user name when it differs from --user.") var authUser: String?
     @Option(help: "Domain of our address of record (default: the registrar's or listen host).") var domain: String?
     @Option(name: .customLong("display-name"), help: "Display name in From.") var displayName: String?
@@ -57,14 +63,35 @@ struct CommonOptions: ParsableArguments {
     ///   an IPv6 or a remote address works with no flags), else on 127.0.0.1.
     func configuration(defaultPort: Int, toward target: String? = nil) throws -> PhoneConfiguration {
         let file = try account.map(AccountFile.init(path:))
+        if let account, file?.string("password") != nil, PasswordFile.othersMayRead(account) {
+            FileHandle.standardError.write(Data("softphone: warning: \(account) holds a password and group or others may read it; run chmod 600 \(account)\n".utf8))
+        }
         var c = PhoneConfiguration()
         c.user = user ?? file?.string("user") ?? c.user
-        c.password = password ?? file?.string("password")
+        c.password = try password ?? passwordFile.map(PasswordFile.read(path:))
+            ?? ProcessInfo.processInfo.environment["SOFTPHONE_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? file?.string("password")
+        c.authRealm = authRealm ?? file?.string("auth_realm")
+        if let o = codecOrder ?? file?.string("codec_order") {
+            guard let order = CodecOrder(rawValue: o.lowercased()) else { throw ValidationError("codec order '\(o)' is not offerer or local") }
+            c.codecOrder = order
+        }
+        if let n = maxCalls ?? file?.int("max_calls") {
+            guard (1...1000).contains(n) else { throw ValidationError("max calls \(n) is not 1…1000") }
+            c.maximumCalls = n
+        }
+        if let n = maxTCPConnections ?? file?.int("max_tcp_connections") {
+            guard (0...10_000).contains(n) else { throw ValidationError("max tcp connections \(n) is not 0…10000") }
+            c.maximumTCPConnections = n
+        }
         c.authUser = authUser ?? file?.string("auth_user")
         c.displayName = displayName ?? file?.string("display_name")
         c.registrar = registrar ?? file?.string("registrar")
         c.outboundProxy = proxy ?? file?.string("proxy")
         c.registrationExpires = expires ?? file?.int("expires") ?? c.registrationExpires
+        guard (0...UserAgent.maximumExpires).contains(c.registrationExpires) else {
+            throw ValidationError("expires \(c.registrationExpires) is not 0…\(UserAgent.maximumExpires) seconds")
+        }
         let firstHop = [c.outboundProxy, c.registrar, target].compactMap { $0 }.first
         let localHost = firstHop.flatMap { try? SIPURI(parsing: $0) }.flatMap { LocalAddress.toward($0.host.address) }
         let defaultListen = localHost.map { $0.contains(":") ? "[\($0)]:\(defaultPort)" : "\($0):\(defaultPort)" }
@@ -106,7 +133,8 @@ struct CommonOptions: ParsableArguments {
         }
         if let r = rtpPorts ?? file?.string("rtp_ports") {
             let parts = r.split(separator: "-").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] > 0, parts[0] + 2 <= parts[1], parts[1] < 65535 else {
+            // range checks first: `+ 2` on an unchecked flag value could overflow
+            guard parts.count == 2, (1...65534).contains(parts[0]), (1...65534).contains(parts[1]), parts[0] + 2 <= parts[1] else {
                 throw ValidationError("rtp ports '\(r)' are not LOW-HIGH")
             }
             c.rtpPorts = parts[0]...parts[1]
@@ -115,6 +143,12 @@ struct CommonOptions: ParsableArguments {
     }
 
     static func parseListen(_ s: String) throws -> (String, Int) {
+        let (host, port) = try parseListenParts(s)
+        guard (0...65535).contains(port) else { throw ValidationError("listen '\(s)': port \(port) is not 0…65535") }
+        return (host, port)
+    }
+
+    static func parseListenParts(_ s: String) throws -> (String, Int) {
         if let p = Int(s) { return ("127.0.0.1", p) }
         if s.hasPrefix("[") {
             guard let close = s.firstIndex(of: "]") else { throw ValidationError("listen '\(s)': missing ]") }
@@ -130,6 +164,17 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// Refuses durations and frequencies a flag gave that the timers cannot take: negative,
+/// NaN, infinite or absurdly large (`UInt64(seconds * 1e9)` traps on those).
+func checkFlags(seconds: [(String, Double?)], tone: Double? = nil) throws {
+    for case let (name, v?) in seconds where !(v.isFinite && v >= 0 && v <= 10_000_000) {
+        throw ValidationError("--\(name) \(v) is not 0…10000000 seconds")
+    }
+    if let tone, !(tone.isFinite && tone >= 1 && tone <= 20_000) {
+        throw ValidationError("--tone \(tone) is not 1…20000 Hz")
+    }
+}
+
 /// Prints events as text or JSON lines.
 struct EventPrinter {
     let json: Bool
@@ -141,7 +186,9 @@ struct EventPrinter {
         case .registered(let exp): o = ["event": "registered", "expires": exp]
         case .registrationFailed(let s, let r): o = ["event": "registration-failed", "status": s, "reason": r]
         case .unregistered: o = ["event": "unregistered"]
-        case .incomingCall(let c, let f): o = ["event": "incoming", "call": c, "from": f]
+        case .incomingCall(let c, let f, let name):
+            o = ["event": "incoming", "call": c, "from": f]
+            if let name { o["name"] = name }
         case .ringing(let c, let s): o = ["event": "ringing", "call": c, "status": s]
         case .answered(let c, let codec): o = ["event": "answered", "call": c, "codec": codec]
         case .established(let c): o = ["event": "established", "call": c]
@@ -157,16 +204,19 @@ struct EventPrinter {
                 o["statistics"] = ["codec": s.codec, "packets_sent": s.packetsSent, "packets_received": s.packetsReceived,
                                    "packets_lost": s.packetsLost, "loss": (s.lossRatio * 10000).rounded() / 10000,
                                    "jitter_ms": (s.jitterMs * 100).rounded() / 100, "concealed_frames": s.concealedFrames,
-                                   "mos": s.mos, "seconds": (s.seconds * 100).rounded() / 100, "frame_ms": s.frameMs] as [String: Any]
+                                   "mos": s.mos, "seconds": (s.seconds * 100).rounded() / 100, "frame_ms": s.frameMs,
+                                   "packets_rejected": s.packetsRejected] as [String: Any]
             }
         }
         if json {
             if let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
-                Swift.print(String(decoding: d, as: UTF8.self))
+                Swift.print(TerminalText.jsonSafe(String(decoding: d, as: UTF8.self)))
             }
         } else {
             let name = o.removeValue(forKey: "event") as? String ?? "?"
-            Swift.print(name + " " + o.keys.sorted().map { "\($0)=\(o[$0]!)" }.joined(separator: " "))
+            // every value may hold a remote string (display name, reason phrase, MESSAGE text):
+            // escaped and quoted, so it cannot drive the terminal or forge fields
+            Swift.print(name + " " + o.keys.sorted().map { "\($0)=\(TerminalText.field(String(describing: o[$0]!)))" }.joined(separator: " "))
         }
         fflush(stdout)
     }
@@ -275,6 +325,8 @@ struct Call: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
+        try checkFlags(seconds: [("duration", duration), ("answer-timeout", answerTimeout), ("hold-after", holdAfter),
+                                 ("resume-after", resumeAfter)], tone: tone)
         var c = try common.configuration(defaultPort: 0, toward: uri)
         c.playFile = play; c.recordFile = record; c.toneHz = tone
         c.captureDevice = captureDevice; c.playbackDevice = playbackDevice
@@ -335,6 +387,7 @@ struct Answer: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
+        try checkFlags(seconds: [("duration", duration), ("run-for", runFor)], tone: tone)
         var c = try common.configuration(defaultPort: 5060)
         c.playFile = play; c.recordFile = record; c.toneHz = tone
         c.captureDevice = captureDevice; c.playbackDevice = playbackDevice
@@ -376,6 +429,7 @@ struct Register: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
+        try checkFlags(seconds: [("stay", stay)])
         let c = try common.configuration(defaultPort: 0)
         guard c.registrar != nil else { throw ValidationError("register needs --registrar (or registrar in the account file)") }
         let printer = EventPrinter(json: common.json)

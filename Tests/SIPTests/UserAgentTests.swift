@@ -339,7 +339,8 @@ struct Challenger {
 
     @Test func proxyChallengeOnInviteAndMessage() throws {
         var net = VirtualNetwork()
-        net.add("alice", port: 5070, password: "alice-secret")
+        // the proxy's realm is the one the account trusts (credentials go nowhere else)
+        net.add("alice", port: 5070, password: "alice-secret") { c in c.authRealm = "127.0.0.1" }
         var proxy = Challenger()
         net.interceptors["127.0.0.1:5160"] = { m, from, net in
             guard case .request(let r) = m, r.method != .ack else { return }
