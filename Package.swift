@@ -81,7 +81,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "softphone",
-            dependencies: ["Phone", "SIP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Phone", "SIP", "SDP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // Benchmarks (bench/bench-phone.sh): a malloc counter and the bench driver.
