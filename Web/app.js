@@ -125,6 +125,7 @@ function renderDetails() {
   $('d-hum').textContent = num(c && c.humidity, 0, ' %');
   $('d-speed').textContent = num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h');
   $('d-seen').textContent = fmtAgo(v.lastSeen);
+  renderLive(v);
   const pic = pictureAt(v);
   $('d-picture-box').hidden = !pic;
   if (pic) {
@@ -135,6 +136,16 @@ function renderDetails() {
   $('x-gpx').href = '/api/v1/vehicles/' + v.id + '/track.gpx';
   drawChart($('chart-temp'), v, 'temperature', '#d7263d');
   drawChart($('chart-hum'), v, 'humidity', '#2e86de');
+}
+
+// Live video (xcast6 → MJPEG): shown when the server's config lists a stream for this vehicle.
+function renderLive(v) {
+  const url = (state.liveVideo || {})[v.id];
+  const img = $('d-live');
+  img.hidden = !url;
+  $('d-live-caption').textContent = url ? 'live video' : 'no live video';
+  if (url && img.getAttribute('src') !== url) img.src = url;
+  if (!url && img.getAttribute('src')) img.removeAttribute('src');
 }
 
 function climateAt(v) {
@@ -360,6 +371,7 @@ function setupSlider() {
 async function main() {
   let config = { tileURL: '', attribution: '' };
   try { config = await getJSON('/api/v1/config'); } catch (e) { /* offline defaults */ }
+  state.liveVideo = config.liveVideo || {};
   state.map = L.map('map', { zoomControl: true, preferCanvas: true, worldCopyJump: true }).setView([46.5, 2.5], 6);
   if (config.tileURL) {
     const tiles = L.tileLayer(config.tileURL, { maxZoom: 19, attribution: config.attribution });

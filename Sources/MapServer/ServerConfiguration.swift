@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     /// Bodies larger than these are refused with 413.
     public var maxBatchBytes: Int = 1 << 20
     public var maxPictureBytes: Int = 4 << 20
+    /// Live video per vehicle id: the URL of its MJPEG stream (`xcast6 recv --serve`'s /stream.mjpg).
+    public var liveVideo: [String: String] = [:]
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 

@@ -44,6 +44,8 @@ struct Serve: AsyncParsableCommand {
     var portFile: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+    @Option(name: .customLong("live-video"), help: "VEHICLE=URL: the vehicle's live MJPEG stream (e.g. `xcast6 recv --serve`'s http://HOST:PORT/stream.mjpg), shown in its panel; repeatable.")
+    var liveVideo: [String] = []
 
     func validate() throws {
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0…65535") }
@@ -52,6 +54,12 @@ struct Serve: AsyncParsableCommand {
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         if let r = retentionDays, !(r > 0) { throw ValidationError("--retention-days must be positive") }
+        for v in liveVideo {
+            let parts = v.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
+                throw ValidationError("--live-video \"\(v)\" must be VEHICLE=http://HOST:PORT/stream.mjpg")
+            }
+        }
     }
 
     func run() async throws {
@@ -65,6 +73,10 @@ struct Serve: AsyncParsableCommand {
         config.vendorDirectory = vendorDir
         config.tileURL = tileURL
         config.retentionDays = retentionDays
+        for v in liveVideo {
+            let parts = v.split(separator: "=", maxSplits: 1)
+            config.liveVideo[String(parts[0])] = String(parts[1])
+        }
         if config.webDirectory == nil {
             logger.warning("no Web/ folder found; pass --web-dir to serve the map page")
         }
