@@ -12,6 +12,7 @@ final class Metrics: @unchecked Sendable {
     private var hops: [String: Hop] = [:]
     private var drops: [String: UInt64] = [:]
     private var gauges: [String: Double] = [:]
+    private var reports: [String: (fractionLost: Double, cumulativeLost: Int, jitterSeconds: Double)] = [:]
     let role: String
 
     init(role: String) { self.role = role }
@@ -36,6 +37,10 @@ final class Metrics: @unchecked Sendable {
     }
     func drop(_ reason: String, _ n: UInt64 = 1) { drops[reason, default: 0] &+= n }
     func gauge(_ name: String, _ v: Double) { gauges[name] = v }
+    /// The newest RTCP receiver report of one member.
+    func receiverReport(member: String, fractionLost: Double, cumulativeLost: Int, jitterSeconds: Double) {
+        reports[member] = (fractionLost, cumulativeLost, jitterSeconds)
+    }
 
     func dropCount(_ reason: String) -> UInt64 { withLock { $0.drops[reason] ?? 0 } }
 
@@ -60,6 +65,14 @@ final class Metrics: @unchecked Sendable {
             o += "# HELP xcast6_dropped_total Datagrams dropped, by reason.\n# TYPE xcast6_dropped_total counter\n"
             for (r, n) in m.drops.sorted(by: { $0.key < $1.key }) { o += "xcast6_dropped_total{role=\"\(m.role)\",reason=\"\(r)\"} \(n)\n" }
             for (g, v) in m.gauges.sorted(by: { $0.key < $1.key }) { o += "\(g){role=\"\(m.role)\"} \(v)\n" }
+            if !m.reports.isEmpty {
+                o += "# HELP xcast6_receiver_fraction_lost Fraction lost in the member's last RTCP receiver report.\n# TYPE xcast6_receiver_fraction_lost gauge\n"
+                for (k, r) in m.reports.sorted(by: { $0.key < $1.key }) { o += "xcast6_receiver_fraction_lost{member=\"\(k)\"} \(r.fractionLost)\n" }
+                o += "# TYPE xcast6_receiver_cumulative_lost gauge\n"
+                for (k, r) in m.reports.sorted(by: { $0.key < $1.key }) { o += "xcast6_receiver_cumulative_lost{member=\"\(k)\"} \(r.cumulativeLost)\n" }
+                o += "# TYPE xcast6_receiver_jitter_seconds gauge\n"
+                for (k, r) in m.reports.sorted(by: { $0.key < $1.key }) { o += "xcast6_receiver_jitter_seconds{member=\"\(k)\"} \(r.jitterSeconds)\n" }
+            }
             return o
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import NIOCore
+import RTP
 import RTPJPEG
 import Xcast
 
@@ -56,6 +57,14 @@ struct Recv: ParsableCommand {
             joiner = j
         }
         defer { joiner?.leave() }
+        // RTCP: sender reports arrive on port + 1; receiver reports go to the sender's control port when joined.
+        let rtcpSocket: UDPSocket? = listenAt.port > 0 && listenAt.port < 65535
+            ? try? UDPSocket(bind: Endpoint(address: listenAt.address, port: listenAt.port + 1), buffers: 1 << 18) : nil
+        let rtcpBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 8)
+        defer { rtcpBuffer.deallocate() }
+        var stats = ReceptionStatistics(clockRate: 90_000)
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+        var nextReport = monotonicNow() + 2.5
         var assembler = JPEGFrameAssembler()
         let policy = DestinationPolicy(allowLoopback: allowLoopback)
         let receiver = BatchReceiver(slots: 64, slotSize: 65536)
@@ -85,6 +94,11 @@ struct Recv: ParsableCommand {
                 }
                 packets += 1
                 lastPacket = monotonicNow()
+                var peek = buffer
+                if let h = try? RTPHeader(parsing: &peek) {
+                    stats.record(RTPPacket(payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc,
+                                           marker: h.marker, payload: []), arrival: lastPacket!)
+                }
                 do {
                     guard let frame = try assembler.add(packet: buffer) else { continue }
                     if let output {
@@ -100,6 +114,17 @@ struct Recv: ParsableCommand {
                 }
             }
             m.withLock { $0.gauge("xcast6_frames_completed", Double(assembler.framesCompleted)); $0.gauge("xcast6_frames_dropped", Double(assembler.framesDropped)) }
+            if let rtcpSocket, let (k, _) = rtcpSocket.receive(into: rtcpBuffer, timeoutMilliseconds: 0),
+               let parts = try? RTCPPacket.parseCompound(Array(UnsafeRawBufferPointer(rebasing: rtcpBuffer[0..<k]))) {
+                for case .senderReport(_, let ntp, _, _, _, _) in parts { stats.recordSenderReport(ntpTimestamp: ntp, arrival: monotonicNow()) }
+            }
+            if let j = joiner, monotonicNow() >= nextReport {
+                nextReport = monotonicNow() + 5 * Double.random(in: 0.5...1.5)
+                let blocks = stats.reportBlock(now: monotonicNow()).map { [$0] } ?? []
+                let report = RTCPPacket.compound([.receiverReport(ssrc: ssrc, reports: blocks),
+                                                  .sourceDescription([(ssrc, [(1, "xcast6-recv@\(ProcessInfo.processInfo.hostName)")])])])
+                _ = j.socket.send(report, to: j.sender)
+            }
         }
         print("received \(packets) packets, \(written) frames, \(assembler.framesDropped) frames incomplete, \(rejected) packets rejected")
     }

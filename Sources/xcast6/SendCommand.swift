@@ -221,7 +221,22 @@ func controlLoop(socket: UDPSocket, members: Locked<Membership>, metrics: Metric
     var out = ByteBuffer()
     while !stop.isSet {
         guard let (n, from) = socket.receive(into: buffer, timeoutMilliseconds: 200) else { continue }
-        var b = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        let datagram = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+        if n >= 8, datagram[0] >> 6 == 2 {
+            // RTCP from a receiver (its receiver reports come to the control port)
+            if let packets = try? RTCPPacket.parseCompound(Array(datagram)) {
+                for case .receiverReport(_, let blocks) in packets {
+                    for b in blocks {
+                        metrics.withLock { $0.receiverReport(member: from.address.description, fractionLost: Double(b.fractionLost) / 256,
+                                                             cumulativeLost: Int(b.cumulativeLost), jitterSeconds: Double(b.jitter) / 90_000) }
+                    }
+                }
+            } else {
+                metrics.withLock { $0.drop("bad_rtcp") }
+            }
+            continue
+        }
+        var b = ByteBuffer(bytes: datagram)
         let message: ControlMessage
         do { message = try ControlMessage(parsing: &b) } catch {
             metrics.withLock { $0.drop("control_" + error.counterName) }

@@ -147,3 +147,34 @@ def test_clear_errors(tmp_path):
     for sub in ('send', 'relay', 'recv', 'members'):
         h = subprocess.run([xc, sub, '--help'], capture_output=True, text=True)
         assert h.returncode == 0 and 'USAGE' in h.stdout.upper()
+
+
+def test_join_members_and_receiver_reports(procs, tmp_path):
+    """A receiver joins with the token (a wrong token is refused), `xcast6 members` lists it, frames
+    arrive, its RTCP receiver reports reach the sender's metrics, and it is gone after it leaves."""
+    import urllib.request
+    xc = xcast6_binary()
+    ctl, rtp, metrics = free_udp_ports(3)
+    snd = procs.start('send', [xc, 'send', '--camera', 'test', '--size', '160x120', '--fps', '15', '--duration', '60',
+                               '--session', 'car42', '--token', 's3cret', '--listen', f'[::1]:{ctl}',
+                               '--metrics', f'[::1]:{metrics}', '--allow-loopback'])
+    time.sleep(1)
+    bad = subprocess.run([xc, 'recv', '--listen', '[::1]:0', '--join', f'[::1]:{ctl}', '--session', 'car42', '--token', 'wrong',
+                          '--duration', '5'], capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and 'refused' in bad.stderr and 'badToken' in bad.stderr, bad.stderr
+    out = os.path.join(str(tmp_path), 'frames')
+    recv = procs.start('recv', [xc, 'recv', '--listen', f'[::1]:{rtp}', '--output', out, '--join', f'[::1]:{ctl}',
+                                '--session', 'car42', '--token', 's3cret', '--lifetime', '6'])
+    members = lambda: subprocess.run([xc, 'members', '--sender', f'[::1]:{ctl}', '--session', 'car42', '--token', 's3cret'],
+                                     capture_output=True, text=True).stdout
+    assert wait_for(lambda: f'[::1]:{rtp}' in members(), 10), procs.log(recv) + procs.log(snd)
+    assert wait_for(lambda: os.path.isdir(out) and len(os.listdir(out)) >= 10, 10), procs.log(recv)
+
+    def scrape():
+        with urllib.request.urlopen(f'http://[::1]:{metrics}/metrics', timeout=5) as r:
+            return r.read().decode()
+    assert wait_for(lambda: 'xcast6_receiver_fraction_lost{member="::1"}' in scrape(), 15), scrape()
+    assert 'xcast6_session_members{role="sender",session="car42"} 1' in scrape()
+    assert procs.stop(recv) == 0, procs.log(recv)
+    assert f'[::1]:{rtp}' not in members()
+    assert 'left session car42' in procs.log(snd)
