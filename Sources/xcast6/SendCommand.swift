@@ -127,7 +127,10 @@ struct Send: AsyncParsableCommand {
             }
         }
 
+        var lastSequence: UInt32?
+        var skippedFrames = 0
         frames: while !stop.isSet {
+            if let deadline, monotonicNow() >= deadline { break }
             let source = try Self.frameSource(camera: camera, width: dims[0], height: dims[1], fps: fps, quality: quality)
             do {
                 for try await frame in source {
@@ -135,6 +138,13 @@ struct Send: AsyncParsableCommand {
                     if stop.isSet { break frames }
                     if let deadline, now >= deadline { break frames }
                     if let frames, sentFrames >= frames { break frames }
+                    // the frame queue is bounded (newest frames kept): a gap in the source's numbering is what it dropped
+                    if let last = lastSequence, frame.sequence &- last > 1, frame.sequence &- last < 1 << 20 {
+                        let gap = Int(frame.sequence &- last) - 1
+                        skippedFrames += gap
+                        m.withLock { $0.drop("frame_queue", UInt64(gap)) }
+                    }
+                    lastSequence = frame.sequence
                     let (list, gone) = members.withLock { ms -> ([Endpoint], [(ChannelID, Endpoint)]) in
                         let gone = ms.expire(now: now)
                         return (ms.members(of: channel, now: now), gone)
@@ -178,10 +188,11 @@ struct Send: AsyncParsableCommand {
             } catch {
                 warn("camera \(camera): \(error); trying again in 1 s")
             }
+            lastSequence = nil
             try? await Task.sleep(for: .seconds(1))
         }
         rtcp(goodbye: true)
-        warn("sent \(sentFrames) frames, \(packetizer.packetsSent) RTP packets, \(forwarder.sentDatagrams) datagrams in \(forwarder.sendCalls) sendmmsg calls; \(refusedFrames) frames refused")
+        warn("sent \(sentFrames) frames, \(packetizer.packetsSent) RTP packets, \(forwarder.sentDatagrams) datagrams in \(forwarder.sendCalls) sendmmsg calls; \(refusedFrames) frames refused, \(skippedFrames) skipped (sender too slow)")
     }
 
     static func frameSource(camera: String, width: Int, height: Int, fps: Int, quality: Int) throws -> AsyncThrowingStream<JPEGFrame, any Error> {

@@ -76,8 +76,10 @@ extension sockaddr_in6 {
         self.init()
         sin6_family = sa_family_t(AF_INET6)
         sin6_port = e.port.bigEndian
+        // no Array on the way: this runs once per datagram sent
         withUnsafeMutableBytes(of: &sin6_addr) { raw in
-            for (i, b) in e.address.octets.enumerated() { raw[i] = b }
+            raw.storeBytes(of: e.address.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: e.address.low.bigEndian, toByteOffset: 8, as: UInt64.self)
         }
     }
 }
@@ -85,8 +87,10 @@ extension sockaddr_in6 {
 extension Endpoint {
     init(_ a: sockaddr_in6) {
         var addr = a.sin6_addr
-        let octets = withUnsafeBytes(of: &addr) { Array($0) }
-        self.init(address: IPv6Address(octets: octets)!, port: UInt16(bigEndian: a.sin6_port))
+        let (high, low) = withUnsafeBytes(of: &addr) { raw in
+            (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)), UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
+        self.init(address: IPv6Address(high: high, low: low), port: UInt16(bigEndian: a.sin6_port))
     }
 }
 

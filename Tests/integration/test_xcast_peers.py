@@ -178,3 +178,15 @@ def test_join_members_and_receiver_reports(procs, tmp_path):
     assert procs.stop(recv) == 0, procs.log(recv)
     assert f'[::1]:{rtp}' not in members()
     assert 'left session car42' in procs.log(snd)
+
+
+def test_sender_keeps_trying_a_camera_that_is_not_there(tmp_path):
+    """A V4L2 camera that is missing (or goes away) is retried every second, and the sender says so."""
+    xc = xcast6_binary()
+    (port,) = free_udp_ports(1)
+    missing = str(tmp_path / 'video-gone')   # a path no device will ever have
+    r = subprocess.run([xc, 'send', '--camera', '/dev/' + os.path.basename(missing), '--duration', '3.5',
+                        '--receiver', f'[::1]:{port}', '--allow-loopback'], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count('trying again in 1 s') >= 2, r.stderr
+    assert 'sent 0 frames' in r.stderr
