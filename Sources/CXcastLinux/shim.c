@@ -4,11 +4,20 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 #define XC_MAX 1024
 
 int xc_sendmmsg(int fd, struct xc_msg *msgs, unsigned int count) {
     struct mmsghdr h[XC_MAX];
+    static __thread union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[XC_MAX];
     if (count > XC_MAX) count = XC_MAX;
     memset(h, 0, sizeof(struct mmsghdr) * count);
     for (unsigned int i = 0; i < count; i++) {
@@ -16,6 +25,15 @@ int xc_sendmmsg(int fd, struct xc_msg *msgs, unsigned int count) {
         h[i].msg_hdr.msg_namelen = msgs[i].namelen;
         h[i].msg_hdr.msg_iov = msgs[i].iov;
         h[i].msg_hdr.msg_iovlen = msgs[i].iovlen;
+        if (msgs[i].gso_size > 0) {
+            h[i].msg_hdr.msg_control = control[i].buf;
+            h[i].msg_hdr.msg_controllen = sizeof(control[i].buf);
+            struct cmsghdr *c = CMSG_FIRSTHDR(&h[i].msg_hdr);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            memcpy(CMSG_DATA(c), &msgs[i].gso_size, sizeof(uint16_t));
+        }
     }
     int n;
     do { n = sendmmsg(fd, h, count, 0); } while (n < 0 && errno == EINTR);

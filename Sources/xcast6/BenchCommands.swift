@@ -85,21 +85,33 @@ struct Blast: ParsableCommand {
     @Option(help: "Destination [ADDR]:PORT (something should listen, e.g. `xcast6 sink`).") var to: String
     @Option(help: "Datagram size in octets.") var size: Int = 1400
     @Option(help: "Seconds to run.") var seconds: Double = 2
+    @Flag(help: "connect(2) the socket to the destination first (no route lookup per datagram).") var connected = false
+    @Option(help: "Send GSO batches of this many datagrams (UDP_SEGMENT); 0 = no GSO.") var gso: Int = 0
 
     func run() throws {
         let dest = try parseEndpoint(to, flag: "--to")
         guard (1...65000).contains(size) else { throw ValidationError("--size must be 1…65000") }
         let socket = try UDPSocket(bind: nil)
+        if connected { try socket.connect(dest) }
         let batch = SendBatch(capacity: 1024)
         let payload = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
         defer { payload.deallocate() }
         for i in 0..<size { payload[i] = UInt8(truncatingIfNeeded: i) }
+        guard (0...64).contains(gso), gso * size <= 65000 else { throw ValidationError("--gso must be 0…64 and gso × size ≤ 65000") }
+        let iov = UnsafeMutablePointer<iovec>.allocate(capacity: Swift.max(gso, 1))
+        defer { iov.deallocate() }
+        for i in 0..<Swift.max(gso, 1) { iov[i] = iovec(iov_base: payload.baseAddress, iov_len: size) }
         let start = monotonicNow()
         while monotonicNow() - start < seconds {
-            for _ in 0..<batch.capacity { batch.add(header: nil, payload: UnsafeRawBufferPointer(payload), to: dest) }
+            if gso > 0 {
+                for _ in 0..<(batch.capacity / 4) { batch.addSegmented(iov, count: gso, segment: size, to: dest) }
+            } else {
+                for _ in 0..<batch.capacity { batch.add(header: nil, payload: UnsafeRawBufferPointer(payload), to: connected ? nil : dest) }
+            }
             batch.flush(socket)
         }
         let elapsed = monotonicNow() - start
-        print(String(format: "blast: %d datagrams of %d octets in %.3f s: %.0f per second, %d refused", batch.sent, size, elapsed, Double(batch.sent) / elapsed, batch.failed))
+        let datagrams = gso > 0 ? batch.sent * gso : batch.sent
+        print(String(format: "blast: %d datagrams of %d octets in %.3f s: %.0f per second, %d refused", datagrams, size, elapsed, Double(datagrams) / elapsed, batch.failed))
     }
 }

@@ -21,8 +21,18 @@ final class Forwarder {
     private let arenaSize = 4 << 20
     private var arenaUsed = 0
     private var parseBuffer = ByteBuffer()
+    /// UDP GSO for X2U: a destination's consecutive equal-size payloads go out as one send.
+    var gso: Bool
+    private static let maxSegments = 64
+    private static let maxRuns = 256
+    private struct Run { var destination: Endpoint; var slot: Int; var count: Int; var segment: Int; var octets: Int; var open: Bool }
+    private var runs: [Run] = []
+    private var runOf: [Endpoint: Int] = [:]
+    /// Run slot last used by destination index i of the list (lists keep their order): skips the hash lookup.
+    private var hint = [Int](repeating: -1, count: 128)
+    private let runIovecs: UnsafeMutablePointer<iovec>
 
-    init(socket: UDPSocket, table: RouteTable, policy: DestinationPolicy, metrics: Metrics, batchSize: Int = 1024) {
+    init(socket: UDPSocket, table: RouteTable, policy: DestinationPolicy, metrics: Metrics, batchSize: Int = 1024, gso: Bool = true) {
         self.socket = socket
         self.table = table
         self.policy = policy
@@ -30,11 +40,57 @@ final class Forwarder {
         self.labels = table.relays.map(\.description)
         batch = SendBatch(capacity: batchSize)
         arena = .allocate(byteCount: arenaSize, alignment: 16)
+        self.gso = gso
+        runIovecs = .allocate(capacity: Self.maxRuns * Self.maxSegments)
+        runs.reserveCapacity(Self.maxRuns)
+        runOf.reserveCapacity(Self.maxRuns)
         scratch.reserveCapacity(4096)
         parseBuffer.reserveCapacity(4096)
     }
 
-    deinit { arena.deallocate() }
+    deinit {
+        arena.deallocate()
+        runIovecs.deallocate()
+    }
+
+    /// Adds one X2U payload for `destination`: to its open run when it fits (same segment size, or the
+    /// shorter last one), else closes that run and starts another.
+    private func unicast(_ payload: UnsafeRawBufferPointer, to destination: Endpoint, index: Int) {
+        guard gso else {
+            if batch.isFull { flush() }
+            batch.add(header: nil, payload: payload, to: destination)
+            return
+        }
+        let h = hint[index]
+        let found: Int? = h >= 0 && h < runs.count && runs[h].count > 0 && runs[h].destination == destination ? h : runOf[destination]
+        if let r = found {
+            let run = runs[r]
+            if run.open, payload.count <= run.segment, run.count < Self.maxSegments, run.octets + payload.count <= 65000 {
+                runIovecs[run.slot * Self.maxSegments + run.count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
+                runs[r].count += 1
+                runs[r].octets += payload.count
+                if payload.count < run.segment { runs[r].open = false }
+                return
+            }
+            emit(r)
+        }
+        if runs.count == Self.maxRuns || batch.count + runs.count >= batch.capacity { flush() }
+        let slot = runs.count
+        runIovecs[slot * Self.maxSegments] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
+        runs.append(Run(destination: destination, slot: slot, count: 1, segment: payload.count, octets: payload.count, open: true))
+        runOf[destination] = slot
+        hint[index] = slot
+    }
+
+    /// Queues run `r` as one (GSO) datagram and forgets it (its iovecs stay until `flush`).
+    private func emit(_ r: Int) {
+        let run = runs[r]
+        guard run.count > 0 else { return }
+        if batch.isFull { sendBatch() }
+        batch.addSegmented(runIovecs + run.slot * Self.maxSegments, count: run.count, segment: run.segment, to: run.destination)
+        runs[r].count = 0
+        runOf[run.destination] = nil
+    }
 
     /// Forwards the Xcast datagram at `bytes` (which must stay valid until `flush`).
     /// Returns the parse error when the datagram was dropped.
@@ -71,8 +127,7 @@ final class Forwarder {
         }
         // X2U: the RTP payload alone to each destination served directly
         for i in plan.unicast {
-            if batch.isFull { flush() }
-            batch.add(header: nil, payload: payload, to: d.destination(i))
+            unicast(payload, to: d.destination(i), index: i)
             out += 1
         }
         // X set: the whole datagram, one bit, to the destination itself
@@ -110,11 +165,25 @@ final class Forwarder {
 
     /// Sends what is queued; the arena and the caller's buffers may be reused afterwards.
     func flush() {
-        let failedBefore = batch.failed
-        batch.flush(socket)
+        for r in runs.indices { emit(r) }
+        sendBatch()
+        runs.removeAll(keepingCapacity: true)
+        runOf.removeAll(keepingCapacity: true)
         arenaUsed = 0
+    }
+
+    private func sendBatch() {
+        let failedBefore = batch.failed
+        let gsoInBatch = batch.hasSegmented
+        batch.flush(socket)
         let failed = batch.failed - failedBefore
-        if failed > 0 { metrics.withLock { $0.drop("send_refused", UInt64(failed)) } }
+        if failed > 0 {
+            metrics.withLock { $0.drop("send_refused", UInt64(failed)) }
+            if gsoInBatch && gso && errno != ENOBUFS && errno != EAGAIN {
+                gso = false
+                warn("UDP GSO refused by the kernel (\(String(cString: strerror(errno)))); sending datagram by datagram from now on")
+            }
+        }
     }
 
     var sentDatagrams: Int { batch.sent }

@@ -23,6 +23,8 @@ struct Relay: ParsableCommand {
     @Option(help: "Serve Prometheus metrics on [ADDR]:PORT (/metrics).") var metrics: String?
     @Flag(help: "Accept ::1 as a destination (tests on one machine; refused by default).") var allowLoopback = false
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).") var duration: Double?
+    @Flag(inversion: .prefixedNo, help: "Send a receiver's consecutive RTP packets as one UDP GSO send (the kernel cuts them; receivers see plain datagrams).")
+    var gso = true
 
     func run() throws {
         let listenAt = try parseListen(listen, flag: "--listen")
@@ -35,7 +37,7 @@ struct Relay: ParsableCommand {
         let m = Metrics(role: "relay")
         let server = try metrics.map { try serveMetrics(m, on: parseEndpoint($0, flag: "--metrics")) }
         _ = server
-        let forwarder = Forwarder(socket: socket, table: routes, policy: DestinationPolicy(allowLoopback: allowLoopback), metrics: m)
+        let forwarder = Forwarder(socket: socket, table: routes, policy: DestinationPolicy(allowLoopback: allowLoopback), metrics: m, gso: gso)
         warn("relay listening on [\(listenAt.address)]:\(socket.localPort) with \(routes.routes.count) routes, \(routes.relays.count) downstream relays")
         let receiver = BatchReceiver(slots: 64, slotSize: 65536)
         let deadline = duration.map { monotonicNow() + $0 }
@@ -104,7 +106,7 @@ final class BatchReceiver {
         for i in 0..<slots {
             iovecs[i] = iovec(iov_base: memory + i * slotSize, iov_len: slotSize)
             messages[i] = xc_msg(name: UnsafeMutableRawPointer(addresses + i), namelen: UInt32(MemoryLayout<sockaddr_in6>.size),
-                                 iov: iovecs + i, iovlen: 1, len: 0)
+                                 iov: iovecs + i, iovlen: 1, len: 0, gso_size: 0)
         }
         let n = xc_recvmmsg(socket.fd, messages, UInt32(slots), timeoutMilliseconds)
         return Swift.max(0, Int(n))

@@ -38,6 +38,13 @@ final class UDPSocket: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Fixes the destination (the kernel then keeps the route instead of looking it up per datagram).
+    func connect(_ endpoint: Endpoint) throws {
+        var a = sockaddr_in6(endpoint)
+        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        guard rc == 0 else { throw SocketError(call: "connect \(endpoint)", code: errno) }
+    }
+
     var localPort: UInt16 {
         var a = sockaddr_in6()
         var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
@@ -123,19 +130,34 @@ final class SendBatch {
     var isFull: Bool { count == capacity }
 
     /// Queues `header` (may be empty) + `payload` for `to`. Both must stay valid until `flush`.
-    func add(header: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, to: Endpoint) {
+    func add(header: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, to: Endpoint?) {
         precondition(count < capacity)
-        addresses[count] = sockaddr_in6(to)
+        if let to { addresses[count] = sockaddr_in6(to) }
         var n = 0
         if let header, header.count > 0 {
             iovecs[2 * count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress), iov_len: header.count)
             n = 1
         }
         iovecs[2 * count + n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
-        messages[count] = xc_msg(name: UnsafeMutableRawPointer(addresses + count), namelen: UInt32(MemoryLayout<sockaddr_in6>.size),
-                                 iov: iovecs + 2 * count, iovlen: n + 1, len: 0)
+        messages[count] = xc_msg(name: to == nil ? nil : UnsafeMutableRawPointer(addresses + count), namelen: to == nil ? 0 : UInt32(MemoryLayout<sockaddr_in6>.size),
+                                 iov: iovecs + 2 * count, iovlen: n + 1, len: 0, gso_size: 0)
         count += 1
     }
+
+    /// Queues `payloads` (all `segment` octets but the last, which may be shorter) for `to` as one UDP GSO
+    /// send: the kernel cuts it into one datagram per payload. Iovecs come from `iovecStore`, valid until `flush`.
+    func addSegmented(_ iov: UnsafeMutablePointer<iovec>, count n: Int, segment: Int, to: Endpoint) {
+        precondition(count < capacity)
+        addresses[count] = sockaddr_in6(to)
+        messages[count] = xc_msg(name: UnsafeMutableRawPointer(addresses + count), namelen: UInt32(MemoryLayout<sockaddr_in6>.size),
+                                 iov: iov, iovlen: n, len: 0, gso_size: n > 1 ? UInt16(segment) : 0)
+        count += 1
+        if n > 1 { hasSegmented = true }
+        segmentsQueued += n
+    }
+    private(set) var segmentsQueued = 0
+    /// A UDP GSO message is queued (reset by `flush`).
+    private(set) var hasSegmented = false
 
     /// Sends everything queued (several sendmmsg calls if the kernel takes part of it).
     func flush(_ socket: UDPSocket) {
@@ -152,5 +174,6 @@ final class SendBatch {
             }
         }
         count = 0
+        hasSegmented = false
     }
 }

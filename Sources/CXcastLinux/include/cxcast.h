@@ -12,6 +12,7 @@ struct xc_msg {
     struct iovec *iov;
     size_t iovlen;
     uint32_t len;          /* out: octets sent / received */
+    uint16_t gso_size;     /* send: > 0 ⇒ UDP GSO (UDP_SEGMENT): the kernel cuts the data into datagrams of this size */
 };
 
 /// sendmmsg(2) over up to 1024 messages; returns messages sent or -1 (errno set).
