@@ -16,6 +16,8 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 TICKS=$(getconf CLK_TCK)
+# malloc counter preloaded into the fan-out relay: allocations per datagram once its buffers are warm
+cc -shared -fPIC -O2 -I bench/alloc-counter/include -o "$TMP/alloc.so" bench/alloc-counter/alloc_counter.c
 # total, user and system CPU seconds of a process
 cpu_seconds() { awk -v t="$TICKS" '{print ($14 + $15) / t, $14 / t, $15 / t}' "/proc/$1/stat"; }
 
@@ -30,7 +32,7 @@ run() {
   case "$fwd" in
     xcast)
       echo "::/0 relay [::1]:$r2" > "$TMP/r1.table"; echo "::/0 direct" > "$TMP/r2.table"
-      "$XC" relay --listen "[::1]:$r2" --table "$TMP/r2.table" --allow-loopback 2>"$TMP/$tag.relay2.log" & fpid=$!; PIDS+=("$fpid")
+      LD_PRELOAD="$TMP/alloc.so" "$XC" relay --listen "[::1]:$r2" --table "$TMP/r2.table" --allow-loopback 2>"$TMP/$tag.relay2.log" & fpid=$!; PIDS+=("$fpid")
       "$XC" relay --listen "[::1]:$r1" --table "$TMP/r1.table" --allow-loopback 2>"$TMP/$tag.relay1.log" & local f1=$!; PIDS+=("$f1")
       sendargs=(--relay "[::1]:$r1")
       for i in $(seq 0 $((n - 1))); do sendargs+=(--receiver "[::1]:$((base + 2 * i))"); done ;;
@@ -112,6 +114,12 @@ print(f"bench: gstreamer_lost_packets_n125 {res[('multiudpsink', 125)]['lost']} 
 lat = res[('xcast', 125)]['lat']
 p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float('nan')
 print(f"bench: xcast_latency_p99_two_relays {p99:.1f} ms target < 50")
+import re
+m = re.search(r'allocations: (\d+) over the (\d+) datagrams', open(os.path.join(tmp, 'xcast-125.relay2.log')).read())
+if m:
+    print(f"bench: xcast_relay_allocations_per_packet {int(m.group(1)) / max(int(m.group(2)), 1):.4f} allocations target < 0.01")
+else:
+    print("bench: xcast_relay_allocations_per_packet nan allocations target < 0.01")
 print(f"bench: sendmmsg_packet_rate_limit {limit:.0f} packets/s target info")
 rate = res[('xcast', 125)]['delivered'] / secs
 print(f"bench: xcast_relay_rate_vs_sendmmsg_limit {rate / limit:.3f} ratio target info")

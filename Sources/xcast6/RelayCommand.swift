@@ -41,6 +41,10 @@ struct Relay: ParsableCommand {
         warn("relay listening on [\(listenAt.address)]:\(socket.localPort) with \(routes.routes.count) routes, \(routes.relays.count) downstream relays")
         let receiver = BatchReceiver(slots: 64, slotSize: 65536)
         let deadline = duration.map { monotonicNow() + $0 }
+        // With bench/alloc-counter preloaded (bench-xcast), count allocations once the buffers are warm.
+        let allocations = allocationCounter()
+        var warmAt: (datagrams: Int, allocations: Int)?
+        var received = 0
         while !stop.isSet {
             if let deadline, monotonicNow() >= deadline { break }
             if reload.take() {
@@ -54,6 +58,8 @@ struct Relay: ParsableCommand {
             }
             let n = receiver.receive(socket, timeoutMilliseconds: 100)
             guard n > 0 else { continue }
+            received += n
+            if warmAt == nil, received >= 1000, let allocations { warmAt = (received, allocations()) }
             for i in 0..<n {
                 let bytes = receiver.datagram(i)
                 if bytes.count >= 4, bytes[0] == 0x58, bytes[1] == 0x36, bytes[3] != 0 {
@@ -66,6 +72,9 @@ struct Relay: ParsableCommand {
         }
         forwarder.flush()
         warn("relay stopped: \(forwarder.sentDatagrams) datagrams sent in \(forwarder.sendCalls) sendmmsg calls")
+        if let allocations, let warmAt {
+            warn("allocations: \(allocations() - warmAt.allocations) over the \(received - warmAt.datagrams) datagrams received after the first \(warmAt.datagrams)")
+        }
     }
 
     static func load(_ path: String) throws -> RouteTable {
@@ -74,6 +83,13 @@ struct Relay: ParsableCommand {
         }
         do { return try RouteTable(parsing: text) } catch { throw ValidationError("table \(path): \(error)") }
     }
+}
+
+/// `nautilus_alloc_count` when bench/alloc-counter is preloaded (LD_PRELOAD), else nil.
+func allocationCounter() -> (() -> Int)? {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "nautilus_alloc_count") else { return nil }
+    let f = unsafeBitCast(symbol, to: (@convention(c) () -> Int).self)
+    return { f() }
 }
 
 /// recvmmsg into fixed slots allocated once.
