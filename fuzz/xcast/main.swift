@@ -34,6 +34,16 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         guard let h = try? XcastHeader(parsing: &reader, policy: policy) else { fatalError("view parsed, value did not") }
         _ = h.destinations.count
     }
+    // RTP/JPEG: the input as packets [length (2)][octets]…, into one assembler; every frame it
+    // rebuilds must be a JPEG that RTP/JPEG can carry again.
+    var assembler = JPEGFrameAssembler(maxFrameSize: 1 << 20)
+    var rest = buffer
+    while let n = rest.readInteger(as: UInt16.self), let packet = rest.readSlice(length: Swift.min(Int(n), rest.readableBytes)) {
+        guard let frame = try? assembler.add(packet: packet) else { continue }
+        guard let picture = try? JPEGPicture(frame.jpeg), picture.width == frame.width, picture.height == frame.height else {
+            fatalError("a rebuilt frame is not a carriable JPEG")
+        }
+    }
     var b = buffer
     if let m = try? ControlMessage(parsing: &b) {
         var out = ByteBuffer()
