@@ -191,6 +191,9 @@ struct Send: AsyncParsableCommand {
             lastSequence = nil
             try? await Task.sleep(for: .seconds(1))
         }
+        // BYE a little after the last frame: players such as ffmpeg stop at BYE and drop RTP still unread,
+        // and relays that read the last packets and the BYE in one batch send them back to back.
+        try? await Task.sleep(for: .milliseconds(200))
         rtcp(goodbye: true)
         warn("sent \(sentFrames) frames, \(packetizer.packetsSent) RTP packets, \(forwarder.sentDatagrams) datagrams in \(forwarder.sendCalls) sendmmsg calls; \(refusedFrames) frames refused, \(skippedFrames) skipped (sender too slow)")
     }
