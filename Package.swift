@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "nemo", targets: ["nemo"]),
         .library(name: "Sensors", targets: ["Sensors"]),
         .executable(name: "monnemo-agent", targets: ["monnemo-agent"]),
+        .executable(name: "xcast6", targets: ["xcast6"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -180,5 +181,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Xcast6 (RFC 5058) headers, branching, membership: sans-I/O. RTP/JPEG (RFC 2435) on ByteBuffer.
+        .target(name: "Xcast", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "RTPJPEG", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "CXcastLinux"),
+        .executableTarget(
+            name: "xcast6",
+            dependencies: [
+                "Xcast", "RTPJPEG", "RTP", "Sensors", "CXcastLinux",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "XcastTests", dependencies: ["Xcast", "RTPJPEG", "RTP", "Sensors", "xcast6", .product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

@@ -193,6 +193,7 @@ function renderDetails() {
   $('d-hum').textContent = num(c && c.humidity, 0, ' %');
   $('d-speed').textContent = num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h');
   $('d-seen').textContent = fmtAgo(v.lastSeen);
+  renderLive(v);
   const pic = pictureAt(v);
   const picURL = pic && ownURL(pic.url);
   $('d-picture-box').hidden = !picURL;
@@ -204,6 +205,16 @@ function renderDetails() {
   $('x-gpx').href = vehiclePath(v.id) + '/track.gpx';
   drawChart($('chart-temp'), v, 'temperature', '#d7263d');
   drawChart($('chart-hum'), v, 'humidity', '#2e86de');
+}
+
+// Live video (xcast6 → MJPEG): shown when the server's config lists a stream for this vehicle.
+function renderLive(v) {
+  const url = (state.liveVideo || {})[v.id];
+  const img = $('d-live');
+  img.hidden = !url;
+  $('d-live-caption').textContent = url ? 'live video' : 'no live video';
+  if (url && img.getAttribute('src') !== url) img.src = url;
+  if (!url && img.getAttribute('src')) img.removeAttribute('src');
 }
 
 function climateAt(v) {
@@ -451,6 +462,7 @@ function setupSlider() {
 async function main() {
   let config = { tileURL: '', attribution: '' };
   try { config = await getJSON('/api/v1/config'); } catch (e) { /* offline defaults */ }
+  state.liveVideo = config.liveVideo || {};
   // maxZoom: without a tile layer Leaflet has none, and fitting a single point would zoom to infinity.
   state.map = L.map('map', { zoomControl: true, preferCanvas: true, worldCopyJump: true, maxZoom: 19 }).setView([46.5, 2.5], 6);
   if (config.tileURL) {

@@ -537,7 +537,8 @@ public final class MapServer: Sendable {
         router.get("/api/v1/pictures/:pid") { _, context in try await self.pictureBytes(context) }
         router.get("/api/v1/live") { _, context in try self.live(context) }
         router.get("/api/v1/config") { _, _ in
-            self.json(200, "{\"tileURL\":\(JSONText.string(self.configuration.tileURL)),\"attribution\":\(JSONText.string(self.configuration.tileAttribution))}")
+            let live = self.configuration.liveVideo.sorted { $0.key < $1.key }.map { "\(JSONText.string($0.key)):\(JSONText.string($0.value))" }.joined(separator: ",")
+            return self.json(200, "{\"tileURL\":\(JSONText.string(self.configuration.tileURL)),\"attribution\":\(JSONText.string(self.configuration.tileAttribution)),\"liveVideo\":{\(live)}}")
         }
         router.get("/healthz") { _, _ in
             await self.store.ping()

@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     public var maxPendingCommits: Int = 1024
     /// Bearer token that opens `/metrics` to non-loopback clients; nil: loopback only.
     public var metricsToken: String?
+    /// Live video per vehicle id: the URL of its MJPEG stream (`xcast6 recv --serve`'s /stream.mjpg).
+    public var liveVideo: [String: String] = [:]
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 

@@ -58,6 +58,8 @@ struct Serve: AsyncParsableCommand {
     var maxPendingCommits: Int = 1024
     @Option(name: .customLong("metrics-token"), help: "Bearer token that opens /metrics to non-loopback clients (also MONNEMO_METRICS_TOKEN); without it /metrics answers loopback only.")
     var metricsToken: String?
+    @Option(name: .customLong("live-video"), help: "VEHICLE=URL: the vehicle's live MJPEG stream (e.g. `xcast6 recv --serve`'s http://HOST:PORT/stream.mjpg), shown in its panel; repeatable.")
+    var liveVideo: [String] = []
 
     func validate() throws {
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0…65535") }
@@ -73,6 +75,12 @@ struct Serve: AsyncParsableCommand {
         guard (1...3600).contains(liveWriteTimeout) else { throw ValidationError("--live-write-timeout must be 1…3600 seconds") }
         guard (1...1_000_000).contains(maxPendingCommits) else { throw ValidationError("--max-pending-commits must be 1…1000000") }
         if let t = metricsToken, t.count < 16 { throw ValidationError("--metrics-token must be at least 16 characters") }
+        for v in liveVideo {
+            let parts = v.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://") else {
+                throw ValidationError("--live-video \"\(v)\" must be VEHICLE=http://HOST:PORT/stream.mjpg")
+            }
+        }
     }
 
     func run() async throws {
@@ -93,6 +101,10 @@ struct Serve: AsyncParsableCommand {
         config.liveWriteTimeout = .seconds(liveWriteTimeout)
         config.maxPendingCommits = maxPendingCommits
         config.metricsToken = metricsToken ?? ProcessInfo.processInfo.environment["MONNEMO_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        for v in liveVideo {
+            let parts = v.split(separator: "=", maxSplits: 1)
+            config.liveVideo[String(parts[0])] = String(parts[1])
+        }
         if config.webDirectory == nil {
             logger.warning("no Web/ folder found; pass --web-dir to serve the map page")
         }
