@@ -23,9 +23,12 @@ done
 MAPS=()
 while IFS= read -r -d '' m; do MAPS+=(-Xcc "-fmodule-map-file=$m"); done < <(find "$BIN" .build/checkouts -name module.modulemap -not -path "*/include/module.modulemap" -print0; find .build/checkouts -path "*/include/module.modulemap" -print0)
 SRCS=(Sources/Xcast/*.swift Sources/RTPJPEG/*.swift fuzz/xcast/main.swift)
-swiftc -sanitize=fuzzer,address -parse-as-library -module-name XcastFuzz -I "$BIN/Modules" -I "$BIN" \
-  "${MAPS[@]}" "${SRCS[@]}" "${OBJS[@]}" -lstdc++ -o "$OUT/fuzz-xcast" 2>&1 | grep -v warning || true
-test -x "$OUT/fuzz-xcast" || { echo "run-xcast.sh: the fuzzer did not build" >&2; exit 1; }
+if ! swiftc -sanitize=fuzzer,address -parse-as-library -module-name XcastFuzz -I "$BIN/Modules" -I "$BIN" \
+  "${MAPS[@]}" "${SRCS[@]}" "${OBJS[@]}" -lstdc++ -o "$OUT/fuzz-xcast" >"$OUT/build.log" 2>&1; then
+  grep -v 'warning:' "$OUT/build.log" >&2 || true
+  echo "run-xcast.sh: the fuzzer did not build (full log: $OUT/build.log)" >&2
+  rm -f "$OUT/fuzz-xcast"; exit 1
+fi
 # Seeds: the docs/xcast.md example (two destinations) with an RTP header, and a join.
 printf '%s' 58360100100000003c07fd001002fd9a63617234320000000000000000000000c00000000000000020010db800010000000000000000001020010db800020000000000000000002011005e04138c138e801a0001000000000000000700 | xxd -r -p > "$OUT/corpus/example.bin"
 # an RTP/JPEG frame of one packet: [length][RTP header][JPEG header, type 1, Q 50, 16x16][scan]
