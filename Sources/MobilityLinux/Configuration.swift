@@ -240,9 +240,6 @@ extension MobileRouterFile {
         }
         for (k, p) in (flowPolicies ?? []).enumerated() {
             if let d = p.match.dscp { try checkRange(d, 0...63, field: "flowPolicies[\(k)].match.dscp") }
-            for name in p.uplinks where !uplinks.contains(where: { $0.name == name }) {
-                throw ConfigurationError("flowPolicies[\(k)].uplinks: '\(name)' is not one of the uplinks")
-            }
         }
         return MobileRouterConfiguration(
             homeAddress: try parseIPv6(homeAddress, field: "homeAddress"), homeAgentAddress: try parseIPv6(homeAgentAddress, field: "homeAgentAddress"),

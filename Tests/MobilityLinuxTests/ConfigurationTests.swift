@@ -60,7 +60,7 @@ struct ConfigurationTests {
         #expect(try homeAgent(router("2001:db8:ffff::10", prefixes: ["2001:db8:aaaa::/48"])).accounts[0].maximumBindings == MobileRouterAccount.defaultMaximumBindings)
     }
 
-    @Test("The MR's file: lifetime, BIDs, priorities, key and flow policy uplinks are checked")
+    @Test("The MR's file: lifetime, BIDs, priorities, key and DSCP values are checked")
     func mobileRouter() throws {
         func load(_ edit: (inout [String: Any]) -> Void) throws -> MobileRouterConfiguration {
             let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mr.json")
@@ -77,7 +77,7 @@ struct ConfigurationTests {
             .contains("uplinks[1].bid 1 is also uplinks[0].bid"))
         #expect(refusal { try load { var u = $0["uplinks"] as! [[String: Any]]; u[0]["bid"] = 0; $0["uplinks"] = u } }.contains("uplinks[0].bid: 0 is reserved"))
         #expect(refusal { try load { var u = $0["uplinks"] as! [[String: Any]]; u[0]["priority"] = 200; $0["uplinks"] = u } }.contains("uplinks[0].priority: 200 is out of range"))
-        #expect(refusal { try load { var p = $0["flowPolicies"] as! [[String: Any]]; p[0]["uplinks"] = ["lte"]; $0["flowPolicies"] = p } }
-            .contains("flowPolicies[0].uplinks: 'lte' is not one of the uplinks"))
+        #expect(refusal { try load { var p = $0["flowPolicies"] as! [[String: Any]]; var m = p[0]["match"] as! [String: Any]; m["dscp"] = 64; p[0]["match"] = m; $0["flowPolicies"] = p } }
+            .contains("flowPolicies[0].match.dscp: 64 is out of range"))
     }
 }

@@ -167,6 +167,7 @@ def test_call_survives_handover_without_reinvite(network):
     wa_cut, wb_cut = end_of_cut[0] - before_cut[0], end_of_cut[1] - before_cut[1]
     wb_after = after[1] - end_of_cut[1]
     moved = dict(wa_before=wa_before, wb_before=wb_before, wa_cut=wa_cut, wb_cut=wb_cut, wb_after=wb_after)
+    print('RTP packets by uplink:', moved)
     assert wb_before >= 100 and wa_before < 30, f'RTP before the cut did not use uplink B: {moved}'
     assert wa_cut >= 100 and wb_cut < 10, f'RTP did not move to uplink A while B was down: {moved}'
     assert wb_after >= 100, f'RTP did not return to uplink B: {moved}'

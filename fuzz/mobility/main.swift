@@ -220,15 +220,20 @@ struct StateMachines {
             let text = String(decoding: chunk.prefix(64), as: UTF8.self)
             let hexFlows = chunk.count > 64 ? [chunk.dropFirst(64).map { b in String(b, radix: 16).leftPadded(to: 2) }.joined()] : []
             let n = Int64(chunk.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } >> 1)
-            let saved = BindingCacheSnapshot.SavedEntry(
-                homeAddress: chunk.first.map { $0 & 1 == 0 } == true ? fuzzHoA.description : text, isMobileRouter: true,
-                lastSequence: UInt16(truncatingIfNeeded: n), lastTimestamp: UInt64(bitPattern: n),
-                prefixes: chunk.first.map { $0 & 2 == 0 } == true ? ["2001:db8:aaaa:1::/64"] : [text],
-                bindings: (0..<Int(chunk.last ?? 1) % 6).map { k in
-                    .init(bid: UInt16(k), careOf: k == 1 ? text : "2001:db8:1::100", pathAddress: "2001:db8:1::100", pathPort: UInt16(truncatingIfNeeded: n),
-                          priority: UInt8(truncatingIfNeeded: k), registeredAt: n, expires: k == 2 ? Int64.max : n &* Int64(k))
-                },
-                flows: hexFlows)
+            let first = chunk.first ?? 0
+            let home: String = first & 1 == 0 ? fuzzHoA.description : text
+            let prefixes: [String] = first & 2 == 0 ? ["2001:db8:aaaa:1::/64"] : [text]
+            let count = Int(chunk.last ?? 1) % 6
+            var bindings: [BindingCacheSnapshot.SavedBinding] = []
+            for k in 0..<count {
+                let careOf: String = k == 1 ? text : "2001:db8:1::100"
+                let expires: Int64 = k == 2 ? Int64.max : n &* Int64(k)
+                bindings.append(BindingCacheSnapshot.SavedBinding(bid: UInt16(k), careOf: careOf, pathAddress: "2001:db8:1::100",
+                                                                  pathPort: UInt16(truncatingIfNeeded: n), priority: UInt8(truncatingIfNeeded: k),
+                                                                  registeredAt: n, expires: expires))
+            }
+            let saved = BindingCacheSnapshot.SavedEntry(homeAddress: home, isMobileRouter: true, lastSequence: UInt16(truncatingIfNeeded: n),
+                                                        lastTimestamp: UInt64(bitPattern: n), prefixes: prefixes, bindings: bindings, flows: hexFlows)
             let (out, _) = fresh.restore(BindingCacheSnapshot(version: chunk.count % 3 == 0 ? 2 : 1, entries: [saved]), now: now)
             _ = out
             _ = fresh.expire(now: now + .seconds(1000))
