@@ -209,7 +209,9 @@ function renderDetails() {
 
 // Live video (xcast6 → MJPEG): shown when the server's config lists a stream for this vehicle.
 function renderLive(v) {
-  const url = (state.liveVideo || {})[v.id];
+  // The operator's --live-video URL (an xcast6 recv --serve stream, often on another host): http(s) only.
+  const configured = (state.liveVideo || {})[v.id];
+  const url = typeof configured === 'string' && /^https?:\/\//.test(configured) ? configured : null;
   const img = $('d-live');
   img.hidden = !url;
   $('d-live-caption').textContent = url ? 'live video' : 'no live video';
