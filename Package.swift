@@ -67,7 +67,7 @@ let package = Package(
         // SDP and RFC 3264 offer/answer: sans-I/O.
         .target(name: "SDP"),
         // RTP/RTCP packets, sessions, jitter buffer, RFC 4733 events: sans-I/O, reused by Xcast.
-        .target(name: "RTP"),
+        .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CALSA", path: "Sources/CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         // Calls, media, codecs, audio files and devices, NIO transports.
@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "PhoneTests",
             dependencies: [
@@ -183,7 +183,7 @@ let package = Package(
         ),
         // Xcast6 (RFC 5058) headers, branching, membership: sans-I/O. RTP/JPEG (RFC 2435) on ByteBuffer.
         .target(name: "Xcast", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
-        .target(name: "RTPJPEG", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "RTPJPEG", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "CXcastLinux"),
         .executableTarget(
             name: "xcast6",
@@ -193,6 +193,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "XcastTests", dependencies: ["Xcast", "RTPJPEG", "Sensors", "xcast6", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "XcastTests", dependencies: ["Xcast", "RTPJPEG", "RTP", "Sensors", "xcast6", .product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

@@ -30,10 +30,11 @@ run() {
   sinkpid=$!; PIDS+=("$sinkpid")
   for _ in $(seq 100); do [ -e "$TMP/$tag.sink.json.ready" ] && break; sleep 0.05; done
   case "$fwd" in
-    xcast)
+    xcast|xcast_r1nogso)
       echo "::/0 relay [::1]:$r2" > "$TMP/r1.table"; echo "::/0 direct" > "$TMP/r2.table"
       LD_PRELOAD="$TMP/alloc.so" "$XC" relay --listen "[::1]:$r2" --table "$TMP/r2.table" --allow-loopback 2>"$TMP/$tag.relay2.log" & fpid=$!; PIDS+=("$fpid")
-      "$XC" relay --listen "[::1]:$r1" --table "$TMP/r1.table" --allow-loopback 2>"$TMP/$tag.relay1.log" & local f1=$!; PIDS+=("$f1")
+      local r1gso=(); [ "$fwd" = xcast_r1nogso ] && r1gso=(--no-gso)
+      "$XC" relay --listen "[::1]:$r1" --table "$TMP/r1.table" --allow-loopback "${r1gso[@]}" 2>"$TMP/$tag.relay1.log" & local f1=$!; PIDS+=("$f1")
       sendargs=(--relay "[::1]:$r1")
       for i in $(seq 0 $((n - 1))); do sendargs+=(--receiver "[::1]:$((base + 2 * i))"); done ;;
     multiudpsink)
@@ -52,6 +53,7 @@ run() {
     --timing "$TMP/$tag.timing" "${sendargs[@]}" 2>"$TMP/$tag.send.log"
   for _ in $(seq 200); do kill -0 "$sinkpid" 2>/dev/null || break; sleep 0.05; done
   cpu_seconds "$fpid" > "$TMP/$tag.cpu"
+  [ -n "${f1:-}" ] && cpu_seconds "$f1" > "$TMP/$tag.cpu1"
   kill -INT "$sinkpid" 2>/dev/null || true; wait "$sinkpid" 2>/dev/null || true
   kill -INT "$fpid" 2>/dev/null || true; [ -n "${f1:-}" ] && kill -INT "$f1" 2>/dev/null || true
   wait "$fpid" 2>/dev/null || true; [ -n "${f1:-}" ] && { wait "$f1" 2>/dev/null || true; }
@@ -69,6 +71,8 @@ for n in 8 32 125; do
   run multiudpsink "$n"
   [ "$n" -le 32 ] && run tee "$n"
 done
+# the first relay (one copy to the fan-out relay per Xcast packet) without UDP GSO, for its line below
+run xcast_r1nogso 125
 
 python3 - "$TMP" "$LIMIT" "$SECS" <<'PY'
 import json, os, sys
@@ -89,7 +93,7 @@ def load(tag):
                 receivers_short=gaps, lat=lat)
 res = {}
 for n in (8, 32, 125):
-    for fwd in ('xcast', 'multiudpsink', 'tee'):
+    for fwd in ('xcast', 'multiudpsink', 'tee', 'xcast_r1nogso'):
         if os.path.exists(os.path.join(tmp, f'{fwd}-{n}.sink.json')):
             r = load(f'{fwd}-{n}')
             res[(fwd, n)] = r
@@ -108,6 +112,12 @@ for n in (8, 32):
     if ('tee', n) in res:
         print(f"bench: xcast_relay_cpu_vs_gst_tee_n{n} {per('xcast', n) / max(per('tee', n), 1e-12):.3f} ratio target info")
 uratio = (res[('xcast', 125)]['user'] / max(res[('xcast', 125)]['delivered'], 1)) / max(res[('multiudpsink', 125)]['user'] / max(res[('multiudpsink', 125)]['delivered'], 1), 1e-12)
+def first(fwd):
+    r = res[(fwd, 125)]
+    cpu1 = float(open(os.path.join(tmp, f'{fwd}-125.cpu1')).read().split()[0])
+    return cpu1 / max(r['delivered'], 1)
+print(f"bench: xcast_first_relay_cpu_per_mpkt_n125 {first('xcast') * 1e6:.3f} s target info")
+print(f"bench: xcast_first_relay_gso_cpu_vs_no_gso {first('xcast') / max(first('xcast_r1nogso'), 1e-12):.3f} ratio target info")
 print(f"bench: xcast_relay_user_cpu_vs_gstreamer {uratio:.3f} ratio target info")
 print(f"bench: xcast_lost_packets {res[('xcast', 125)]['lost']} packets target == 0")
 print(f"bench: gstreamer_lost_packets_n125 {res[('multiudpsink', 125)]['lost']} packets target info")

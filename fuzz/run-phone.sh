@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the phone fuzzers (libFuzzer + AddressSanitizer) and runs each for a share of
 # SECONDS: SIP messages (and digest headers), SDP + offer/answer, SDP → media set-up (MediaPlan,
-# jitter buffer, packetizer, telephone events, source guard), RTP/RTCP + receive path.
+# jitter buffer, packetizer, telephone events, source guard), RTP/RTCP (array and ByteBuffer) + receive path.
 # Usage: fuzz/run-phone.sh SECONDS     (from the repository root). Exits non-zero on a crash.
 set -euo pipefail
 SECONDS_TOTAL=${1:-30}
@@ -11,6 +11,20 @@ mkdir -p "$OUT"; rm -f "$OUT/sip-fuzz" "$OUT/sdp-fuzz" "$OUT/media-fuzz" "$OUT/r
 source "$ROOT/scripts/shared-folder.sh"
 SIP_FILES="SIPParseError ByteScanner SIPURI HeaderValues SIPHeaders SIPMessage SIPFraming MessageAccessors RequestChecks DigestHeaders"
 SIP_SRC=$(for f in $SIP_FILES; do echo "$ROOT/Sources/SIP/$f.swift"; done)
+# RTP reads and writes ByteBuffers: NIOCore (and what it pulls in) comes from an ordinary SwiftPM build,
+# only our own sources get the instrumentation.
+(cd "$ROOT" && swift build --target RTP >"$OUT/swift-build.log" 2>&1) || { tail -20 "$OUT/swift-build.log"; echo "fuzz: swift build --target RTP failed"; exit 1; }
+BIN="$(cd "$ROOT" && swift build --show-bin-path)"
+NIO=()
+for dir in "$BIN"/*.build; do
+  case "$(basename "$dir")" in
+    NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build) ;;
+    *) continue ;;
+  esac
+  while IFS= read -r -d '' o; do NIO+=("$o"); done < <(find "$dir" -name '*.o' -print0)
+done
+while IFS= read -r -d '' m; do NIO+=(-Xcc "-fmodule-map-file=$m"); done < <(find "$BIN" "$ROOT/.build/checkouts" -name module.modulemap -not -path "*/include/module.modulemap" -print0; find "$ROOT/.build/checkouts" -path "*/include/module.modulemap" -print0)
+NIO+=(-I "$BIN/Modules" -I "$BIN" -lstdc++)
 build() {  # NAME MODULE SOURCES...   (a failed compile stops the script: nothing stale is fuzzed)
   local name=$1 module=$2 log="$OUT/$1.build.log"; shift 2
   if ! swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" "$@" -o "$OUT/$name" >"$log" 2>&1; then
@@ -21,8 +35,8 @@ build() {  # NAME MODULE SOURCES...   (a failed compile stops the script: nothin
 }
 build sip-fuzz SIPFuzz $SIP_SRC "$ROOT/fuzz/phone/sip_entry.swift"
 build sdp-fuzz SDPFuzz "$ROOT"/Sources/SDP/*.swift "$ROOT/fuzz/phone/sdp_entry.swift"
-build media-fuzz MediaFuzz "$ROOT"/Sources/SDP/*.swift "$ROOT"/Sources/RTP/*.swift "$ROOT/fuzz/phone/media_entry.swift"
-build rtp-fuzz RTPFuzz "$ROOT"/Sources/RTP/*.swift "$ROOT/fuzz/phone/rtp_entry.swift"
+build media-fuzz MediaFuzz "$ROOT"/Sources/SDP/*.swift "$ROOT"/Sources/RTP/*.swift "$ROOT/fuzz/phone/media_entry.swift" "${NIO[@]}"
+build rtp-fuzz RTPFuzz "$ROOT"/Sources/RTP/*.swift "$ROOT/fuzz/phone/rtp_entry.swift" "$ROOT/fuzz/phone/rtp_buffer.swift" "${NIO[@]}"
 # seed corpora: torture messages, peer captures, SDP bodies, a few RTP/RTCP packets
 mkdir -p "$OUT/corpus-sip" "$OUT/corpus-sdp" "$OUT/corpus-media" "$OUT/corpus-rtp"
 cp "$ROOT"/fuzz/phone/seeds-sip/* "$OUT/corpus-sip/" 2>/dev/null || true

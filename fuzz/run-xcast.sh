@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Xcast fuzzer (header parser, branching decision, control messages, RTP/JPEG depacketizer) with libFuzzer + ASan
+# Builds the Xcast fuzzer (header parser, branching decision, control messages, RTP header and RTP/JPEG depacketizer) with libFuzzer + ASan
 # and runs it for SECONDS (default 30). Exits non-zero when the build fails or the fuzzer finds a crash.
 # Run from anywhere.
 set -euo pipefail
@@ -10,7 +10,7 @@ OUT="$ROOT/fuzz/xcast/build"
 mkdir -p "$OUT/corpus"
 rm -f "$OUT/fuzz-xcast"
 # NIOCore and what it pulls in come from an ordinary SwiftPM build; only Xcast's sources get the instrumentation.
-swift build --target Xcast >/dev/null
+swift build --target Xcast >/dev/null || { echo "run-xcast.sh: swift build --target Xcast failed" >&2; exit 1; }
 BIN="$(swift build --show-bin-path)"
 OBJS=()
 for dir in "$BIN"/*.build; do
@@ -22,7 +22,10 @@ for dir in "$BIN"/*.build; do
 done
 MAPS=()
 while IFS= read -r -d '' m; do MAPS+=(-Xcc "-fmodule-map-file=$m"); done < <(find "$BIN" .build/checkouts -name module.modulemap -not -path "*/include/module.modulemap" -print0; find .build/checkouts -path "*/include/module.modulemap" -print0)
-SRCS=(Sources/Xcast/*.swift Sources/RTPJPEG/*.swift fuzz/xcast/main.swift)
+# RTPJPEG's sources go into the one instrumented module together with RTP's, so `import RTP` is cut from copies of them.
+rm -rf "$OUT/src"; mkdir -p "$OUT/src"
+for f in Sources/RTPJPEG/*.swift; do sed '/^import RTP$/d' "$f" > "$OUT/src/RTPJPEG-$(basename "$f")"; done
+SRCS=(Sources/Xcast/*.swift Sources/RTP/*.swift "$OUT"/src/*.swift fuzz/xcast/main.swift)
 if ! swiftc -sanitize=fuzzer,address -parse-as-library -module-name XcastFuzz -I "$BIN/Modules" -I "$BIN" \
   "${MAPS[@]}" "${SRCS[@]}" "${OBJS[@]}" -lstdc++ -o "$OUT/fuzz-xcast" >"$OUT/build.log" 2>&1; then
   grep -v 'warning:' "$OUT/build.log" >&2 || true

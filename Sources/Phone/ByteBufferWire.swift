@@ -3,7 +3,7 @@ import SIP
 import SDP
 import RTP
 
-// The protocol cores read and write `[UInt8]` so they build with no dependency (and
+// The SIP and SDP cores read and write `[UInt8]` so they build with no dependency (and
 // straight into the fuzzers with swiftc); these let NIO code use ByteBuffer directly.
 
 extension SIPMessage {
@@ -20,14 +20,11 @@ extension SIPMessage {
 }
 
 extension RTPPacket {
+    /// Parses the readable bytes of `buffer` (one datagram). The `RTP` target reads and writes
+    /// ByteBuffers itself (`init(parsing: inout ByteBuffer)`, `write(to:)`, `RTPBufferPacket`).
     public init(parsing buffer: ByteBuffer) throws(RTPParseError) {
-        try self.init(parsing: Array(buffer.readableBytesView))
-    }
-
-    public func write(to buffer: inout ByteBuffer) {
-        var bytes: [UInt8] = []
-        write(to: &bytes)
-        buffer.writeBytes(bytes)
+        var b = buffer
+        try self.init(parsing: &b)
     }
 }
 

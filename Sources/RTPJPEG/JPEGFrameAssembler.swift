@@ -1,4 +1,5 @@
 import NIOCore
+import RTP
 
 /// Puts RTP/JPEG packets back together into JPEG files (RFC 2435 §4.3, Appendix B): fragments of
 /// one timestamp in offset order, the frame complete when the marker packet arrives and no octet is
@@ -35,6 +36,11 @@ public struct JPEGFrameAssembler: Sendable {
         let jh: JPEGPayloadHeader
         do {
             rtp = try RTPHeader(parsing: &b)
+        } catch {
+            packetsRejected += 1
+            throw .rtp(error)
+        }
+        do {
             jh = try JPEGPayloadHeader(parsing: &b)
         } catch {
             packetsRejected += 1

@@ -1,4 +1,5 @@
 import NIOCore
+import RTP
 
 /// Cuts JPEG pictures into RTP/JPEG packets (RFC 2435): payload type 26, 90 kHz clock, Q 255 with
 /// both quantization tables in the first packet of every frame, marker on the last packet.
@@ -34,11 +35,12 @@ public struct JPEGPacketizer: Sendable {
             header.restartFirst = true
             header.restartLast = true
             header.restartCount = 0x3FFF
-            let room = maxPacketSize - RTPHeader.length - header.encodedLength
+            let room = maxPacketSize - RTPHeader.fixedLength - header.encodedLength
             let chunk = Swift.min(room, total - offset)
             let last = offset + chunk == total
-            var b = allocator.buffer(capacity: RTPHeader.length + header.encodedLength + chunk)
-            RTPHeader(marker: last, payloadType: Self.payloadType, sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc).write(to: &b)
+            let rtp = RTPHeader(marker: last, payloadType: Self.payloadType, sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
+            var b = allocator.buffer(capacity: rtp.encodedLength + header.encodedLength + chunk)
+            rtp.write(to: &b)
             header.write(to: &b)
             jpeg.withUnsafeBufferPointer { p in
                 b.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[(picture.scan.lowerBound + offset)..<(picture.scan.lowerBound + offset + chunk)]))
@@ -46,7 +48,7 @@ public struct JPEGPacketizer: Sendable {
             out.append(b)
             sequenceNumber &+= 1
             packetsSent &+= 1
-            octetsSent &+= UInt32(truncatingIfNeeded: b.readableBytes - RTPHeader.length)
+            octetsSent &+= UInt32(truncatingIfNeeded: b.readableBytes - rtp.encodedLength)
             offset += chunk
         } while offset < total
         return out

@@ -1,11 +1,12 @@
+import RTP
+
 /// Every way an RTP/JPEG packet, or a JPEG picture offered for sending, can be unusable.
 public enum RTPJPEGError: Error, Hashable, Sendable {
-    // RTP fixed header (RFC 3550 §5.1)
-    case truncated(needed: Int, available: Int)
-    case badRTPVersion(UInt8)
-    case badRTPPadding(Int)
-    case badRTPExtension
+    /// The RTP header (RFC 3550 §5.1), read by the `RTP` target.
+    case rtp(RTPParseError)
     // RTP/JPEG payload headers (RFC 2435 §3.1)
+    /// Fewer octets than the JPEG payload header being read needs.
+    case truncated(needed: Int, available: Int)
     /// A Type this receiver cannot rebuild (only 0, 1, 64, 65).
     case unsupportedType(UInt8)
     /// Q 0 or 100–127 (reserved).
@@ -38,8 +39,8 @@ public enum RTPJPEGError: Error, Hashable, Sendable {
 
     public var counterName: String {
         switch self {
-        case .truncated, .badRTPVersion, .badRTPPadding, .badRTPExtension: "bad_rtp"
-        case .unsupportedType, .reservedQ, .zeroSize, .zeroRestartInterval, .badQuantizationLength, .missingQuantizationTables, .offsetOverflow: "bad_jpeg_header"
+        case .rtp: "bad_rtp"
+        case .truncated, .unsupportedType, .reservedQ, .zeroSize, .zeroRestartInterval, .badQuantizationLength, .missingQuantizationTables, .offsetOverflow: "bad_jpeg_header"
         default: "bad_picture"
         }
     }

@@ -104,7 +104,7 @@ struct Blast: ParsableCommand {
         let start = monotonicNow()
         while monotonicNow() - start < seconds {
             if gso > 0 {
-                for _ in 0..<(batch.capacity / 4) { batch.addSegmented(iov, count: gso, segment: size, to: dest) }
+                for _ in 0..<(batch.capacity / 4) { batch.addSegmented(iov, iovecs: gso, segments: gso, segment: size, to: dest) }
             } else {
                 for _ in 0..<batch.capacity { batch.add(header: nil, payload: UnsafeRawBufferPointer(payload), to: connected ? nil : dest) }
             }

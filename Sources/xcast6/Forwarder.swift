@@ -7,10 +7,12 @@ import Xcast
 /// The fast path shared by `relay` and `send`: one Xcast datagram in, its copies out.
 /// Per datagram: parse the headers in place, plan the branching, write one small header per relay
 /// copy into a preallocated arena and queue (header, payload) iovecs; X2U queues the payload alone.
+/// With UDP GSO, a destination's consecutive copies of one size (X2U payloads, or relay copies:
+/// header + payload) go out as one send that the kernel cuts into datagrams.
 /// Nothing is allocated per packet once the buffers are warm; `flush()` sends the batch with sendmmsg.
 final class Forwarder {
     let socket: UDPSocket
-    var table: RouteTable { didSet { labels = table.relays.map(\.description) } }
+    var table: RouteTable { didSet { labels = table.relays.map(\.description); relaySegmentLimit = Self.segmentLimits(table.relays) } }
     var policy: DestinationPolicy
     let metrics: Metrics
     private(set) var labels: [String]
@@ -21,11 +23,16 @@ final class Forwarder {
     private let arenaSize = 4 << 20
     private var arenaUsed = 0
     private var parseBuffer = ByteBuffer()
-    /// UDP GSO for X2U: a destination's consecutive equal-size payloads go out as one send.
+    /// UDP GSO: a destination's consecutive equal-size datagrams go out as one send.
     var gso: Bool
+    /// Largest relay copy (Xcast header + payload) sent with GSO to relay r: its path MTU less the
+    /// IPv6 and UDP headers (the kernel refuses a GSO segment that does not fit the MTU). 0: never.
+    private(set) var relaySegmentLimit: [Int]
     private static let maxSegments = 64
+    /// iovecs a run may hold: a header and a payload per segment.
+    private static let slotIovecs = 2 * maxSegments
     private static let maxRuns = 256
-    private struct Run { var destination: Endpoint; var slot: Int; var count: Int; var segment: Int; var octets: Int; var open: Bool }
+    private struct Run { var destination: Endpoint; var slot: Int; var count: Int; var iovecs: Int; var segment: Int; var octets: Int; var open: Bool }
     private var runs: [Run] = []
     private var runOf: [Endpoint: Int] = [:]
     /// Run slot last used by destination index i of the list (lists keep their order): skips the hash lookup.
@@ -38,10 +45,11 @@ final class Forwarder {
         self.policy = policy
         self.metrics = metrics
         self.labels = table.relays.map(\.description)
+        self.relaySegmentLimit = Self.segmentLimits(table.relays)
         batch = SendBatch(capacity: batchSize)
         arena = .allocate(byteCount: arenaSize, alignment: 16)
         self.gso = gso
-        runIovecs = .allocate(capacity: Self.maxRuns * Self.maxSegments)
+        runIovecs = .allocate(capacity: Self.maxRuns * Self.slotIovecs)
         runs.reserveCapacity(Self.maxRuns)
         runOf.reserveCapacity(Self.maxRuns)
         scratch.reserveCapacity(4096)
@@ -53,33 +61,61 @@ final class Forwarder {
         runIovecs.deallocate()
     }
 
-    /// Adds one X2U payload for `destination`: to its open run when it fits (same segment size, or the
-    /// shorter last one), else closes that run and starts another.
-    private func unicast(_ payload: UnsafeRawBufferPointer, to destination: Endpoint, index: Int) {
-        guard gso else {
-            if batch.isFull { flush() }
-            batch.add(header: nil, payload: payload, to: destination)
-            return
+    static func segmentLimits(_ relays: [Endpoint]) -> [Int] {
+        relays.map { UDPSocket.pathMTU(to: $0).map { Swift.max(0, $0 - 48) } ?? 0 }
+    }
+
+    /// Adds one datagram, `header` (if any) + `payload`, for `destination` to its open run when it fits
+    /// (same size, or the shorter last one), else closes that run and starts another. A datagram longer
+    /// than `limit` starts a run of its own that nothing joins (sent without GSO). `index` is the
+    /// destination's place in the list, for the run hint (nil: look the destination up).
+    private func segment(header: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, to destination: Endpoint,
+                         index: Int?, limit: Int = .max) {
+        let size = (header?.count ?? 0) + payload.count
+        let found: Int?
+        if let index, index < hint.count, case let h = hint[index], h >= 0, h < runs.count, runs[h].count > 0, runs[h].destination == destination {
+            found = h
+        } else {
+            found = runOf[destination]
         }
-        let h = hint[index]
-        let found: Int? = h >= 0 && h < runs.count && runs[h].count > 0 && runs[h].destination == destination ? h : runOf[destination]
         if let r = found {
             let run = runs[r]
-            if run.open, payload.count <= run.segment, run.count < Self.maxSegments, run.octets + payload.count <= 65000 {
-                runIovecs[run.slot * Self.maxSegments + run.count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
+            if run.open, size <= run.segment, run.count < Self.maxSegments, run.octets + size <= 65000 {
+                append(header: header, payload: payload, to: r)
                 runs[r].count += 1
-                runs[r].octets += payload.count
-                if payload.count < run.segment { runs[r].open = false }
+                runs[r].octets += size
+                if size < run.segment { runs[r].open = false }
                 return
             }
             emit(r)
         }
         if runs.count == Self.maxRuns || batch.count + runs.count >= batch.capacity { flush() }
         let slot = runs.count
-        runIovecs[slot * Self.maxSegments] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
-        runs.append(Run(destination: destination, slot: slot, count: 1, segment: payload.count, octets: payload.count, open: true))
+        runs.append(Run(destination: destination, slot: slot, count: 1, iovecs: 0, segment: size, octets: size, open: size <= limit))
+        append(header: header, payload: payload, to: slot)
         runOf[destination] = slot
-        hint[index] = slot
+        if let index, index < hint.count { hint[index] = slot }
+    }
+
+    private func append(header: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, to r: Int) {
+        let base = runs[r].slot * Self.slotIovecs
+        var n = runs[r].iovecs
+        if let header, header.count > 0 {
+            runIovecs[base + n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress), iov_len: header.count)
+            n += 1
+        }
+        runIovecs[base + n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
+        runs[r].iovecs = n + 1
+    }
+
+    /// Adds one X2U payload for `destination`.
+    private func unicast(_ payload: UnsafeRawBufferPointer, to destination: Endpoint, index: Int) {
+        guard gso else {
+            if batch.isFull { flush() }
+            batch.add(header: nil, payload: payload, to: destination)
+            return
+        }
+        segment(header: nil, payload: payload, to: destination, index: index)
     }
 
     /// Queues run `r` as one (GSO) datagram and forgets it (its iovecs stay until `flush`).
@@ -87,8 +123,9 @@ final class Forwarder {
         let run = runs[r]
         guard run.count > 0 else { return }
         if batch.isFull { sendBatch() }
-        batch.addSegmented(runIovecs + run.slot * Self.maxSegments, count: run.count, segment: run.segment, to: run.destination)
+        batch.addSegmented(runIovecs + run.slot * Self.slotIovecs, iovecs: run.iovecs, segments: run.count, segment: run.segment, to: run.destination)
         runs[r].count = 0
+        runs[r].iovecs = 0
         runOf[run.destination] = nil
     }
 
@@ -120,7 +157,12 @@ final class Forwarder {
             let at = arena + arenaUsed
             scratch.withUnsafeReadableBytes { at.copyMemory(from: $0.baseAddress!, byteCount: n) }
             arenaUsed += n
-            batch.add(header: UnsafeRawBufferPointer(start: at, count: n), payload: payload, to: table.relays[r])
+            if gso {
+                segment(header: UnsafeRawBufferPointer(start: at, count: n), payload: payload, to: table.relays[r], index: nil,
+                        limit: relaySegmentLimit[r])
+            } else {
+                batch.add(header: UnsafeRawBufferPointer(start: at, count: n), payload: payload, to: table.relays[r])
+            }
             out += 1
             let label = labels[r]
             metrics.withLock { $0.hop(label, packets: 1, octets: UInt64(n + payload.count)) }

@@ -96,8 +96,7 @@ struct Recv: ParsableCommand {
                 lastPacket = monotonicNow()
                 var peek = buffer
                 if let h = try? RTPHeader(parsing: &peek) {
-                    stats.record(RTPPacket(payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc,
-                                           marker: h.marker, payload: []), arrival: lastPacket!)
+                    stats.record(RTPPacket(header: h, payload: []), arrival: lastPacket!)
                 }
                 do {
                     guard let frame = try assembler.add(packet: buffer) else { continue }

@@ -23,7 +23,7 @@ struct Relay: ParsableCommand {
     @Option(help: "Serve Prometheus metrics on [ADDR]:PORT (/metrics).") var metrics: String?
     @Flag(help: "Accept ::1 as a destination (tests on one machine; refused by default).") var allowLoopback = false
     @Option(help: "Stop after this many seconds (default: run until SIGINT/SIGTERM).") var duration: Double?
-    @Flag(inversion: .prefixedNo, help: "Send a receiver's consecutive RTP packets as one UDP GSO send (the kernel cuts them; receivers see plain datagrams).")
+    @Flag(inversion: .prefixedNo, help: "Send consecutive equal-size datagrams to one receiver or downstream relay as one UDP GSO send (the kernel cuts them; receivers see plain datagrams).")
     var gso = true
 
     func run() throws {

@@ -45,6 +45,16 @@ final class UDPSocket: @unchecked Sendable {
         guard rc == 0 else { throw SocketError(call: "connect \(endpoint)", code: errno) }
     }
 
+    /// The MTU of the route to `endpoint` (IPV6_MTU on a connected throwaway socket), nil when there is none.
+    static func pathMTU(to endpoint: Endpoint) -> Int? {
+        guard let s = try? UDPSocket(bind: nil, buffers: 0) else { return nil }
+        guard (try? s.connect(endpoint)) != nil else { return nil }
+        var mtu: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(s.fd, Int32(IPPROTO_IPV6), IPV6_MTU, &mtu, &len) == 0, mtu > 0 else { return nil }
+        return Int(mtu)
+    }
+
     var localPort: UInt16 {
         var a = sockaddr_in6()
         var len = socklen_t(MemoryLayout<sockaddr_in6>.size)
@@ -144,16 +154,17 @@ final class SendBatch {
         count += 1
     }
 
-    /// Queues `payloads` (all `segment` octets but the last, which may be shorter) for `to` as one UDP GSO
-    /// send: the kernel cuts it into one datagram per payload. Iovecs come from `iovecStore`, valid until `flush`.
-    func addSegmented(_ iov: UnsafeMutablePointer<iovec>, count n: Int, segment: Int, to: Endpoint) {
+    /// Queues `segments` datagrams (all `segment` octets but the last, which may be shorter), their octets
+    /// in `iovecs` iovecs at `iov` (valid until `flush`), for `to` as one UDP GSO send: the kernel cuts it
+    /// into one datagram per segment. One segment goes out as a plain datagram.
+    func addSegmented(_ iov: UnsafeMutablePointer<iovec>, iovecs n: Int, segments: Int, segment: Int, to: Endpoint) {
         precondition(count < capacity)
         addresses[count] = sockaddr_in6(to)
         messages[count] = xc_msg(name: UnsafeMutableRawPointer(addresses + count), namelen: UInt32(MemoryLayout<sockaddr_in6>.size),
-                                 iov: iov, iovlen: n, len: 0, gso_size: n > 1 ? UInt16(segment) : 0)
+                                 iov: iov, iovlen: n, len: 0, gso_size: segments > 1 ? UInt16(clamping: segment) : 0)
         count += 1
-        if n > 1 { hasSegmented = true }
-        segmentsQueued += n
+        if segments > 1 { hasSegmented = true }
+        segmentsQueued += segments
     }
     private(set) var segmentsQueued = 0
     /// A UDP GSO message is queued (reset by `flush`).

@@ -1,4 +1,5 @@
 import NIOCore
+import RTP
 import Sensors
 import Testing
 @testable import RTPJPEG

@@ -3,6 +3,7 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    fuzzRTPBuffer(bytes)
     if let p = try? RTPPacket(parsing: bytes) {
         let again = try? RTPPacket(parsing: p.bytes)
         precondition(again == p, "RTP round trip changed the packet")
