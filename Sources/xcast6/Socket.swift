@@ -118,9 +118,12 @@ final class SendBatch {
     private let messages: UnsafeMutablePointer<xc_msg>
     private let iovecs: UnsafeMutablePointer<iovec>
     private let addresses: UnsafeMutablePointer<sockaddr_in6>
+    /// Datagrams each queued message carries: 1, or a UDP GSO message's segment count.
+    private let datagrams: UnsafeMutablePointer<Int>
     private(set) var count = 0
-    /// Datagrams the kernel refused (counted, not retried).
+    /// Messages the kernel refused (counted, not retried).
     private(set) var failed = 0
+    /// Datagrams sent (a UDP GSO message counts as the datagrams the kernel cuts it into).
     private(set) var sent = 0
     private(set) var syscalls = 0
 
@@ -129,12 +132,14 @@ final class SendBatch {
         messages = .allocate(capacity: capacity)
         iovecs = .allocate(capacity: 2 * capacity)
         addresses = .allocate(capacity: capacity)
+        datagrams = .allocate(capacity: capacity)
     }
 
     deinit {
         messages.deallocate()
         iovecs.deallocate()
         addresses.deallocate()
+        datagrams.deallocate()
     }
 
     var isFull: Bool { count == capacity }
@@ -151,6 +156,7 @@ final class SendBatch {
         iovecs[2 * count + n] = iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count)
         messages[count] = xc_msg(name: to == nil ? nil : UnsafeMutableRawPointer(addresses + count), namelen: to == nil ? 0 : UInt32(MemoryLayout<sockaddr_in6>.size),
                                  iov: iovecs + 2 * count, iovlen: n + 1, len: 0, gso_size: 0)
+        datagrams[count] = 1
         count += 1
     }
 
@@ -162,6 +168,7 @@ final class SendBatch {
         addresses[count] = sockaddr_in6(to)
         messages[count] = xc_msg(name: UnsafeMutableRawPointer(addresses + count), namelen: UInt32(MemoryLayout<sockaddr_in6>.size),
                                  iov: iov, iovlen: n, len: 0, gso_size: segments > 1 ? UInt16(clamping: segment) : 0)
+        datagrams[count] = max(1, segments)
         count += 1
         if segments > 1 { hasSegmented = true }
         segmentsQueued += segments
@@ -180,8 +187,8 @@ final class SendBatch {
                 failed += 1      // the first remaining datagram is refused: count it, go on with the rest
                 done += 1
             } else {
+                for i in done..<(done + Int(n)) { sent += datagrams[i] }
                 done += Int(n)
-                sent += Int(n)
             }
         }
         count = 0
