@@ -229,5 +229,6 @@ final class Forwarder {
     }
 
     var sentDatagrams: Int { batch.sent }
+    var sentMessages: Int { batch.sentMessages }
     var sendCalls: Int { batch.syscalls }
 }

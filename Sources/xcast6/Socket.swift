@@ -125,6 +125,8 @@ final class SendBatch {
     private(set) var failed = 0
     /// Datagrams sent (a UDP GSO message counts as the datagrams the kernel cuts it into).
     private(set) var sent = 0
+    /// Messages sent (a UDP GSO message is one).
+    private(set) var sentMessages = 0
     private(set) var syscalls = 0
 
     init(capacity: Int = 1024) {
@@ -188,6 +190,7 @@ final class SendBatch {
                 done += 1
             } else {
                 for i in done..<(done + Int(n)) { sent += datagrams[i] }
+                sentMessages += Int(n)
                 done += Int(n)
             }
         }
