@@ -64,14 +64,14 @@ extension MapServer {
         do {
             batch = try TelemetryBatch(json: Data(buffer: body))
         } catch {
-            if error.index == nil, error.reason.hasPrefix("body is not") || error.reason.hasPrefix("body must") {
-                throw APIError(400, "bad_json", "\(error.reason); nothing was stored")
+            if error.isMalformedBody {
+                throw APIError(.badJSON, "\(error.reason); nothing was stored")
             }
-            throw APIError(422, "invalid_record", "\(error); nothing of this batch was stored", index: error.index)
+            throw APIError(.invalidRecord, "\(error); nothing of this batch was stored", index: error.index)
         }
         let latest = latestAcceptedTime()
         if let i = batch.records.firstIndex(where: { $0.time > latest }) {
-            throw APIError(422, "invalid_record",
+            throw APIError(.invalidRecord,
                            "record \(i): time \(batch.records[i].time.rfc3339) is more than \(skewText) ahead of the server's clock (\(now().rfc3339)); check the vehicle's clock; nothing of this batch was stored",
                            field: "time", index: i)
         }
@@ -84,28 +84,28 @@ extension MapServer {
         let vehicleID = try await authenticatedVehicle(request)
         try requireContentType(request, "image/jpeg")
         let q = request.uri.queryParameters
-        guard let seqText = q.get("seq") else { throw APIError(422, "invalid_picture", "missing query parameter seq", field: "seq") }
+        guard let seqText = q.get("seq") else { throw APIError(.invalidPicture, "missing query parameter seq", field: "seq") }
         guard let seq = UInt64(seqText) else {
-            throw APIError(422, "invalid_picture", "seq must be an unsigned 64-bit integer", field: "seq")
+            throw APIError(.invalidPicture, "seq must be an unsigned 64-bit integer", field: "seq")
         }
-        guard let timeText = q.get("time") else { throw APIError(422, "invalid_picture", "missing query parameter time", field: "time") }
+        guard let timeText = q.get("time") else { throw APIError(.invalidPicture, "missing query parameter time", field: "time") }
         guard let time = ReadQuery.parseTime(timeText) else {
-            throw APIError(422, "invalid_picture", "time must be RFC 3339 such as 2006-07-12T10:00:00Z", field: "time")
+            throw APIError(.invalidPicture, "time must be RFC 3339 such as 2006-07-12T10:00:00Z", field: "time")
         }
         guard time <= latestAcceptedTime() else {
-            throw APIError(422, "invalid_picture",
+            throw APIError(.invalidPicture,
                            "time \(time.rfc3339) is more than \(skewText) ahead of the server's clock (\(now().rfc3339)); check the vehicle's clock",
                            field: "time")
         }
         let lat = try q.get("lat").map { text throws(APIError) -> Double in
             guard let v = Double(text), (-90...90).contains(v) else {
-                throw APIError(422, "invalid_picture", "lat must be a number in -90…90", field: "lat")
+                throw APIError(.invalidPicture, "lat must be a number in -90…90", field: "lat")
             }
             return v
         }
         let lon = try q.get("lon").map { text throws(APIError) -> Double in
             guard let v = Double(text), (-180...180).contains(v) else {
-                throw APIError(422, "invalid_picture", "lon must be a number in -180…180", field: "lon")
+                throw APIError(.invalidPicture, "lon must be a number in -180…180", field: "lon")
             }
             return v
         }
@@ -116,7 +116,7 @@ extension MapServer {
         do {
             bytes = try JPEGSanitizer.strip(Array(buffer: body))
         } catch {
-            throw APIError(422, "invalid_picture", "\(error)")
+            throw APIError(.invalidPicture, "\(error)")
         }
         let id = "\(vehicleID)-\(seq)"
         if try await store.picture(vehicleID: vehicleID, seq: seq) != nil {
@@ -164,15 +164,15 @@ extension MapServer {
                 report = try OsmAndReport(query: query, now: now())
             }
         } catch let error as OsmAndParseError {
-            throw APIError(400, "bad_report", "\(error); see the OsmAnd protocol in docs/telemetry-api.md")
+            throw APIError(.badReport, "\(error); see the OsmAnd protocol in docs/telemetry-api.md")
         }
         guard report.time <= latestAcceptedTime() else {
-            throw APIError(400, "bad_report",
+            throw APIError(.badReport,
                            "invalid timestamp: \(report.time.rfc3339) is more than \(skewText) ahead of the server's clock (\(now().rfc3339))",
                            field: "timestamp")
         }
         guard try await store.isActiveVehicle(report.vehicleID) else {
-            throw APIError(401, "unknown_vehicle",
+            throw APIError(.unknownVehicle,
                            "vehicle \(report.vehicleID) is not registered (or revoked); register it with `monnemo-server vehicle add \(report.vehicleID)`")
         }
         let outcome = try await committer.submit(.records(vehicleID: report.vehicleID, [report.record]))

@@ -16,9 +16,9 @@ extension MapServer {
             metrics.liveRefused()
             switch error {
             case .full(let limit):
-                throw APIError(503, "busy", "the live feed has its maximum of \(limit) subscribers; try again later", retryAfter: 30)
+                throw APIError(.busy, "the live feed has its maximum of \(limit) subscribers; try again later", retryAfter: 30)
             case .tooManyFromAddress(let limit):
-                throw APIError(429, "too_many_subscriptions",
+                throw APIError(.tooManySubscriptions,
                                "at most \(limit) live subscriptions per address; close one first", retryAfter: 30)
             }
         }

@@ -13,7 +13,7 @@ extension MapServer {
         do {
             return try ReadQuery(parameters: pairs, for: endpoint)
         } catch {
-            throw APIError(400, "bad_request", "\(error)", field: error.field)
+            throw APIError(.badRequest, "\(error)", field: error.field)
         }
     }
 

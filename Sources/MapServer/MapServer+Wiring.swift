@@ -52,7 +52,7 @@ extension MapServer {
         router.get("/metrics") { request, context in
             // The counters tell that a delayed vehicle is moving right now: loopback or a token only.
             guard self.metricsAllowed(request, context) else {
-                throw APIError(403, "forbidden",
+                throw APIError(.forbidden,
                                "/metrics answers loopback clients, or others with \"Authorization: Bearer TOKEN\" when the server runs with --metrics-token")
             }
             let text = self.metrics.render(liveSubscribers: self.hub.subscriberCount, storeUp: await self.store.ping())

@@ -59,12 +59,12 @@ public final class MapServer: Sendable {
 
     func collectBody(_ request: Request, limit: Int, what: String) async throws -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(413, "too_large", "\(what) is \(length) bytes; at most \(limit) bytes are accepted")
+            throw APIError(.tooLarge, "\(what) is \(length) bytes; at most \(limit) bytes are accepted")
         }
         do {
             return try await request.body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(413, "too_large", "\(what) is larger than \(limit) bytes")
+            throw APIError(.tooLarge, "\(what) is larger than \(limit) bytes")
         }
     }
 
@@ -72,7 +72,7 @@ public final class MapServer: Sendable {
         let type = request.headers[.contentType]?.split(separator: ";").first?
             .trimmingCharacters(in: .whitespaces).lowercased()
         guard type == expected else {
-            throw APIError(415, "unsupported_media_type",
+            throw APIError(.unsupportedMediaType,
                            "Content-Type must be \(expected) (got \(type ?? "none"))")
         }
     }
