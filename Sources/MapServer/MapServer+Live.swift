@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 // The live feed (Server-Sent Events).
 extension MapServer {
@@ -43,13 +44,13 @@ extension MapServer {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: .init { writer in
                 let box = WriterBox(writer)
-                let pendingSince = LockedValue<ContinuousClock.Instant?>(nil)
+                let pendingSince = PendingWrite()
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         func send(_ text: String) async throws {
-                            pendingSince.withLock { $0 = .now }
+                            pendingSince.since.withLock { $0 = .now }
                             try await box.writer.write(ByteBuffer(string: text))
-                            pendingSince.withLock { $0 = nil }
+                            pendingSince.since.withLock { $0 = nil }
                         }
                         try await send("retry: 2000\n: connected\n\n")
                         for await text in merged { try await send(text) }
@@ -59,7 +60,7 @@ extension MapServer {
                         // group cancels the write, the connection closes, the subscription goes).
                         while true {
                             try await Task.sleep(for: min(timeout / 4, .seconds(1)))
-                            if let since = pendingSince.withLock({ $0 }), ContinuousClock.now - since > timeout {
+                            if let since = pendingSince.since.withLock({ $0 }), ContinuousClock.now - since > timeout {
                                 throw LiveWriteTimeout()
                             }
                         }
@@ -76,6 +77,11 @@ extension MapServer {
 
 /// The live feed's socket took nothing for longer than the write timeout.
 struct LiveWriteTimeout: Error {}
+
+/// When the write in progress started (nil when none is): the watchdog reads it.
+final class PendingWrite: Sendable {
+    let since = Mutex<ContinuousClock.Instant?>(nil)
+}
 
 /// Lets the live feed's writer task and its watchdog share the response writer (only the writer
 /// task touches it while the group runs).

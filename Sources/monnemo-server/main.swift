@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MapServer
 import Telemetry
+import Synchronization
 
 @main
 struct MonnemoServer: AsyncParsableCommand {
@@ -119,17 +120,16 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Writes the ports the server bound, for scripts that start it on port 0.
-final class PortFileWriter: @unchecked Sendable {
+final class PortFileWriter: Sendable {
     let path: String?
-    let lock = NSLock()
-    var lines: [String] = []
+    let lines = Mutex<[String]>([])
     init(path: String?) { self.path = path }
     func record(_ name: String, _ port: Int) {
         guard let path else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        lines.append("\(name) \(port)")
-        try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        lines.withLock { lines in
+            lines.append("\(name) \(port)")
+            try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
     }
 }
 
