@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Telemetry
+import Timekeeping
 
 // The ingest routes: telemetry batches, pictures, OsmAnd reports, and the hand-over of what was
 // stored to the live feed.
@@ -14,7 +15,7 @@ extension MapServer {
     /// withheld from the feed (they stay stored; the reads show them once of age), never sent
     /// early or at full precision.
     static func publish(_ outcomes: [IngestOutcome], settings: @Sendable (String) async throws -> VehicleRecord?,
-                        hub: LiveHub, metrics: ServerMetrics, logger: Logger, now: @Sendable () -> Timestamp) async {
+                        hub: LiveHub, metrics: ServerMetrics, logger: Logger, clock: any InstantClock) async {
         let stored = outcomes.flatMap(\.stored)
         guard !stored.isEmpty else { return }
         var kinds: [String: Int] = [:]
@@ -32,7 +33,7 @@ extension MapServer {
         }
         var delayed: [(Int64, LiveEvent)] = []
         var withheld = 0, sent = 0
-        let current = now()
+        let current = Timestamp(clock.now())
         for record in stored {
             guard let view = views[record.vehicleID] else {
                 withheld += 1

@@ -1,17 +1,16 @@
 import Foundation
 import ServiceLifecycle
 import Telemetry
+import Timekeeping
 
 // Retention: records and pictures older than the configured age are deleted.
 extension MapServer {
     /// Deletes records and picture files older than the retention age.
     public func pruneOnce() async throws -> Int {
         guard let days = configuration.retentionDays else { return 0 }
-        // The age in microseconds, saturated: a retention of 1e300 days must not trap.
-        let ageMicros = days * 86_400 * 1_000_000
-        let age: Int64 = ageMicros.isFinite && ageMicros < 9.2e18 ? Int64(max(0, ageMicros)) : Int64.max
-        let (t, overflow) = now().microseconds.subtractingReportingOverflow(age)
-        let cutoff = Timestamp(microseconds: overflow ? Int64.min : t)
+        // The age saturated: a retention of 1e300 days must not trap.
+        let oldest = clock.now() - Duration.saturatingSeconds(max(0, days) * 86_400)
+        let cutoff = oldest.nanoseconds == Int64.min ? Timestamp(microseconds: Int64.min) : Timestamp(oldest)
         let (deleted, pictureRecords) = try await store.prune(olderThan: cutoff)
         for p in pictureRecords { pictures.remove(vehicleID: p.vehicleID, seq: p.seq) }
         metrics.pruned(deleted)

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Telemetry
+import Timekeeping
 
 /// The map server: its store, group committer, live hub and metrics, and the two HTTP routers
 /// (the API + webpage, and the OsmAnd listener) built over them. Tests build routers from it and
@@ -17,14 +18,15 @@ public final class MapServer: Sendable {
     public let logger: Logger
     let committer: GroupCommitter
     let pictures: PictureFiles
-    let now: @Sendable () -> Timestamp
+    /// Where the server reads "now": `SystemClock` when it runs, a manual clock in tests.
+    public let clock: any InstantClock
 
     public init(configuration: ServerConfiguration, logger: Logger,
-                now: @escaping @Sendable () -> Timestamp = { Timestamp(seconds: Date().timeIntervalSince1970) }) throws {
+                clock: any InstantClock = SystemClock()) throws {
         try configuration.prepareDataDirectory()
         self.configuration = configuration
         self.logger = logger
-        self.now = now
+        self.clock = clock
         let store = try TelemetryStore(path: configuration.databasePath)
         let hub = LiveHub(maxSubscribers: configuration.maxLiveSubscribers, maxPerAddress: configuration.maxLivePerAddress)
         let metrics = ServerMetrics()
@@ -33,9 +35,9 @@ public final class MapServer: Sendable {
         self.metrics = metrics
         self.pictures = PictureFiles(root: configuration.picturesDirectory)
         let settings: @Sendable (String) async throws -> VehicleRecord? = { try await store.vehicle(id: $0) }
-        self.committer = GroupCommitter(store: store, clock: now, maxPending: configuration.maxPendingCommits) { outcomes, requests in
+        self.committer = GroupCommitter(store: store, clock: clock, maxPending: configuration.maxPendingCommits) { outcomes, requests in
             metrics.commit(requests: requests)
-            await MapServer.publish(outcomes, settings: settings, hub: hub, metrics: metrics, logger: logger, now: now)
+            await MapServer.publish(outcomes, settings: settings, hub: hub, metrics: metrics, logger: logger, clock: clock)
         }
         let removed = try pictures.removeOrphans { try store.hasPicture(vehicleID: $0, seq: $1) }
         if !removed.isEmpty {
@@ -79,11 +81,13 @@ public final class MapServer: Sendable {
 
     /// The latest record time accepted now: the server's clock plus the allowed skew (saturated).
     func latestAcceptedTime() -> Timestamp {
-        let skew = configuration.maxFutureSkew.components
-        let (micros, o1) = skew.seconds.multipliedReportingOverflow(by: 1_000_000)
-        let (sum, o2) = now().microseconds.addingReportingOverflow(o1 ? Int64.max : micros + skew.attoseconds / 1_000_000_000_000)
-        return Timestamp(microseconds: o1 || o2 ? Int64.max : sum)
+        let latest = clock.now() + configuration.maxFutureSkew
+        // Saturated at the end of Instant's range: beyond it every representable record time is accepted.
+        return latest.nanoseconds == Int64.max ? Timestamp(microseconds: Int64.max) : Timestamp(latest)
     }
+
+    /// The server's clock as a record time (for comparisons with record times and messages).
+    func now() -> Timestamp { Timestamp(clock.now()) }
 
     var skewText: String {
         let s = configuration.maxFutureSkew.components.seconds

@@ -4,6 +4,7 @@ import Logging
 import MapServer
 import Telemetry
 import Synchronization
+import Timekeeping
 
 @main
 struct MonnemoServer: AsyncParsableCommand {
@@ -162,7 +163,7 @@ struct Vehicle: AsyncParsableCommand {
             do {
                 let token = try store.addVehicle(id: id, name: name, publicDelaySeconds: publicDelay,
                                                  publicPrecision: publicPrecision,
-                                                 now: Timestamp(seconds: Date().timeIntervalSince1970))
+                                                 now: Timestamp(SystemClock().now()))
                 print("vehicle \(id) registered; its token (keep it, it is not shown again):")
                 print(token)
             } catch StoreError.vehicleExists {
@@ -236,7 +237,7 @@ struct Vehicle: AsyncParsableCommand {
         func run() throws {
             let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
             do {
-                try store.revokeVehicle(id: id, now: Timestamp(seconds: Date().timeIntervalSince1970))
+                try store.revokeVehicle(id: id, now: Timestamp(SystemClock().now()))
             } catch StoreError.unknownVehicle {
                 throw ValidationError("no vehicle \(id); `monnemo-server vehicle list --data \(dataOption.data)` lists them")
             }

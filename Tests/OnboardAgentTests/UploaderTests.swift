@@ -3,13 +3,16 @@ import Synchronization
 import Testing
 import Telemetry
 @testable import OnboardAgent
+import TestSupport
+import Timekeeping
 
 /// A virtual clock: `sleep` advances it instantly and records the wait.
 final class VirtualClock: Sendable {
-    private let state = Mutex<(now: ContinuousClock.Instant, sleeps: [Duration])>((ContinuousClock.now, []))
-    var now: ContinuousClock.Instant { state.withLock { $0.now } }
-    var sleeps: [Duration] { state.withLock { $0.sleeps } }
-    func sleep(_ d: Duration) { state.withLock { $0.now += d; $0.sleeps.append(d) } }
+    let clock = ManualClock()
+    private let recorded = Mutex<[Duration]>([])
+    var now: Instant { clock.now() }
+    var sleeps: [Duration] { recorded.withLock { $0 } }
+    func sleep(_ d: Duration) { recorded.withLock { $0.append(d) }; clock.advance(by: d) }
 }
 
 /// A scripted server: answers from a list, then with a real acknowledgement; records what it got.
@@ -44,7 +47,7 @@ final class ScriptedTransport: UploadTransport {
 
 func makeUploader(_ outbox: Outbox, _ transport: ScriptedTransport, _ clock: VirtualClock, batchLimit: Int = 500) -> Uploader {
     Uploader(outbox: outbox, transport: transport, policy: RetryPolicy(base: .milliseconds(500), cap: .seconds(8), seed: 42),
-             batchLimit: batchLimit, now: { clock.now }, sleep: { clock.sleep($0) })
+             batchLimit: batchLimit, clock: clock.clock, sleep: { clock.sleep($0) })
 }
 
 /// Drives the uploader until it is idle, sleeping on the virtual clock after failures.
