@@ -28,12 +28,12 @@ let package = Package(
         // Time for the sans-I/O cores: one `Instant` type and the system clock (ManualClock in TestSupport).
         .target(name: "Timekeeping"),
         // The record model shared by the agent and the map server, and its JSON.
-        .target(name: "Telemetry"),
+        .target(name: "Telemetry", dependencies: ["Timekeeping"]),
         // The map server: HTTP API, SQLite store, live hub, OsmAnd listener.
         .target(
             name: "MapServer",
             dependencies: [
-                "Telemetry",
+                "Telemetry", "Timekeeping",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -47,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "monnemo-server",
             dependencies: [
-                "MapServer", "Telemetry",
+                "MapServer", "Telemetry", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "OnboardAgent",
             dependencies: [
-                "Sensors", "Telemetry",
+                "Sensors", "Telemetry", "Timekeeping",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -141,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "monnemo-agent",
             dependencies: [
-                "OnboardAgent", "Sensors", "Telemetry",
+                "OnboardAgent", "Sensors", "Telemetry", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -149,8 +149,8 @@ let package = Package(
         // Test support shared by every test target: the shared/ folder, strict-mode dependency checks.
         .target(name: "TestSupport", dependencies: ["Timekeeping"], path: "Tests/TestSupport"),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping", "TestSupport"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Timekeeping"]),
+        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
@@ -174,6 +174,8 @@ let package = Package(
             dependencies: [
                 "MapServer",
                 "Telemetry",
+                "Timekeeping",
+                "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),

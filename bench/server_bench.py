@@ -21,7 +21,8 @@ from conftest import ServerProcess, fix  # noqa: E402
 
 DURATION = int(os.environ.get('BENCH_SECONDS', '10'))
 
-BATCH_LUA = r'''
+# Every wrk thread numbers itself (thread_id) so the threads' sequence numbers never collide.
+THREAD_PREAMBLE_LUA = r'''
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -32,6 +33,9 @@ end
 function init(args)
   thread_id = id
 end
+'''
+
+BATCH_LUA = THREAD_PREAMBLE_LUA + r'''
 request = function()
   local parts = {}
   local base = (thread_id * 100000000) + counter * 500
@@ -44,17 +48,7 @@ request = function()
 end
 '''
 
-OSMAND_LUA = r'''
-local counter = 0
-local thread_id = 0
-local threads = {}
-function setup(thread)
-  thread:set("id", #threads)
-  table.insert(threads, thread)
-end
-function init(args)
-  thread_id = id
-end
+OSMAND_LUA = THREAD_PREAMBLE_LUA + r'''
 request = function()
   counter = counter + 1
   local ms = 1152698400000 + counter * 8 + thread_id

@@ -19,14 +19,14 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = Self.response(error)
         } catch let error as CommitQueueFull {
             metrics.commitQueueFull()
-            response = Self.response(APIError(503, "busy",
+            response = Self.response(APIError(.busy,
                 "\(error.limit) ingest requests are already waiting for the disk; nothing of this one was stored, send it again later",
                 retryAfter: 1))
         } catch let error as HTTPError {
             response = Self.response(mapped(error, request))
         } catch {
             logger.error("\(request.method) \(request.uri.path) failed: \(error)")
-            response = Self.response(APIError(500, "internal", "the server failed to handle this request; it has been logged"))
+            response = Self.response(APIError(.internalError, "the server failed to handle this request; it has been logged"))
         }
         let elapsed = ContinuousClock.now - start
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
@@ -43,13 +43,13 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
             }
             if pathKnown {
-                return APIError(405, "method_not_allowed", "\(request.method) is not allowed on \(request.uri.path)")
+                return APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
             }
             return APIError.notFound("no such endpoint: \(request.uri.path); the API is described in docs/telemetry-api.md")
         case 413:
-            return APIError(413, "too_large", error.body ?? "the body is too large")
+            return APIError(.tooLarge, error.body ?? "the body is too large")
         default:
-            return APIError(Int(error.status.code), "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
+            return APIError(.http(Int(error.status.code)), error.body ?? error.status.reasonPhrase)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Telemetry
+import Timekeeping
 
 /// Collects ingest requests that arrive while a transaction is running and commits them together in
 /// the next one, so concurrent requests share the cost of one durable commit. A request's answer
@@ -10,7 +11,7 @@ public actor GroupCommitter {
     public typealias Completion = CheckedContinuation<IngestOutcome, any Error>
 
     let store: TelemetryStore
-    let clock: @Sendable () -> Timestamp
+    let clock: any InstantClock
     let onCommit: @Sendable ([IngestOutcome], Int) async -> Void
     private var pending: [(IngestWrite, Completion)] = []
     private var draining = false
@@ -19,7 +20,7 @@ public actor GroupCommitter {
 
     /// - Parameter onCommit: called after each durable commit with the outcomes of its requests and
     ///   the number of requests it carried (for the live feed and the metrics).
-    public init(store: TelemetryStore, clock: @escaping @Sendable () -> Timestamp, maxPending: Int = 1024,
+    public init(store: TelemetryStore, clock: any InstantClock, maxPending: Int = 1024,
                 onCommit: @escaping @Sendable ([IngestOutcome], Int) async -> Void) {
         self.maxPending = max(1, maxPending)
         self.store = store
@@ -44,7 +45,7 @@ public actor GroupCommitter {
             let group = pending
             pending = []
             do {
-                let results = try await store.commit(group.map(\.0), receivedAt: clock())
+                let results = try await store.commit(group.map(\.0), receivedAt: Timestamp(clock.now()))
                 var outcomes: [IngestOutcome] = []
                 for (result, (_, c)) in zip(results, group) {
                     switch result {

@@ -24,10 +24,66 @@ enum JSONText {
     static func number(_ v: Double?) -> String { v.map(JSONNumber) ?? "null" }
 }
 
-/// The JSON error body every failure answers with.
+/// What went wrong, as the API names it; the HTTP status follows from the case alone.
+enum APIErrorCode: Sendable, Equatable {
+    case badJSON, badReport, badRequest
+    case unauthorized, unknownVehicle
+    case forbidden
+    case notFound
+    case methodNotAllowed
+    case tooLarge
+    case unsupportedMediaType
+    case invalidRecord, invalidPicture
+    case tooManySubscriptions
+    case internalError
+    case busy
+    /// An HTTP error raised by the framework with a status of its own.
+    case http(Int)
+
+    var status: Int {
+        switch self {
+        case .badJSON, .badReport, .badRequest: 400
+        case .unauthorized, .unknownVehicle: 401
+        case .forbidden: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .tooLarge: 413
+        case .unsupportedMediaType: 415
+        case .invalidRecord, .invalidPicture: 422
+        case .tooManySubscriptions: 429
+        case .internalError: 500
+        case .busy: 503
+        case .http(let status): status
+        }
+    }
+
+    /// The `error` member of the JSON body.
+    var name: String {
+        switch self {
+        case .badJSON: "bad_json"
+        case .badReport: "bad_report"
+        case .badRequest: "bad_request"
+        case .unauthorized: "unauthorized"
+        case .unknownVehicle: "unknown_vehicle"
+        case .forbidden: "forbidden"
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        case .tooLarge: "too_large"
+        case .unsupportedMediaType: "unsupported_media_type"
+        case .invalidRecord: "invalid_record"
+        case .invalidPicture: "invalid_picture"
+        case .tooManySubscriptions: "too_many_subscriptions"
+        case .internalError: "internal"
+        case .busy: "busy"
+        case .http(let status): "http_\(status)"
+        }
+    }
+}
+
+/// The JSON error body every failure answers with: a code (which decides the status), prose for
+/// people, and the data a client acts on (`field`, `index`, `retryAfter`).
 struct APIError: Error, Sendable, CustomStringConvertible {
-    var status: Int
-    var code: String
+    var code: APIErrorCode
     var detail: String
     /// The query parameter or field at fault, when there is one (a client reads it instead of the prose).
     var field: String?
@@ -35,19 +91,20 @@ struct APIError: Error, Sendable, CustomStringConvertible {
     var index: Int?
     /// Seconds after which the client should try again (503), sent as `Retry-After`.
     var retryAfter: Int?
-    init(_ status: Int, _ code: String, _ detail: String, field: String? = nil, index: Int? = nil, retryAfter: Int? = nil) {
-        self.status = status; self.code = code; self.detail = detail
+    init(_ code: APIErrorCode, _ detail: String, field: String? = nil, index: Int? = nil, retryAfter: Int? = nil) {
+        self.code = code; self.detail = detail
         self.field = field; self.index = index; self.retryAfter = retryAfter
     }
+    var status: Int { code.status }
     var json: String {
-        var s = "{\"error\":\(JSONText.string(code)),\"detail\":\(JSONText.string(detail))"
+        var s = "{\"error\":\(JSONText.string(code.name)),\"detail\":\(JSONText.string(detail))"
         if let field { s += ",\"field\":\(JSONText.string(field))" }
         if let index { s += ",\"index\":\(index)" }
         return s + "}"
     }
-    var description: String { "\(status) \(code): \(detail)" }
+    var description: String { "\(status) \(code.name): \(detail)" }
 
-    static func unauthorized(_ detail: String) -> APIError { APIError(401, "unauthorized", detail) }
-    static func notFound(_ detail: String) -> APIError { APIError(404, "not_found", detail) }
-    static func badRequest(_ detail: String) -> APIError { APIError(400, "bad_request", detail) }
+    static func unauthorized(_ detail: String) -> APIError { APIError(.unauthorized, detail) }
+    static func notFound(_ detail: String) -> APIError { APIError(.notFound, detail) }
+    static func badRequest(_ detail: String) -> APIError { APIError(.badRequest, detail) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Telemetry
+import Synchronization
 
 /// One event of the live feed: an SSE `event:` name and its JSON `data:`.
 public struct LiveEvent: Sendable, Equatable {
@@ -29,7 +30,7 @@ public final class LiveHub: Sendable {
         var delayed = 0
         var closed = false
     }
-    private let state = LockedValue(State())
+    private let state = Mutex(State())
     /// Events kept per subscriber before the oldest are dropped.
     public let bufferPerSubscriber: Int
     public let maxSubscribers: Int

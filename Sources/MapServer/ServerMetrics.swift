@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Counters the server exposes at `/metrics` in the Prometheus text format.
 public final class ServerMetrics: Sendable {
@@ -15,7 +16,7 @@ public final class ServerMetrics: Sendable {
         var pruned = 0
         var osmandRequests = 0
     }
-    private let counters = LockedValue(Counters())
+    private let counters = Mutex(Counters())
 
     public init() {}
 

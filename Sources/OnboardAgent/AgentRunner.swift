@@ -3,6 +3,7 @@ import Logging
 import Sensors
 import Synchronization
 import Telemetry
+import Timekeeping
 
 /// Everything `monnemo-agent run` needs to know.
 public struct AgentConfiguration: Sendable {
@@ -45,9 +46,13 @@ public final class AgentRunner: Sendable {
     public let outbox: Outbox
     let logger: Logger
     let lastPosition = Mutex<(Double, Double)?>(nil)
+    /// Where the runner reads "now": `SystemClock` in the program.
+    let clock: any InstantClock
 
-    public init(configuration: AgentConfiguration, logger: Logger = Logger(label: "monnemo-agent")) throws {
+    public init(configuration: AgentConfiguration, logger: Logger = Logger(label: "monnemo-agent"),
+                clock: any InstantClock = SystemClock()) throws {
         self.configuration = configuration
+        self.clock = clock
         self.logger = logger
         try FileManager.default.createDirectory(atPath: configuration.dataFolder, withIntermediateDirectories: true)
         let path = AgentConfiguration.outboxPath(dataFolder: configuration.dataFolder)
@@ -64,7 +69,7 @@ public final class AgentRunner: Sendable {
         let c = configuration
         // Replays continue after the newest reading this vehicle ever stored, so a restarted
         // replay never goes back in time.
-        var start = Date()
+        var start = Date(timeIntervalSince1970: self.clock.now().secondsSinceEpoch)
         for kind in RecordKind.allCases {
             if let last = try outbox.lastTime(of: kind), last.date.addingTimeInterval(1) > start {
                 start = last.date.addingTimeInterval(1)
@@ -72,13 +77,13 @@ public final class AgentRunner: Sendable {
         }
         let isReplay: Bool
         switch c.gps { case .gpx, .nmea: isReplay = true; default: isReplay = false }
-        let clock = VehicleClock(start: start, speed: isReplay ? c.replaySpeed : 1)
+        let clock = VehicleClock(start: start, speed: isReplay ? c.replaySpeed : 1, clock: self.clock)
 
         let gpsEvents = try gpsStream(clock: clock)
         let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: c.server, token: c.token, timeout: c.requestTimeout,
                                                                   minimumBytesPerSecond: c.minimumUploadBytesPerSecond),
                                 policy: RetryPolicy(base: c.retryBase, cap: c.retryCap, seed: UInt64.random(in: 1...UInt64.max)),
-                                batchLimit: c.batchLimit, logger: logger)
+                                batchLimit: c.batchLimit, logger: logger, clock: self.clock)
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         wake.yield()
         let uploading = Task { await uploader.run(wakeups: wakeups, minimumInterval: c.uploadInterval) }
@@ -116,7 +121,7 @@ public final class AgentRunner: Sendable {
         uploading.cancel()
         await uploading.value
         // A fresh task: the run's own task is cancelled by SIGTERM, and the last uploads must not be.
-        let deadline = ContinuousClock.now + c.flushTimeout
+        let deadline = self.clock.now() + c.flushTimeout
         await Task { await uploader.flush(until: deadline) }.value
         let left = try outbox.status()
         logger.info("agent stopped: \(left.depth) reading(s) left in the outbox for the next start")

@@ -1,6 +1,7 @@
 import Foundation
 import Sensors
 import Telemetry
+import Timekeeping
 
 extension Fix {
     /// The API's fix from a receiver's (or a replay's) fix; altitude is MSL when the receiver
@@ -60,16 +61,18 @@ public struct ClimateCombiner: Sendable {
 public struct VehicleClock: Sendable {
     public var start: Date
     public var speed: Double
-    let realStart: ContinuousClock.Instant
+    let clock: any InstantClock
+    let realStart: Instant
 
-    public init(start: Date, speed: Double) {
+    public init(start: Date, speed: Double, clock: any InstantClock = SystemClock()) {
         self.start = start
         self.speed = speed
-        self.realStart = .now
+        self.clock = clock
+        self.realStart = clock.now()
     }
 
+    /// The vehicle's time now (a `Date`: the sensor sources stamp their readings with it).
     public func now() -> Date {
-        let c = (ContinuousClock.now - realStart).components
-        return start.addingTimeInterval((Double(c.seconds) + Double(c.attoseconds) / 1e18) * speed)
+        start.addingTimeInterval((clock.now() - realStart).secondsValue * speed)
     }
 }

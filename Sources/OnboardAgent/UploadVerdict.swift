@@ -47,9 +47,9 @@ public enum UploadVerdict: Sendable, Hashable {
             }
             return .acknowledged(accepted: accepted, duplicates: duplicates)
         case 422:
+            // The record at fault is named by the `index` field; the prose is for people only.
             let detail = (object?["detail"] as? String) ?? preview(r.body)
             if let index = exactCount(object?["index"]), index < count { return .invalid(index: index, reason: detail) }
-            if let index = recordIndex(in: detail), index < count { return .invalid(index: index, reason: detail) }
             if count == 1 { return .invalid(index: 0, reason: detail) }
             return .invalidUnlocated(reason: detail)
         default:
@@ -81,13 +81,6 @@ public enum UploadVerdict: Sendable, Hashable {
         let text = n.stringValue
         guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         return Int(text)
-    }
-
-    /// The index in a detail such as `record 3: lat 91.0 outside -90…90; ...`.
-    static func recordIndex(in detail: String) -> Int? {
-        guard let range = detail.range(of: "record ") else { return nil }
-        let digits = detail[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
-        return Int(digits)
     }
 
     static func preview(_ body: [UInt8]) -> String {

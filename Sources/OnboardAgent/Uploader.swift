@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Telemetry
+import Timekeeping
 
 /// Empties the outbox into the server: fix and climate records in batches, pictures one by one,
 /// each kind in sequence order. Readings leave the outbox only once the server acknowledged them.
@@ -10,7 +11,8 @@ public final class Uploader: @unchecked Sendable {
     let transport: any UploadTransport
     let logger: Logger
     let sleep: @Sendable (Duration) async throws -> Void
-    let now: @Sendable () -> ContinuousClock.Instant
+    /// Where the uploader reads "now" (to time uploads and honour a flush deadline).
+    let clock: any InstantClock
     var policy: RetryPolicy
     let batchLimit: Int
     /// After a 422 that does not say which record was wrong, the records up to this seq go one by one.
@@ -25,14 +27,14 @@ public final class Uploader: @unchecked Sendable {
 
     public init(outbox: Outbox, transport: any UploadTransport, policy: RetryPolicy = RetryPolicy(),
                 batchLimit: Int = 500, logger: Logger = Logger(label: "monnemo-agent.upload"),
-                now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
+                clock: any InstantClock = SystemClock(),
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.outbox = outbox
         self.transport = transport
         self.policy = policy
         self.batchLimit = max(1, batchLimit)
         self.logger = logger
-        self.now = now
+        self.clock = clock
         self.sleep = sleep
     }
 
@@ -55,8 +57,8 @@ public final class Uploader: @unchecked Sendable {
     }
 
     /// Sends what it can before `deadline` (for a clean stop): stops at the first failure.
-    public func flush(until deadline: ContinuousClock.Instant) async {
-        while now() < deadline {
+    public func flush(until deadline: Instant) async {
+        while clock.now() < deadline {
             guard case .sent = await attempt() else { return }
         }
     }
@@ -78,7 +80,7 @@ public final class Uploader: @unchecked Sendable {
     }
 
     private func send(_ records: [TelemetryRecord]) async -> Step {
-        let started = now()
+        let started = clock.now()
         let body = TelemetryBatch(records: records).jsonData()
         let range = records.count == 1 ? "seq \(records[0].seq)" : "seq \(records.first!.seq)…\(records.last!.seq)"
         let verdict: UploadVerdict
@@ -92,7 +94,7 @@ public final class Uploader: @unchecked Sendable {
     }
 
     private func send(_ picture: OutboxPicture) async -> Step {
-        let started = now()
+        let started = clock.now()
         let verdict: UploadVerdict
         do {
             verdict = UploadVerdict.forPicture(try await transport.postPicture(picture))
@@ -118,8 +120,8 @@ public final class Uploader: @unchecked Sendable {
         return "\(error)"
     }
 
-    private func conclude(_ verdict: UploadVerdict, what: String, started: ContinuousClock.Instant, seqs: [UInt64]) -> Step {
-        let ms = (now() - started).components
+    private func conclude(_ verdict: UploadVerdict, what: String, started: Instant, seqs: [UInt64]) -> Step {
+        let ms = (clock.now() - started).components
         let elapsed = "\(ms.seconds) s \(ms.attoseconds / 1_000_000_000_000_000) ms"
         var accepted = 0, duplicates = 0
         if case .acknowledged(let a, let d) = verdict { accepted = a; duplicates = d }

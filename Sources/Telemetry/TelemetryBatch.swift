@@ -1,11 +1,44 @@
 import Foundation
 
-/// Why a batch was refused. `index` is the position of the offending record in `records`
-/// (nil when the body as a whole is wrong).
-public struct BatchValidationError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var index: Int?
-    public var reason: String
-    public init(index: Int?, reason: String) { self.index = index; self.reason = reason }
+/// Why a batch was refused: the body as a whole is not a batch (not JSON, not an object), the
+/// batch is unacceptable as a whole (no records array, too many records), or one record is
+/// invalid (`index` is its position in `records`).
+public enum BatchValidationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The body is not JSON.
+    case notJSON
+    /// The body is JSON but not an object.
+    case notAnObject
+    /// The object has no `records` array.
+    case missingRecords
+    /// More records than one batch may carry.
+    case tooManyRecords(count: Int, limit: Int)
+    /// The record at `index` is invalid.
+    case invalidRecord(index: Int, reason: String)
+
+    /// The position of the offending record, when one record is at fault.
+    public var index: Int? {
+        if case .invalidRecord(let index, _) = self { return index }
+        return nil
+    }
+
+    /// True when the body is not a JSON object at all (as opposed to a batch that is refused).
+    public var isMalformedBody: Bool {
+        switch self {
+        case .notJSON, .notAnObject: true
+        case .missingRecords, .tooManyRecords, .invalidRecord: false
+        }
+    }
+
+    public var reason: String {
+        switch self {
+        case .notJSON: "body is not valid JSON"
+        case .notAnObject: "body must be a JSON object with a \"records\" array"
+        case .missingRecords: "missing \"records\" array"
+        case .tooManyRecords(let count, let limit): "\(count) records; at most \(limit) per batch"
+        case .invalidRecord(_, let reason): reason
+        }
+    }
+
     public var description: String {
         if let index { return "record \(index): \(reason)" }
         return reason
@@ -28,27 +61,27 @@ public struct TelemetryBatch: Hashable, Sendable {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])
         } catch {
-            throw BatchValidationError(index: nil, reason: "body is not valid JSON")
+            throw .notJSON
         }
         guard let top = object as? [String: Any] else {
-            throw BatchValidationError(index: nil, reason: "body must be a JSON object with a \"records\" array")
+            throw .notAnObject
         }
         guard let list = top["records"] as? [Any] else {
-            throw BatchValidationError(index: nil, reason: "missing \"records\" array")
+            throw .missingRecords
         }
         guard list.count <= Self.maximumRecords else {
-            throw BatchValidationError(index: nil, reason: "\(list.count) records; at most \(Self.maximumRecords) per batch")
+            throw .tooManyRecords(count: list.count, limit: Self.maximumRecords)
         }
         var records: [TelemetryRecord] = []
         records.reserveCapacity(list.count)
         for (i, element) in list.enumerated() {
             guard let fields = element as? [String: Any] else {
-                throw BatchValidationError(index: i, reason: "record must be a JSON object")
+                throw .invalidRecord(index: i, reason: "record must be a JSON object")
             }
             do {
                 records.append(try TelemetryRecord(fields: fields))
             } catch {
-                throw BatchValidationError(index: i, reason: error.reason)
+                throw .invalidRecord(index: i, reason: error.reason)
             }
         }
         self.records = records

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// A point in time with microsecond resolution, as UTC microseconds since the Unix epoch.
 ///
 /// The wire format is RFC 3339 (`2006-07-12T10:00:00.250Z`); parsing accepts any offset and any
@@ -148,4 +150,12 @@ extension Timestamp: Codable {
         var c = encoder.singleValueContainer()
         try c.encode(rfc3339)
     }
+}
+
+extension Timestamp {
+    /// The record time of an instant (truncated to whole microseconds).
+    public init(_ instant: Instant) { self.init(microseconds: instant.microsecondsSinceEpoch) }
+
+    /// This record time as an instant (saturated at the ends of `Instant`'s range, about 1678…2262).
+    public var instant: Instant { .microseconds(microseconds) }
 }

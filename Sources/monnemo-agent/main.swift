@@ -4,6 +4,7 @@ import Logging
 import OnboardAgent
 import Sensors
 import Telemetry
+import Timekeeping
 
 /// `monnemo-agent`: the onboard agent (sensors → durable outbox → map server).
 @main
@@ -207,11 +208,12 @@ struct Drain: AsyncParsableCommand {
         if let movedAside {
             logger.critical("THE OUTBOX WAS DAMAGED: moved it aside to \(movedAside) and started a new one; its readings are NOT uploaded")
         }
+        let clock = SystemClock()
         let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: url, token: token),
                                 policy: RetryPolicy(base: .milliseconds(200), cap: .seconds(10), seed: UInt64.random(in: 1...UInt64.max)),
-                                batchLimit: max(1, min(batchLimit, TelemetryBatch.maximumRecords)))
-        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
-        while ContinuousClock.now < deadline {
+                                batchLimit: max(1, min(batchLimit, TelemetryBatch.maximumRecords)), clock: clock)
+        let deadline = clock.now() + Duration.saturatingSeconds(timeout)
+        while clock.now() < deadline {
             switch await uploader.attempt() {
             case .idle: return
             case .sent: continue

@@ -3,6 +3,8 @@ import Foundation
 import Logging
 import MapServer
 import Telemetry
+import Synchronization
+import Timekeeping
 
 @main
 struct MonnemoServer: AsyncParsableCommand {
@@ -131,17 +133,16 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Writes the ports the server bound, for scripts that start it on port 0.
-final class PortFileWriter: @unchecked Sendable {
+final class PortFileWriter: Sendable {
     let path: String?
-    let lock = NSLock()
-    var lines: [String] = []
+    let lines = Mutex<[String]>([])
     init(path: String?) { self.path = path }
     func record(_ name: String, _ port: Int) {
         guard let path else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        lines.append("\(name) \(port)")
-        try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        lines.withLock { lines in
+            lines.append("\(name) \(port)")
+            try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
     }
 }
 
@@ -174,7 +175,7 @@ struct Vehicle: AsyncParsableCommand {
             do {
                 let token = try store.addVehicle(id: id, name: name, publicDelaySeconds: publicDelay,
                                                  publicPrecision: publicPrecision,
-                                                 now: Timestamp(seconds: Date().timeIntervalSince1970))
+                                                 now: Timestamp(SystemClock().now()))
                 print("vehicle \(id) registered; its token (keep it, it is not shown again):")
                 print(token)
             } catch StoreError.vehicleExists {
@@ -248,7 +249,7 @@ struct Vehicle: AsyncParsableCommand {
         func run() throws {
             let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
             do {
-                try store.revokeVehicle(id: id, now: Timestamp(seconds: Date().timeIntervalSince1970))
+                try store.revokeVehicle(id: id, now: Timestamp(SystemClock().now()))
             } catch StoreError.unknownVehicle {
                 throw ValidationError("no vehicle \(id); `monnemo-server vehicle list --data \(dataOption.data)` lists them")
             }

@@ -51,6 +51,7 @@ import Telemetry
 
     static let badBodies: [(String, Int, String)] = [
         ("not json", 400, "bad_json"),
+        ("[1,2]", 400, "bad_json"),
         (#"{"records": "x"}"#, 422, "invalid_record"),
         (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1}]}"#, 422, "invalid_record"),
         (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"climate","humidity":101}]}"#, 422, "invalid_record"),

@@ -4,12 +4,14 @@ import HummingbirdTesting
 import Logging
 import Telemetry
 @testable import MapServer
+import TestSupport
+import Timekeeping
 
 /// A map server on a fresh temporary data folder, with a settable clock.
 final class TestServer: @unchecked Sendable {
     let directory: String
     let server: MapServer
-    let clock: TestClock
+    let clock: ManualClock
 
     init(now: Timestamp = Timestamp(rfc3339: "2006-07-12T12:00:00Z")!, configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         directory = NSTemporaryDirectory() + "monnemo-test-" + UUID().uuidString
@@ -18,14 +20,14 @@ final class TestServer: @unchecked Sendable {
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let clock = TestClock(now)
+        let clock = ManualClock(now.instant)
         self.clock = clock
-        server = try MapServer(configuration: config, logger: logger, now: { clock.now })
+        server = try MapServer(configuration: config, logger: logger, clock: clock)
     }
 
     var now: Timestamp {
-        get { clock.now }
-        set { clock.now = newValue }
+        get { Timestamp(clock.now()) }
+        set { clock.set(newValue.instant) }
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -37,17 +39,6 @@ final class TestServer: @unchecked Sendable {
 
     var app: some ApplicationProtocol { Application(router: server.buildRouter()) }
     var osmandApp: some ApplicationProtocol { Application(router: server.buildOsmAndRouter()) }
-}
-
-/// A settable clock for the server under test.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Timestamp
-    init(_ value: Timestamp) { self.value = value }
-    var now: Timestamp {
-        get { lock.lock(); defer { lock.unlock() }; return value }
-        set { lock.lock(); value = newValue; lock.unlock() }
-    }
 }
 
 func jsonObject(_ buffer: ByteBuffer) -> [String: Any] {

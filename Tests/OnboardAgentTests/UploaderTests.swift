@@ -3,13 +3,16 @@ import Synchronization
 import Testing
 import Telemetry
 @testable import OnboardAgent
+import TestSupport
+import Timekeeping
 
 /// A virtual clock: `sleep` advances it instantly and records the wait.
 final class VirtualClock: Sendable {
-    private let state = Mutex<(now: ContinuousClock.Instant, sleeps: [Duration])>((ContinuousClock.now, []))
-    var now: ContinuousClock.Instant { state.withLock { $0.now } }
-    var sleeps: [Duration] { state.withLock { $0.sleeps } }
-    func sleep(_ d: Duration) { state.withLock { $0.now += d; $0.sleeps.append(d) } }
+    let clock = ManualClock()
+    private let recorded = Mutex<[Duration]>([])
+    var now: Instant { clock.now() }
+    var sleeps: [Duration] { recorded.withLock { $0 } }
+    func sleep(_ d: Duration) { recorded.withLock { $0.append(d) }; clock.advance(by: d) }
 }
 
 /// A scripted server: answers from a list, then with a real acknowledgement; records what it got.
@@ -44,7 +47,7 @@ final class ScriptedTransport: UploadTransport {
 
 func makeUploader(_ outbox: Outbox, _ transport: ScriptedTransport, _ clock: VirtualClock, batchLimit: Int = 500) -> Uploader {
     Uploader(outbox: outbox, transport: transport, policy: RetryPolicy(base: .milliseconds(500), cap: .seconds(8), seed: 42),
-             batchLimit: batchLimit, now: { clock.now }, sleep: { clock.sleep($0) })
+             batchLimit: batchLimit, clock: clock.clock, sleep: { clock.sleep($0) })
 }
 
 /// Drives the uploader until it is idle, sleeping on the virtual clock after failures.
@@ -102,7 +105,7 @@ func drain(_ uploader: Uploader, _ clock: VirtualClock, maxSteps: Int = 100) asy
     @Test func quarantinesTheRecordA422NamesAndSendsTheRest() async throws {
         let outbox = try Outbox(path: temporaryFolder() + "/o.sqlite")
         let seqs = try (0..<4).map { try outbox.append(fixReading($0)).seq }
-        let transport = ScriptedTransport([.respond(422, "{\"error\":\"invalid_record\",\"detail\":\"record 2: lat 91 outside -90…90; nothing of this batch was stored\"}")])
+        let transport = ScriptedTransport([.respond(422, "{\"error\":\"invalid_record\",\"detail\":\"record 2: lat 91 outside -90…90; nothing of this batch was stored\",\"index\":2}")])
         let clock = VirtualClock()
         _ = await drain(makeUploader(outbox, transport, clock), clock)
         #expect(transport.batches == [seqs, [seqs[0], seqs[1], seqs[3]]])
@@ -164,8 +167,11 @@ func drain(_ uploader: Uploader, _ clock: VirtualClock, maxSteps: Int = 100) asy
         if case .retry = UploadVerdict.forTelemetry(.init(status: 401, body: []), count: 1) {} else { Issue.record("401 must retry") }
         #expect(UploadVerdict.forTelemetry(.init(status: 422, body: Array("{\"detail\":\"record 7: x\"}".utf8)), count: 3)
                 == .invalidUnlocated(reason: "record 7: x"))
-        #expect(UploadVerdict.recordIndex(in: "record 12: lat") == 12)
-        #expect(UploadVerdict.recordIndex(in: "no index") == nil)
+        // The index is read from its field, never from the prose.
+        #expect(UploadVerdict.forTelemetry(.init(status: 422, body: Array("{\"detail\":\"record 1: x\"}".utf8)), count: 3)
+                == .invalidUnlocated(reason: "record 1: x"))
+        #expect(UploadVerdict.forTelemetry(.init(status: 422, body: Array("{\"detail\":\"bad lat\",\"index\":1}".utf8)), count: 3)
+                == .invalid(index: 1, reason: "bad lat"))
         if case .retry = UploadVerdict.forPicture(.init(status: 201, body: Array("nope".utf8))) {} else { Issue.record("garbage 201") }
     }
 }

@@ -66,7 +66,14 @@ import Testing
     @Test func refusesMoreThanAThousandRecords() {
         let one = #"{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"climate","humidity":1}"#
         let body = "{\"records\":[" + Array(repeating: one, count: 1001).joined(separator: ",") + "]}"
-        #expect(throws: BatchValidationError.self) { try TelemetryBatch(json: Data(body.utf8)) }
+        #expect(throws: BatchValidationError.tooManyRecords(count: 1001, limit: 1000)) { try TelemetryBatch(json: Data(body.utf8)) }
+    }
+
+    @Test func aBodyThatIsNotABatchIsTellableFromARefusedBatch() {
+        #expect(throws: BatchValidationError.notJSON) { try TelemetryBatch(json: Data("nope".utf8)) }
+        #expect(throws: BatchValidationError.notAnObject) { try TelemetryBatch(json: Data("[1]".utf8)) }
+        #expect(throws: BatchValidationError.missingRecords) { try TelemetryBatch(json: Data("{}".utf8)) }
+        #expect(BatchValidationError.notAnObject.isMalformedBody && !BatchValidationError.missingRecords.isMalformedBody)
     }
 
     @Test func vehicleIDs() {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Telemetry
+import Timekeeping
 
 @Suite struct TimestampTests {
     @Test func parsesUTCWithFraction() throws {
@@ -44,5 +45,13 @@ import Testing
 
     @Test func formatsBeforeEpoch() {
         #expect(Timestamp(microseconds: -1_000).rfc3339 == "1969-12-31T23:59:59.999Z")
+    }
+
+    @Test func convertsToAndFromInstant() {
+        let t = Timestamp(rfc3339: "2006-07-12T10:00:00.250001Z")!
+        #expect(t.instant == Instant.microseconds(t.microseconds))
+        #expect(Timestamp(t.instant) == t)
+        // Sub-microsecond parts of an instant are truncated: a record time has microsecond resolution.
+        #expect(Timestamp(Instant(nanoseconds: 1_152_698_400_000_000_999)).microseconds == 1_152_698_400_000_000)
     }
 }

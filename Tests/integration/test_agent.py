@@ -298,7 +298,7 @@ class ScriptedHandler(http.server.BaseHTTPRequestHandler):
         if answer == 'garbage':
             return self.reply(200, b'\x00\xffnot json at all')
         if answer == '422':
-            return self.reply(422, b'{"error":"invalid_record","detail":"record 0: lat 95 outside -90..90; nothing of this batch was stored"}')
+            return self.reply(422, b'{"error":"invalid_record","detail":"record 0: lat 95 outside -90..90; nothing of this batch was stored","index":0}')
         if isinstance(answer, tuple):  # (status, body) as given: hostile answers
             return self.reply(answer[0], answer[1])
         s.tokens.append(self.headers.get('Authorization'))
