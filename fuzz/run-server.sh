@@ -7,14 +7,18 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/.build-fuzz/server"
 corpus="$build/corpus"
 mkdir -p "$build" "$corpus"
-# One module: the OsmAnd parser's `import Telemetry` goes, its types are compiled alongside.
+# One module: the `import Telemetry` / `import Timekeeping` lines go, those types are compiled alongside.
+rm -rf "$build/telemetry"; mkdir -p "$build/telemetry"
 for f in OsmAndReport ReadQuery JPEGSanitizer; do
   sed '/^import Telemetry$/d' "$root/Sources/MapServer/$f.swift" > "$build/$f.swift"
+done
+for f in "$root"/Sources/Telemetry/*.swift; do
+  sed '/^import Timekeeping$/d' "$f" > "$build/telemetry/$(basename "$f")"
 done
 # set -e: a failed build fails the script (no stale binary is fuzzed).
 rm -f "$build/fuzz-server"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ServerFuzz \
-  "$root"/Sources/Telemetry/*.swift "$build/OsmAndReport.swift" "$build/ReadQuery.swift" "$build/JPEGSanitizer.swift" \
+  "$build"/telemetry/*.swift "$root"/Sources/Timekeeping/*.swift "$build/OsmAndReport.swift" "$build/ReadQuery.swift" "$build/JPEGSanitizer.swift" \
   "$root/fuzz/server/FuzzIngest.swift" -o "$build/fuzz-server"
 printf '\x00{"records":[{"seq":41,"time":"2006-07-12T10:00:00.250Z","kind":"fix","lat":48.85,"lon":2.35,"alt":35,"speed":8.3,"track":271.5,"mode":3,"eph":4.2},{"seq":42,"time":"2006-07-12T10:00:05Z","kind":"climate","temperature":27.4,"humidity":48}]}' > "$corpus/batch"
 printf '\x01id=phone-1&lat=48.8566&lon=2.3522&timestamp=1152698400&speed=5.4&bearing=90&altitude=35&accuracy=4&batt=80' > "$corpus/query"

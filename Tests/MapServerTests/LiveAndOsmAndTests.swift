@@ -6,6 +6,12 @@ import Telemetry
 @testable import MapServer
 
 @Suite struct OsmAndTests {
+    /// POSTs a form-encoded OsmAnd report and returns the answer's status.
+    func postForm(_ client: some TestClientProtocol, _ form: String) async throws -> HTTPResponse.Status {
+        try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                 body: ByteBuffer(string: form)) { $0.status }
+    }
+
     @Test func queryFormAsTraccarClientSendsIt() async throws {
         let t = try TestServer()
         _ = try t.addVehicle("phone-1")
@@ -55,10 +61,8 @@ import Telemetry
         let t = try TestServer()
         _ = try t.addVehicle("phone-3")
         try await t.osmandApp.test(.router) { client in
-            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                     body: ByteBuffer(string: "id=phone-3&lat=1.5&lon=2.5&timestamp=1152698400")) { r in
-                #expect(r.status == .ok)
-            }
+            let status = try await postForm(client, "id=phone-3&lat=1.5&lon=2.5&timestamp=1152698400")
+            #expect(status == .ok)
         }
         #expect(try await t.server.store.records(vehicleID: "phone-3", kind: .fix, from: nil, to: nil).count == 1)
     }
@@ -68,10 +72,8 @@ import Telemetry
         let t = try TestServer()
         _ = try t.addVehicle("phone-3")
         try await t.osmandApp.test(.router) { client in
-            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                     body: ByteBuffer(string: "=&&=x&id=phone-3&lat=1&lon=2")) { r in
-                #expect(r.status == .ok)
-            }
+            let status = try await postForm(client, "=&&=x&id=phone-3&lat=1&lon=2")
+            #expect(status == .ok)
             try await client.execute(uri: "/?id=phone-3&lat=1&lon=2&timestamp=1" + String(repeating: "0", count: 40),
                                      method: .get) { r in
                 #expect(r.status == .badRequest)
