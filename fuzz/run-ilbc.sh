@@ -20,8 +20,10 @@ if [ -n "$shared" ] && [ -d "$shared/vectors/ilbc" ]; then
     for mode in 20 30; do
         cp "$shared/vectors/ilbc/sp_de_f3.$mode.loss.lbc" "$corpus/file-$mode.lbc"
         size=$([ "$mode" = 20 ] && echo 38 || echo 50)
-        control=$([ "$mode" = 20 ] && printf '\x00' || printf '\x01')
-        { printf "$control"; tail -c +10 "$shared/vectors/ilbc/sp_en_us_m1.$mode.lbc" | head -c $((size * 8)); } > "$corpus/frames-$mode"
+        # A control byte (0: 20 ms, 1: 30 ms), then eight frames after the 9-byte file header. No pipe
+        # here: `tail | head` under pipefail fails whenever head closes first (tail gets SIGPIPE).
+        { if [ "$mode" = 20 ]; then printf '\x00'; else printf '\x01'; fi
+          dd if="$shared/vectors/ilbc/sp_en_us_m1.$mode.lbc" bs=1 skip=9 count=$((size * 8)) status=none; } > "$corpus/frames-$mode"
     done
 fi
 
