@@ -42,6 +42,13 @@ struct SignalingBenchCommand: ParsableCommand {
     static func homeAddress(_ i: Int) -> IPv6Address { IPv6Address(high: 0x2001_0db8_ffff_0000, low: 0x1_0000 + UInt64(i)) }
     static func prefix(_ i: Int) -> IPv6Prefix { IPv6Prefix(address: IPv6Address(high: 0x2001_0db8_e000_0000 + UInt64(i), low: 0), length: 64) }
 
+    func validate() throws {
+        guard (1...65_535).contains(accounts) else { throw ValidationError("--accounts must be 1...65535 (home addresses 2001:db8:ffff::1:0 + i)") }
+        guard (1...4096).contains(window) else { throw ValidationError("--window must be 1...4096") }
+        guard (0...accounts).contains(rttSamples) else { throw ValidationError("--rtt-samples must be 0...--accounts") }
+        guard key.count == 32, key.allSatisfy(\.isHexDigit) else { throw ValidationError("--key must be exactly 32 hex digits (16 octets)") }
+    }
+
     func run() throws {
         guard let ha = IPAddress(homeAgent), let src = IPAddress(source), let haInner = IPv6Address(homeAgentAddress) else {
             throw ValidationError("bad address")
