@@ -94,10 +94,14 @@ struct LiveNamespaceTests {
         #expect(net.ping(count: 5, interval: 0.05).1 == 5)
         for _ in 0..<2 {
             #expect(net.exec("mr", ["ip", "link", "set", "wa", "down"]).status == 0)
+            // Both ends must agree before traffic is sure to flow: the HA moves the binding when the BU
+            // arrives, the MR its uplink when the BA does; a packet in between is lost (one run in 20).
             try net.waitFor("binding moved to B") { net.status(net.haControl)?.bindings.first?.careOf == "2001:db8:2::100" }
+            try net.waitFor("MR sending over B") { net.status(net.mrControl)?.defaultUplink == "wb" }
             #expect(net.ping(count: 5, interval: 0.05).1 == 5)
             #expect(net.exec("mr", ["ip", "link", "set", "wa", "up"]).status == 0)
             try net.waitFor("binding back on A") { net.status(net.haControl)?.bindings.first?.careOf == "2001:db8:1::100" }
+            try net.waitFor("MR sending over A") { net.status(net.mrControl)?.defaultUplink == "wa" }
             #expect(net.ping(count: 5, interval: 0.05).1 == 5)
         }
     }
