@@ -77,21 +77,18 @@ let package = Package(
                 "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "COpus", "CALSA",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            ]
         ),
         .executableTarget(
             name: "softphone",
-            dependencies: ["Phone", "SIP", "SDP", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            dependencies: ["Phone", "SIP", "SDP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (bench/bench-phone.sh): a malloc counter and the bench driver.
         .target(name: "CAllocCounter", path: "bench/alloc-counter"),
         .executableTarget(
             name: "phone-bench",
             dependencies: ["CAllocCounter", "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "Phone"],
-            path: "bench/phone",
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            path: "bench/phone"
         ),
         // Mobility Header messages, options, binding cache, BUL, MR and HA state machines: sans-I/O.
         .target(
@@ -164,8 +161,7 @@ let package = Package(
                 "Phone", "SIP", "SDP", "RTP", "AudioCodec", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            exclude: ["Peers"],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            exclude: ["Peers"]
         ),
         // Depends on `ilbc` so the command-line tests find the binary built next to them.
         .testTarget(name: "ILBCTests", dependencies: ["ILBC", "AudioCodec", "ILBCCommand", "TestSupport"], exclude: ["pesq_check.py"]),

@@ -218,7 +218,7 @@ struct EventPrinter {
             // escaped and quoted, so it cannot drive the terminal or forge fields
             Swift.print(name + " " + o.keys.sorted().map { "\($0)=\(TerminalText.field(String(describing: o[$0]!)))" }.joined(separator: " "))
         }
-        fflush(stdout)
+        fflush(nil)  // every output stream; `stdout` is a global var Swift 6 will not touch unsynchronised
     }
 }
 
