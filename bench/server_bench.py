@@ -52,7 +52,7 @@ OSMAND_LUA = THREAD_PREAMBLE_LUA + r'''
 request = function()
   counter = counter + 1
   local ms = 1152698400000 + counter * 8 + thread_id
-  return wrk.format("GET", string.format("/?id=phone-1&lat=43.3&lon=-0.37&speed=10&bearing=90&timestamp=%d", ms))
+  return wrk.format("GET", string.format("/?id=DEVICE_ID&lat=43.3&lon=-0.37&speed=10&bearing=90&timestamp=%d", ms))
 end
 '''
 
@@ -94,7 +94,9 @@ def batched_ingest(server, token):
 
 
 def osmand_load(server, seconds=DURATION, report=True):
-    rps, errors, out = wrk(f'http://127.0.0.1:{server.osmand_port}', OSMAND_LUA, connections=64, threads=2,
+    # Reports name phone-1 by its secret OsmAnd device id, as a Traccar Client would.
+    script = OSMAND_LUA.replace('DEVICE_ID', server.osmand_ids['phone-1'])
+    rps, errors, out = wrk(f'http://127.0.0.1:{server.osmand_port}', script, connections=64, threads=2,
                            seconds=seconds)
     if errors:
         print('  wrk: ' + '; '.join(errors), file=sys.stderr)
@@ -184,7 +186,7 @@ def page_first_view(server, tokens):
 def main():
     data = tempfile.mkdtemp(prefix='monnemo-bench-')
     try:
-        server = ServerProcess(data, extra=['--log-level', 'warning'])
+        server = ServerProcess(data, extra=['--log-level', 'warning', '--rate-limit', 'off', '--token-rate-limit', 'off'])  # capacity, not policy
         token = server.add_vehicle('bench-1')
         probe = server.add_vehicle('probe')
         server.add_vehicle('phone-1')
@@ -197,7 +199,7 @@ def main():
         # The page figure on its own store: only the three page vehicles.
         shutil.rmtree(data)
         os.makedirs(data)
-        server = ServerProcess(data, extra=['--log-level', 'warning'])
+        server = ServerProcess(data, extra=['--log-level', 'warning', '--rate-limit', 'off', '--token-rate-limit', 'off'])  # capacity, not policy
         page_tokens = [server.add_vehicle(f'page-{i}') for i in range(3)]
         server.start()
         page_first_view(server, page_tokens)

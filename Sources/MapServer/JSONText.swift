@@ -35,6 +35,7 @@ enum APIErrorCode: Sendable, Equatable {
     case unsupportedMediaType
     case invalidRecord, invalidPicture
     case tooManySubscriptions
+    case rateLimited
     case internalError
     case busy
     /// An HTTP error raised by the framework with a status of its own.
@@ -50,7 +51,7 @@ enum APIErrorCode: Sendable, Equatable {
         case .tooLarge: 413
         case .unsupportedMediaType: 415
         case .invalidRecord, .invalidPicture: 422
-        case .tooManySubscriptions: 429
+        case .tooManySubscriptions, .rateLimited: 429
         case .internalError: 500
         case .busy: 503
         case .http(let status): status
@@ -73,6 +74,7 @@ enum APIErrorCode: Sendable, Equatable {
         case .invalidRecord: "invalid_record"
         case .invalidPicture: "invalid_picture"
         case .tooManySubscriptions: "too_many_subscriptions"
+        case .rateLimited: "rate_limited"
         case .internalError: "internal"
         case .busy: "busy"
         case .http(let status): "http_\(status)"
@@ -89,7 +91,7 @@ struct APIError: Error, Sendable, CustomStringConvertible {
     var field: String?
     /// The index of the offending record in a batch.
     var index: Int?
-    /// Seconds after which the client should try again (503), sent as `Retry-After`.
+    /// Seconds after which the client should try again (429, 503), sent as `Retry-After`.
     var retryAfter: Int?
     init(_ code: APIErrorCode, _ detail: String, field: String? = nil, index: Int? = nil, retryAfter: Int? = nil) {
         self.code = code; self.detail = detail

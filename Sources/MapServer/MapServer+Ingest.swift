@@ -172,11 +172,12 @@ extension MapServer {
                            "invalid timestamp: \(report.time.rfc3339) is more than \(skewText) ahead of the server's clock (\(now().rfc3339))",
                            field: "timestamp")
         }
-        guard try await store.isActiveVehicle(report.vehicleID) else {
+        // The device id is the secret: a public vehicle id (or anything else unknown) moves nothing.
+        guard let vehicleID = try await store.vehicleID(forOsmAndID: report.deviceID) else {
             throw APIError(.unknownVehicle,
-                           "vehicle \(report.vehicleID) is not registered (or revoked); register it with `monnemo-server vehicle add \(report.vehicleID)`")
+                           "unknown or revoked OsmAnd device id; set the phone's device identifier to the vehicle's secret `osmand-id:` from `monnemo-server vehicle add` (or a new one from `monnemo-server vehicle osmand-id ID`), not its public vehicle id")
         }
-        let outcome = try await committer.submit(.records(vehicleID: report.vehicleID, [report.record]))
+        let outcome = try await committer.submit(.records(vehicleID: vehicleID, [report.record]))
         metrics.duplicates(outcome.duplicates)
         return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer()))
     }

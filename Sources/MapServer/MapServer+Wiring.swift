@@ -20,7 +20,10 @@ extension MapServer {
     /// The API and the webpage.
     public func buildRouter() -> Router<ServerRequestContext> {
         let router = Router(context: ServerRequestContext.self)
+        // Outermost first: every answer (errors and refusals included) carries the security headers.
+        router.add(middleware: SecurityHeadersMiddleware(contentSecurityPolicy: ContentSecurityPolicy.forPage(configuration)))
         router.add(middleware: APIErrorMiddleware(logger: logger, metrics: metrics, knownPaths: Self.apiPaths))
+        router.add(middleware: RateLimitMiddleware(perClient: apiClients, perToken: tokens, clock: clock, metrics: metrics))
         if let web = configuration.webDirectory {
             router.add(middleware: FileMiddleware(web, searchForIndexHtml: true, logger: logger))
         }
@@ -77,6 +80,7 @@ extension MapServer {
     public func buildOsmAndRouter() -> Router<ServerRequestContext> {
         let router = Router(context: ServerRequestContext.self)
         router.add(middleware: APIErrorMiddleware(logger: logger, metrics: metrics, knownPaths: [[]]))
+        router.add(middleware: RateLimitMiddleware(perClient: osmandClients, perToken: nil, clock: clock, metrics: metrics))
         router.get("/") { request, _ in try await self.osmand(request) }
         router.post("/") { request, _ in try await self.osmand(request) }
         return router

@@ -18,6 +18,10 @@ public final class MapServer: Sendable {
     public let logger: Logger
     let committer: GroupCommitter
     let pictures: PictureFiles
+    /// Per-client limits of the API listener and of the OsmAnd listener, and the per-token limit.
+    let apiClients: RateLimiter?
+    let osmandClients: RateLimiter?
+    let tokens: RateLimiter?
     /// Where the server reads "now": `SystemClock` when it runs, a manual clock in tests.
     public let clock: any InstantClock
 
@@ -34,6 +38,9 @@ public final class MapServer: Sendable {
         self.hub = hub
         self.metrics = metrics
         self.pictures = PictureFiles(root: configuration.picturesDirectory)
+        self.apiClients = configuration.clientRateLimit.map { RateLimiter(limit: $0) }
+        self.osmandClients = configuration.clientRateLimit.map { RateLimiter(limit: $0) }
+        self.tokens = configuration.tokenRateLimit.map { RateLimiter(limit: $0) }
         let settings: @Sendable (String) async throws -> VehicleRecord? = { try await store.vehicle(id: $0) }
         self.committer = GroupCommitter(store: store, clock: clock, maxPending: configuration.maxPendingCommits) { outcomes, requests in
             metrics.commit(requests: requests)

@@ -4,8 +4,12 @@ import Telemetry
 /// One position report in the OsmAnd protocol as Traccar Client sends it: either HTTP query
 /// parameters (`?id=..&lat=..&lon=..&timestamp=..&speed=<knots>&bearing=..&altitude=..&accuracy=..&batt=..`)
 /// or the JSON body variant (`{"device_id": .., "location": {"timestamp": .., "coords": {...}}}`).
+///
+/// The report names its vehicle by the device id the phone sends: for us a secret (`osmand-id:`
+/// from `monnemo-server vehicle add`), which the server resolves to the vehicle; never the public
+/// vehicle id, which anyone can read from the API.
 public struct OsmAndReport: Sendable, Equatable {
-    public var vehicleID: String
+    public var deviceID: String
     public var time: Timestamp
     public var fix: Fix
     public var battery: Double?
@@ -42,7 +46,7 @@ public struct OsmAndReport: Sendable, Equatable {
         let speedKnots = try optional("speed")
         var bearing = try optional("bearing")
         if bearing == nil { bearing = try optional("heading") }
-        try self.init(vehicleID: id, time: time, lat: lat, lon: lon,
+        try self.init(deviceID: id, time: time, lat: lat, lon: lon,
                       speed: speedKnots.map { $0 * Self.knotsToMetresPerSecond },
                       track: bearing, alt: optional("altitude"), accuracy: optional("accuracy"),
                       battery: optional("batt"))
@@ -73,21 +77,30 @@ public struct OsmAndReport: Sendable, Equatable {
         let speed = number(coords, "speed").flatMap { $0 >= 0 ? $0 : nil }
         let heading = number(coords, "heading").flatMap { $0 >= 0 ? $0 : nil }
         let battery = (location["battery"] as? [String: Any]).flatMap { number($0, "level") }.map { $0 <= 1 ? $0 * 100 : $0 }
-        try self.init(vehicleID: id, time: time, lat: lat, lon: lon, speed: speed, track: heading,
+        try self.init(deviceID: id, time: time, lat: lat, lon: lon, speed: speed, track: heading,
                       alt: number(coords, "altitude"), accuracy: number(coords, "accuracy"), battery: battery)
     }
 
-    init(vehicleID: String, time: Timestamp, lat: Double, lon: Double, speed: Double?, track: Double?,
+    init(deviceID: String, time: Timestamp, lat: Double, lon: Double, speed: Double?, track: Double?,
          alt: Double?, accuracy: Double?, battery: Double?) throws(OsmAndParseError) {
-        guard VehicleID.isValid(vehicleID) else { throw .invalid("id (1–64 characters of a-z 0-9 -)") }
+        guard Self.isPlausibleDeviceID(deviceID) else { throw .invalid("id (1–64 characters of A-Z a-z 0-9 - _ .)") }
         guard (-90...90).contains(lat) else { throw .invalid("lat (outside -90…90)") }
         guard (-180...180).contains(lon) else { throw .invalid("lon (outside -180…180)") }
-        self.vehicleID = vehicleID
+        self.deviceID = deviceID
         self.time = time
         let normalisedTrack = track.map { $0.truncatingRemainder(dividingBy: 360) }.map { $0 < 0 ? $0 + 360 : $0 }
         self.fix = Fix(lat: lat, lon: lon, alt: alt, speed: speed.map { max(0, $0) }, track: normalisedTrack,
                        mode: nil, eph: accuracy.map { max(0, $0) })
         self.battery = battery
+    }
+
+    /// What a device id may look like before it is looked up (ours are 24 of a-z 0-9; other
+    /// clients' own identifiers are refused later as unknown, not as malformed).
+    static func isPlausibleDeviceID(_ id: String) -> Bool {
+        let bytes = Array(id.utf8)
+        return (1...64).contains(bytes.count) && bytes.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E
+        }
     }
 
     /// Unix seconds, Unix milliseconds (13+ digits, as some clients send) or RFC 3339.

@@ -32,6 +32,10 @@ public struct ServerConfiguration: Sendable {
     /// Live (SSE) subscribers in total and per client address.
     public var maxLiveSubscribers: Int = 1000
     public var maxLivePerAddress: Int = 16
+    /// Requests per client (IPv4 address, IPv6 /64) on each listener, and per bearer token; nil: no
+    /// limit. The defaults leave a browser and an agent catching up after an outage far below them.
+    public var clientRateLimit: RateLimit? = RateLimit(perSecond: 50, burst: 200)
+    public var tokenRateLimit: RateLimit? = RateLimit(perSecond: 50, burst: 200)
     /// A live subscriber whose socket accepts nothing for this long is disconnected.
     public var liveWriteTimeout: Duration = .seconds(30)
     /// Ingest requests that may wait for the next group commit; beyond it: 503 with Retry-After.

@@ -14,6 +14,13 @@ public struct VehicleRecord: Sendable, Hashable {
     public var publicPrecision: Int?
 }
 
+/// What `addVehicle` hands out once: the bearer token for the API and the device id for the OsmAnd
+/// listener (a stock Traccar Client or OsmAnd can send nothing else, so that id is the secret).
+public struct VehicleSecrets: Sendable, Hashable {
+    public var token: String
+    public var osmandID: String
+}
+
 /// One stored record as read back (fix, climate reading or picture).
 public struct StoredRecord: Sendable, Hashable {
     public var vehicleID: String
@@ -109,28 +116,48 @@ public final class TelemetryStore: Sendable {
                 CREATE INDEX record_by_time ON record(time_us);
                 """)
         }
+        m.registerMigration("v2: secret OsmAnd device ids") { db in
+            // The OsmAnd protocol names a vehicle by the device id its phone sends; that id must be a
+            // secret (the vehicle ids are public), so only its hash is kept, as for tokens. Vehicles
+            // registered before get none and are refused on the OsmAnd listener until the operator
+            // issues one (`monnemo-server vehicle osmand-id ID`).
+            try db.execute(sql: """
+                ALTER TABLE vehicle ADD COLUMN osmand_hash TEXT;
+                CREATE UNIQUE INDEX vehicle_by_osmand_hash ON vehicle(osmand_hash);
+                """)
+        }
         return m
     }
 
     // MARK: Vehicles
 
-    /// Registers a vehicle and returns its token (shown once; only its hash is kept).
+    /// Registers a vehicle and returns its secrets (shown once; only their hashes are kept).
     public func addVehicle(id: String, name: String?, publicDelaySeconds: Int = 0, publicPrecision: Int? = nil,
-                           now: Timestamp) throws -> String {
+                           now: Timestamp) throws -> VehicleSecrets {
         if let problem = OperatorLimits.checkPublicDelay(publicDelaySeconds) { throw StoreError.invalidSetting(problem) }
         if let p = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) { throw StoreError.invalidSetting(problem) }
-        let token = TokenHash.newToken()
-        let hash = TokenHash.hash(token)
+        let secrets = VehicleSecrets(token: TokenHash.newToken(), osmandID: TokenHash.newDeviceID())
         try pool.write { db in
             if try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ?", arguments: [id]) != nil {
                 throw StoreError.vehicleExists(id)
             }
             try db.execute(sql: """
-                INSERT INTO vehicle (id, name, token_hash, created_us, public_delay_s, public_precision)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [id, name ?? id, hash, now.microseconds, publicDelaySeconds, publicPrecision])
+                INSERT INTO vehicle (id, name, token_hash, osmand_hash, created_us, public_delay_s, public_precision)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, name ?? id, TokenHash.hash(secrets.token), TokenHash.hash(secrets.osmandID),
+                                 now.microseconds, publicDelaySeconds, publicPrecision])
         }
-        return token
+        return secrets
+    }
+
+    /// Issues a new OsmAnd device id for a vehicle (the old one stops working) and returns it.
+    public func renewOsmAndID(vehicleID id: String) throws -> String {
+        let device = TokenHash.newDeviceID()
+        try pool.write { db in
+            try db.execute(sql: "UPDATE vehicle SET osmand_hash = ? WHERE id = ?", arguments: [TokenHash.hash(device), id])
+            if db.changesCount == 0 { throw StoreError.unknownVehicle(id) }
+        }
+        return device
     }
 
     /// Changes a vehicle's public settings; nil leaves a setting as it is.
@@ -207,10 +234,12 @@ public final class TelemetryStore: Sendable {
         }
     }
 
-    /// True when the vehicle is registered and not revoked (the OsmAnd protocol names vehicles by id).
-    public func isActiveVehicle(_ id: String) async throws -> Bool {
-        try await pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT 1 FROM vehicle WHERE id = ? AND revoked_us IS NULL", arguments: [id]) != nil
+    /// The vehicle an OsmAnd device id belongs to, if the id is known and the vehicle not revoked.
+    public func vehicleID(forOsmAndID device: String) async throws -> String? {
+        let hash = TokenHash.hash(device)
+        return try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT id FROM vehicle WHERE osmand_hash = ? AND revoked_us IS NULL",
+                                arguments: [hash])
         }
     }
 

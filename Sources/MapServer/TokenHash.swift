@@ -1,11 +1,21 @@
 import Crypto
 import Foundation
 
-/// Vehicle tokens: 32 random bytes shown once as hex; the store keeps only their SHA-256.
+/// Vehicle secrets, shown once; the store keeps only their SHA-256. Tokens are 32 random bytes as
+/// hex; OsmAnd device ids are 24 random characters of a-z 0-9 (124 bits), short enough to type into
+/// a phone's tracking app and of the characters every such app accepts.
 enum TokenHash {
     static func newToken() -> String {
         var rng = SystemRandomNumberGenerator()
         return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+    }
+
+    static let deviceIDAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+    static let deviceIDLength = 24
+
+    static func newDeviceID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String((0..<deviceIDLength).map { _ in deviceIDAlphabet[Int.random(in: 0..<deviceIDAlphabet.count, using: &rng)] })
     }
 
     static func hash(_ token: String) -> String {

@@ -13,7 +13,7 @@ struct MonnemoServer: AsyncParsableCommand {
         abstract: "The Nautilus map server: telemetry ingest, OsmAnd listener, public live map.",
         discussion: """
             Start it with `monnemo-server serve --data DIR`, register vehicles with
-            `monnemo-server vehicle add ID --data DIR` (prints the vehicle's token), and open
+            `monnemo-server vehicle add ID --data DIR` (prints its OsmAnd device id and its token), and open
             http://localhost:8080/ to watch them. The API is described in docs/telemetry-api.md.
             """,
         subcommands: [Serve.self, Vehicle.self])
@@ -56,6 +56,10 @@ struct Serve: AsyncParsableCommand {
     var maxLivePerAddress: Int = 16
     @Option(name: .customLong("live-write-timeout"), help: "Seconds a live subscriber may accept nothing before it is disconnected.")
     var liveWriteTimeout: Int = 30
+    @Option(name: .customLong("rate-limit"), help: "Requests per second per client (IPv4 address, IPv6 /64) on each listener, as RATE or RATE/BURST; beyond it: 429 with Retry-After. `off` turns it off (behind a proxy every client has the proxy's address).")
+    var rateLimit: String = "50/200"
+    @Option(name: .customLong("token-rate-limit"), help: "Requests per second per bearer token, as RATE or RATE/BURST; `off` turns it off.")
+    var tokenRateLimit: String = "50/200"
     @Option(name: .customLong("max-pending-commits"), help: "Ingest requests that may wait for the next commit; beyond it: 503 with Retry-After.")
     var maxPendingCommits: Int = 1024
     @Option(name: .customLong("metrics-token"), help: "Bearer token that opens /metrics to non-loopback clients (also MONNEMO_METRICS_TOKEN); without it /metrics answers loopback only.")
@@ -76,6 +80,11 @@ struct Serve: AsyncParsableCommand {
         guard (1...1_000_000).contains(maxLivePerAddress) else { throw ValidationError("--max-live-per-address must be 1…1000000") }
         guard (1...3600).contains(liveWriteTimeout) else { throw ValidationError("--live-write-timeout must be 1…3600 seconds") }
         guard (1...1_000_000).contains(maxPendingCommits) else { throw ValidationError("--max-pending-commits must be 1…1000000") }
+        for (flag, value) in [("--rate-limit", rateLimit), ("--token-rate-limit", tokenRateLimit)] {
+            do { _ = try RateLimit.parse(value) } catch {
+                throw ValidationError("\(flag) \"\(value)\" must be RATE (requests per second, up to 1000000) or RATE/BURST (BURST 1…10000000), or off")
+            }
+        }
         if let t = metricsToken, t.count < 16 { throw ValidationError("--metrics-token must be at least 16 characters") }
         for v in liveVideo {
             let parts = v.split(separator: "=", maxSplits: 1)
@@ -102,6 +111,8 @@ struct Serve: AsyncParsableCommand {
         config.maxLivePerAddress = maxLivePerAddress
         config.liveWriteTimeout = .seconds(liveWriteTimeout)
         config.maxPendingCommits = maxPendingCommits
+        config.clientRateLimit = try? RateLimit.parse(rateLimit)
+        config.tokenRateLimit = try? RateLimit.parse(tokenRateLimit)
         config.metricsToken = metricsToken ?? ProcessInfo.processInfo.environment["MONNEMO_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         for v in liveVideo {
             let parts = v.split(separator: "=", maxSplits: 1)
@@ -149,11 +160,16 @@ final class PortFileWriter: Sendable {
 struct Vehicle: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Register, list, change and revoke vehicles.",
-        subcommands: [Add.self, List.self, Set.self, Revoke.self])
+        subcommands: [Add.self, List.self, Set.self, OsmAndID.self, Revoke.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Register a vehicle; prints its token alone on the last line (shown once, stored hashed).")
+            abstract: "Register a vehicle; prints its secrets once (stored hashed).",
+            discussion: """
+                Prints a line `osmand-id: ID`, the device identifier to set in Traccar Client or OsmAnd
+                (the OsmAnd listener knows vehicles only by this secret, never by the public vehicle id),
+                and then the vehicle's API token alone on the last line (for `monnemo-agent --token-file`).
+                """)
         @Argument(help: "Vehicle id: 1–64 characters of a-z 0-9 -.") var id: String
         @OptionGroup var dataOption: DataOption
         @Option(help: "Display name (default: the id).") var name: String?
@@ -173,11 +189,12 @@ struct Vehicle: AsyncParsableCommand {
             try config.prepareDataDirectory()
             let store = try TelemetryStore(path: config.databasePath)
             do {
-                let token = try store.addVehicle(id: id, name: name, publicDelaySeconds: publicDelay,
-                                                 publicPrecision: publicPrecision,
-                                                 now: Timestamp(SystemClock().now()))
-                print("vehicle \(id) registered; its token (keep it, it is not shown again):")
-                print(token)
+                let secrets = try store.addVehicle(id: id, name: name, publicDelaySeconds: publicDelay,
+                                                   publicPrecision: publicPrecision,
+                                                   now: Timestamp(SystemClock().now()))
+                print("vehicle \(id) registered; its OsmAnd device id and its token (keep them, they are not shown again):")
+                print("osmand-id: \(secrets.osmandID)")
+                print(secrets.token)
             } catch StoreError.vehicleExists {
                 throw ValidationError("vehicle \(id) already exists; revoke it or choose another id")
             }
@@ -238,6 +255,26 @@ struct Vehicle: AsyncParsableCommand {
             if let p = publicPrecision { precision = .some(p < 0 ? nil : p) }
             try store.setVehicle(id: id, name: name, publicDelaySeconds: publicDelay, publicPrecision: precision)
             print("vehicle \(id) updated")
+        }
+    }
+
+    struct OsmAndID: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "osmand-id",
+            abstract: "Issue a new secret OsmAnd device id for a vehicle (the old one stops working); prints it once.",
+            discussion: "For vehicles registered before device ids were secret, and for a phone that was lost.")
+        @Argument var id: String
+        @OptionGroup var dataOption: DataOption
+
+        func run() throws {
+            let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
+            do {
+                let device = try store.renewOsmAndID(vehicleID: id)
+                print("vehicle \(id): new OsmAnd device id (set it as the phone's device identifier; not shown again):")
+                print("osmand-id: \(device)")
+            } catch StoreError.unknownVehicle {
+                throw ValidationError("no vehicle \(id); `monnemo-server vehicle list --data \(dataOption.data)` lists them")
+            }
         }
     }
 

@@ -14,19 +14,19 @@ import Telemetry
 
     @Test func queryFormAsTraccarClientSendsIt() async throws {
         let t = try TestServer()
-        _ = try t.addVehicle("phone-1")
+        let device = try t.addVehicleSecrets("phone-1").osmandID
         try await t.osmandApp.test(.router) { client in
-            let uri = "/?id=phone-1&timestamp=1152698400&lat=48.8566&lon=2.3522&speed=10.0&bearing=90.5&altitude=35.0&accuracy=5.0&batt=87.0"
+            let uri = "/?id=\(device)&timestamp=1152698400&lat=48.8566&lon=2.3522&speed=10.0&bearing=90.5&altitude=35.0&accuracy=5.0&batt=87.0"
             try await client.execute(uri: uri, method: .post) { r in #expect(r.status == .ok) }
             // Traccar Client resends unsent reports: a duplicate, not a second fix.
             try await client.execute(uri: uri, method: .get) { r in #expect(r.status == .ok) }
             try await client.execute(uri: "/?id=stranger&lat=1&lon=1", method: .get) { r in
                 #expect(r.status == .unauthorized)
             }
-            try await client.execute(uri: "/?id=phone-1&lat=north&lon=1", method: .get) { r in
+            try await client.execute(uri: "/?id=\(device)&lat=north&lon=1", method: .get) { r in
                 #expect(r.status == .badRequest)
             }
-            try await client.execute(uri: "/?id=phone-1&lon=1", method: .get) { r in #expect(r.status == .badRequest) }
+            try await client.execute(uri: "/?id=\(device)&lon=1", method: .get) { r in #expect(r.status == .badRequest) }
         }
         let fixes = try await t.server.store.records(vehicleID: "phone-1", kind: .fix, from: nil, to: nil)
         #expect(fixes.count == 1)
@@ -38,18 +38,18 @@ import Telemetry
 
     @Test func jsonFormAsTraccarClientSendsIt() async throws {
         let t = try TestServer()
-        _ = try t.addVehicle("phone-2")
+        let device = try t.addVehicleSecrets("phone-2").osmandID
         let body = """
             {"location":{"timestamp":"2006-07-12T10:00:00.000Z","coords":{"latitude":48.85,"longitude":2.35,
             "accuracy":4.0,"speed":3.5,"heading":180.0,"altitude":40.0},"is_moving":true,"odometer":12.0,
             "event":"motionchange","battery":{"level":0.75,"is_charging":false},"activity":{"type":"on_bicycle"},
-            "extras":{}},"device_id":"phone-2"}
+            "extras":{}},"device_id":"\(device)"}
             """
         try await t.osmandApp.test(.router) { client in
             try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/json"],
                                      body: ByteBuffer(string: body)) { r in #expect(r.status == .ok) }
             try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/json"],
-                                     body: ByteBuffer(string: "{\"device_id\":\"phone-2\"}")) { r in
+                                     body: ByteBuffer(string: "{\"device_id\":\"\(device)\"}")) { r in
                 #expect(r.status == .badRequest)
             }
         }
@@ -59,22 +59,68 @@ import Telemetry
 
     @Test func formEncodedPost() async throws {
         let t = try TestServer()
-        _ = try t.addVehicle("phone-3")
+        let device = try t.addVehicleSecrets("phone-3").osmandID
         try await t.osmandApp.test(.router) { client in
-            let status = try await postForm(client, "id=phone-3&lat=1.5&lon=2.5&timestamp=1152698400")
+            let status = try await postForm(client, "id=\(device)&lat=1.5&lon=2.5&timestamp=1152698400")
             #expect(status == .ok)
         }
         #expect(try await t.server.store.records(vehicleID: "phone-3", kind: .fix, from: nil, to: nil).count == 1)
     }
 
+    /// Every vehicle id is public (`GET /api/v1/vehicles`): a report under it, in either form, must
+    /// move nothing. Only the secret device id does, and a renewed one replaces the old at once.
+    @Test func thePublicVehicleIDMovesNothing() async throws {
+        let t = try TestServer()
+        let secrets = try t.addVehicleSecrets("bike-1")
+        #expect(secrets.osmandID.count == 24 && secrets.osmandID != "bike-1" && secrets.osmandID != secrets.token)
+        try await t.osmandApp.test(.router) { client in
+            try await client.execute(uri: "/?id=bike-1&lat=1&lon=1&timestamp=1152698400", method: .get) { r in
+                #expect(r.status == .unauthorized)
+                #expect(String(buffer: r.body).contains("osmand-id"))
+            }
+            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: #"{"device_id":"bike-1","location":{"coords":{"latitude":1,"longitude":1}}}"#)) { r in
+                #expect(r.status == .unauthorized)
+            }
+            // The API token is not an OsmAnd device id either.
+            try await client.execute(uri: "/?id=\(secrets.token)&lat=1&lon=1", method: .get) { r in
+                #expect(r.status == .unauthorized)
+            }
+        }
+        #expect(try await t.server.store.recordCounts()["fix", default: 0] == 0)
+
+        let renewed = try t.server.store.renewOsmAndID(vehicleID: "bike-1")
+        try await t.osmandApp.test(.router) { client in
+            try await client.execute(uri: "/?id=\(secrets.osmandID)&lat=1&lon=1&timestamp=1152698400", method: .get) { r in
+                #expect(r.status == .unauthorized)
+            }
+            try await client.execute(uri: "/?id=\(renewed)&lat=2&lon=2&timestamp=1152698400", method: .get) { r in
+                #expect(r.status == .ok)
+            }
+        }
+        let fixes = try await t.server.store.records(vehicleID: "bike-1", kind: .fix, from: nil, to: nil)
+        #expect(fixes.map(\.lat) == [2])
+        #expect(throws: StoreError.self) { try t.server.store.renewOsmAndID(vehicleID: "nobody") }
+    }
+
+    /// A revoked vehicle's device id is refused like an unknown one.
+    @Test func aRevokedVehicleIsRefused() async throws {
+        let t = try TestServer()
+        let device = try t.addVehicleSecrets("bike-2").osmandID
+        try t.server.store.revokeVehicle(id: "bike-2", now: t.now)
+        try await t.osmandApp.test(.router) { client in
+            try await client.execute(uri: "/?id=\(device)&lat=1&lon=1", method: .get) { r in #expect(r.status == .unauthorized) }
+        }
+    }
+
     /// Found by the fuzzer: an empty form field and an out-of-range time used to crash the server.
     @Test func hostileReportsAreRefusedNotFatal() async throws {
         let t = try TestServer()
-        _ = try t.addVehicle("phone-3")
+        let device = try t.addVehicleSecrets("phone-3").osmandID
         try await t.osmandApp.test(.router) { client in
-            let status = try await postForm(client, "=&&=x&id=phone-3&lat=1&lon=2")
+            let status = try await postForm(client, "=&&=x&id=\(device)&lat=1&lon=2")
             #expect(status == .ok)
-            try await client.execute(uri: "/?id=phone-3&lat=1&lon=2&timestamp=1" + String(repeating: "0", count: 40),
+            try await client.execute(uri: "/?id=\(device)&lat=1&lon=2&timestamp=1" + String(repeating: "0", count: 40),
                                      method: .get) { r in
                 #expect(r.status == .badRequest)
             }

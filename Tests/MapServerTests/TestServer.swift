@@ -17,6 +17,9 @@ final class TestServer: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "monnemo-test-" + UUID().uuidString
         var config = ServerConfiguration(dataDirectory: directory)
         config.osmandPort = nil
+        // The clock stands still in tests: rate limits only where a test turns them on.
+        config.clientRateLimit = nil
+        config.tokenRateLimit = nil
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
@@ -32,7 +35,13 @@ final class TestServer: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// Registers a vehicle and returns its API token.
     func addVehicle(_ id: String, delay: Int = 0, precision: Int? = nil) throws -> String {
+        try addVehicleSecrets(id, delay: delay, precision: precision).token
+    }
+
+    /// Registers a vehicle and returns its token and its OsmAnd device id.
+    func addVehicleSecrets(_ id: String, delay: Int = 0, precision: Int? = nil) throws -> VehicleSecrets {
         try server.store.addVehicle(id: id, name: "Vehicle \(id)", publicDelaySeconds: delay, publicPrecision: precision,
                                     now: now)
     }

@@ -59,14 +59,17 @@ class ServerProcess:
         self.proc = None
         self.http_port = None
         self.osmand_port = None
+        self.osmand_ids = {}
         self.log_path = os.path.join(data, 'server.log')
 
     def cli(self, *args, check=True):
         return subprocess.run([self.binary, *args, '--data', self.data], capture_output=True, text=True, check=check)
 
     def add_vehicle(self, vid, *extra):
-        out = self.cli('vehicle', 'add', vid, *extra)
-        return out.stdout.strip().splitlines()[-1]
+        """Registers a vehicle; returns its token (the last line) and keeps its OsmAnd device id."""
+        lines = self.cli('vehicle', 'add', vid, *extra).stdout.strip().splitlines()
+        self.osmand_ids[vid] = next(l.split(': ', 1)[1] for l in lines if l.startswith('osmand-id: '))
+        return lines[-1]
 
     def start(self):
         port_file = os.path.join(self.data, 'ports')

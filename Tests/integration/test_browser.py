@@ -178,6 +178,11 @@ def test_hostile_vehicle_name_renders_as_text(server):
         csp = driver.execute_script(
             "const m = document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]'); return m && m.content")
         assert csp and "script-src 'self'" in csp and "style-src 'self'" in csp, csp
+        # The server sends the stricter policy as a header too (frame-ancestors works only there).
+        status, _, headers = server.get('/')
+        header = headers.get('Content-Security-Policy', '')
+        assert status == 200 and "script-src 'self'" in header and "frame-ancestors 'none'" in header, headers
+        assert 'unsafe-inline' not in header and headers.get('X-Content-Type-Options') == 'nosniff'
         severe = severe_console_entries(driver)
         assert not severe, f'console errors (a CSP violation is one): {severe}'
     finally:

@@ -192,7 +192,8 @@ def test_future_records_are_refused_naming_the_record(seeded):
 def test_osmand_numbers_that_could_crash(seeded):
     server, _ = seeded
     before = snapshot(server, 'bike-1')
-    base = {'id': 'bike-1', 'lat': '48.1', 'lon': '2.1', 'timestamp': '1152698500'}
+    device = server.osmand_ids['bike-1']
+    base = {'id': device, 'lat': '48.1', 'lon': '2.1', 'timestamp': '1152698500'}
     variations = [('timestamp', '1e300'), ('timestamp', '99999999999999999999'), ('timestamp', '-1'), ('timestamp', 'nan'),
                   ('timestamp', '4102444800'), ('timestamp', '4102444800000'), ('timestamp', '9999-12-31T23:59:59Z'),
                   ('speed', '1e400'), ('speed', 'nan'), ('bearing', 'inf'), ('heading', '-inf'), ('altitude', '1e999'),
@@ -207,17 +208,17 @@ def test_osmand_numbers_that_could_crash(seeded):
         assert status in (400, 401), (key, value, status, body[:200])
         alive(server)
     json_bodies = [
-        {'device_id': 'bike-1', 'location': {'timestamp': 1e300, 'coords': {'latitude': 48, 'longitude': 2}}},
-        {'device_id': 'bike-1', 'location': {'timestamp': '2099-01-01T00:00:00Z', 'coords': {'latitude': 48, 'longitude': 2}}},
-        {'device_id': 'bike-1', 'location': {'timestamp': 18446744073709551616, 'coords': {'latitude': 48, 'longitude': 2}}},
+        {'device_id': device, 'location': {'timestamp': 1e300, 'coords': {'latitude': 48, 'longitude': 2}}},
+        {'device_id': device, 'location': {'timestamp': '2099-01-01T00:00:00Z', 'coords': {'latitude': 48, 'longitude': 2}}},
+        {'device_id': device, 'location': {'timestamp': 18446744073709551616, 'coords': {'latitude': 48, 'longitude': 2}}},
     ]
     for body in json_bodies:
         status, _, _ = server.request('POST', '/', json.dumps(body).encode(), {'Content-Type': 'application/json'},
                                       port=server.osmand_port)
         assert status == 400, body
         alive(server)
-    for raw in [b'{"device_id":"bike-1","location":{"coords":{"latitude":48,"longitude":2,"speed":1e400,"altitude":-1e400}}}',
-                b'{"device_id":"bike-1","location":{"timestamp":"x","coords":{"latitude":1e400,"longitude":2}}}']:
+    for raw in [b'{"device_id":"' + device.encode() + b'","location":{"coords":{"latitude":48,"longitude":2,"speed":1e400,"altitude":-1e400}}}',
+                b'{"device_id":"' + device.encode() + b'","location":{"timestamp":"x","coords":{"latitude":1e400,"longitude":2}}}']:
         status, _, _ = server.request('POST', '/', raw, {'Content-Type': 'application/json'}, port=server.osmand_port)
         assert status in (200, 400)
         alive(server)
@@ -454,3 +455,45 @@ def test_operator_values_that_overflow_or_disable_privacy_are_refused(server):
         out = subprocess.run([server.binary, 'serve', '--data', server.data, '--http-port', '0', '--osmand-port=-1',
                               '--retention-days', days], capture_output=True, text=True, timeout=30)
         assert out.returncode != 0 and 'retention-days' in out.stderr, (days, out.stderr)
+
+
+def raw_get(port, path, source='127.0.0.1'):
+    """One GET over a socket bound to `source` (another loopback address is another client)."""
+    s = socket.create_connection(('127.0.0.1', port), timeout=10, source_address=(source, 0))
+    s.sendall(f'GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'.encode())
+    answer = b''
+    while chunk := s.recv(65536):
+        answer += chunk
+    s.close()
+    head, _, body = answer.partition(b'\r\n\r\n')
+    lines = head.decode('latin-1').split('\r\n')
+    headers = {k.lower(): v.strip() for k, _, v in (l.partition(':') for l in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_a_flooding_client_gets_429_while_another_is_served(data_dir):
+    """Per-client rate limit over real sockets: 127.0.0.1 floods the public API and the OsmAnd
+    listener and is held to its rate with 429 + Retry-After; 127.0.0.2 (another client) is served."""
+    server = ServerProcess(data_dir, ['--rate-limit', '5/10'])
+    server.add_vehicle('bike-1')
+    server.start()
+    statuses = [raw_get(server.http_port, '/api/v1/vehicles')[0] for _ in range(40)]
+    # (start() already spent one of the burst on /healthz)
+    assert statuses[:5] == [200] * 5 and statuses.count(429) >= 25, statuses
+    status, headers, body = raw_get(server.http_port, '/api/v1/vehicles')
+    assert status == 429 and 1 <= int(headers['retry-after']) <= 60
+    assert json.loads(body)['error'] == 'rate_limited'
+    assert raw_get(server.http_port, '/api/v1/vehicles', source='127.0.0.2')[0] == 200
+    # The OsmAnd listener has limits of its own (a flood there does not eat the API's).
+    device = server.osmand_ids['bike-1']
+    osmand = [raw_get(server.osmand_port, f'/?id={device}&lat=1&lon=1&timestamp={1152698400 + i}')[0] for i in range(40)]
+    assert osmand.count(200) <= 20 and osmand.count(429) >= 20, osmand
+    assert raw_get(server.osmand_port, f'/?id={device}&lat=1&lon=1&timestamp=1152699999', source='127.0.0.2')[0] == 200
+    # Once the client waits as told, it is served again; the counter says how many were refused.
+    time.sleep(int(headers['retry-after']) + 0.5)
+    assert raw_get(server.http_port, '/api/v1/vehicles')[0] == 200
+    metrics = raw_get(server.http_port, '/metrics', source='127.0.0.3')[2].decode()
+    refused = int(next(l.split()[-1] for l in metrics.splitlines() if l.startswith('monnemo_rate_limited_total')))
+    assert refused >= statuses.count(429) + osmand.count(429)
+    assert server.proc.poll() is None and raw_get(server.http_port, '/healthz', source='127.0.0.4')[0] == 200
+    server.kill()

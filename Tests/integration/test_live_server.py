@@ -1,6 +1,7 @@
 """The real server over real sockets: the CLI contract, the API, OsmAnd as Traccar Client sends it, SSE."""
 import json
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -10,8 +11,17 @@ from conftest import fix
 
 def test_cli_contract(server):
     out = server.cli('vehicle', 'add', 'bike-1', '--name', 'Bicycle 1')
-    token = out.stdout.strip().splitlines()[-1]
+    lines = out.stdout.strip().splitlines()
+    token = lines[-1]
     assert len(token) == 64 and all(c in '0123456789abcdef' for c in token)
+    # The OsmAnd device id: a secret of its own, on its own line before the token.
+    assert lines[-2].startswith('osmand-id: ')
+    device = lines[-2].split(': ', 1)[1]
+    assert len(device) == 24 and all(c in 'abcdefghijklmnopqrstuvwxyz0123456789' for c in device)
+    assert device not in (token, 'bike-1')
+    renewed = server.cli('vehicle', 'osmand-id', 'bike-1').stdout.strip().splitlines()
+    assert renewed[-1].startswith('osmand-id: ') and renewed[-1] != lines[-2]
+    assert server.cli('vehicle', 'osmand-id', 'nobody', check=False).returncode != 0
     listed = server.cli('vehicle', 'list').stdout
     assert 'bike-1' in listed and 'Bicycle 1' in listed and 'active' in listed
     again = server.cli('vehicle', 'add', 'bike-1', check=False)
@@ -71,8 +81,9 @@ def test_ingest_and_read_over_a_socket(server):
 
 def test_osmand_as_traccar_client_sends_it(server):
     server.add_vehicle('phone-1')
+    device = server.osmand_ids['phone-1']
     server.start()
-    q = urllib.parse.urlencode({'id': 'phone-1', 'timestamp': '1152698400', 'lat': '48.8566', 'lon': '2.3522',
+    q = urllib.parse.urlencode({'id': device, 'timestamp': '1152698400', 'lat': '48.8566', 'lon': '2.3522',
                                 'speed': '5.4', 'bearing': '271.5', 'altitude': '35', 'accuracy': '4.2', 'batt': '88'})
     status, _, _ = server.request('POST', '/?' + q, b'', port=server.osmand_port)
     assert status == 200
@@ -80,7 +91,7 @@ def test_osmand_as_traccar_client_sends_it(server):
     assert status == 200
     body = json.dumps({'location': {'timestamp': '2006-07-12T10:00:05.000Z', 'coords': {
         'latitude': 48.857, 'longitude': 2.353, 'accuracy': 5, 'speed': 2.0, 'heading': 90, 'altitude': 36},
-        'battery': {'level': 0.8, 'is_charging': False}}, 'device_id': 'phone-1'}).encode()
+        'battery': {'level': 0.8, 'is_charging': False}}, 'device_id': device}).encode()
     status, _, _ = server.request('POST', '/', body, {'Content-Type': 'application/json'}, port=server.osmand_port)
     assert status == 200
     status, body, _ = server.get('/api/v1/vehicles/phone-1/readings?kind=fix')
@@ -89,6 +100,25 @@ def test_osmand_as_traccar_client_sends_it(server):
     assert abs(fixes[0]['speed'] - 5.4 * 1852 / 3600) < 1e-6
     status, _, _ = server.request('GET', '/?id=intruder&lat=1&lon=1', port=server.osmand_port)
     assert status == 401
+
+
+def test_a_listed_vehicle_id_alone_moves_nothing(server):
+    """Found by trying: a plain curl to port 5055 with an id from the public vehicle list was stored."""
+    server.add_vehicle('bike-1')
+    server.start()
+    listed = [v['id'] for v in json.loads(server.get('/api/v1/vehicles')[1])]
+    assert listed == ['bike-1']
+    out = subprocess.run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}',
+                          f'http://127.0.0.1:{server.osmand_port}/?id={listed[0]}&lat=48.1&lon=2.1&timestamp=1152698400'],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout == '401'
+    body = json.dumps({'device_id': listed[0], 'location': {'coords': {'latitude': 48.1, 'longitude': 2.1}}}).encode()
+    assert server.request('POST', '/', body, {'Content-Type': 'application/json'}, port=server.osmand_port)[0] == 401
+    assert json.loads(server.get('/api/v1/vehicles/bike-1/readings?kind=fix')[1]) == []
+    # The secret one does move it.
+    q = f'/?id={server.osmand_ids["bike-1"]}&lat=48.1&lon=2.1&timestamp=1152698400'
+    assert server.request('GET', q, port=server.osmand_port)[0] == 200
+    assert len(json.loads(server.get('/api/v1/vehicles/bike-1/readings?kind=fix')[1])) == 1
 
 
 def test_server_sent_events_after_durable_commit(server):
