@@ -1,4 +1,5 @@
 import NIOCore
+import Timekeeping
 
 /// What the home agent knows about one mobile router it serves.
 public struct MobileRouterAccount: Hashable, Sendable {
@@ -105,9 +106,9 @@ public struct HomeAgent: Sendable {
     private let accounts: [IPv6Address: MobileRouterAccount]
     /// Drop reasons and message counts, for metrics.
     public private(set) var counters: [String: Int] = [:]
-    private var lastBindingErrorSent: [TransportAddress: MobilityInstant] = [:]
+    private var lastBindingErrorSent: [TransportAddress: Instant] = [:]
     /// Never later than the earliest expiry in the cache, so `expire(now:)` is O(1) until then.
-    private var earliestDeadline: MobilityInstant?
+    private var earliestDeadline: Instant?
     /// Bumped on every change to the binding cache (what a driver persists).
     public private(set) var cacheRevision = 0
 
@@ -124,7 +125,7 @@ public struct HomeAgent: Sendable {
 
     /// Handles a signaling datagram's Mobility Header received over UDP from `path`.
     public mutating func receive(mobilityHeader: ByteBuffer, innerSource: IPv6Address, innerDestination: IPv6Address,
-                                 from path: TransportAddress, now: MobilityInstant) -> HomeAgentOutput {
+                                 from path: TransportAddress, now: Instant) -> HomeAgentOutput {
         var out = HomeAgentOutput()
         var buffer = mobilityHeader
         let message: MobilityMessage
@@ -174,7 +175,7 @@ public struct HomeAgent: Sendable {
     }
 
     private mutating func processBindingUpdate(_ bu: BindingUpdate, raw: ByteBuffer, homeAddress hoa: IPv6Address,
-                                               path: TransportAddress, now: MobilityInstant, into out: inout HomeAgentOutput) {
+                                               path: TransportAddress, now: Instant, into out: inout HomeAgentOutput) {
         guard let account = accounts[hoa] else {
             // RFC 4285 §5.1.1: no security association, drop silently.
             count("dropped_unknown_home_address")
@@ -463,11 +464,11 @@ public struct HomeAgent: Sendable {
     }
 
     private mutating func commit(_ entry: BindingCacheEntry, oldPrefixes: [IPv6Prefix], oldBindings: [UInt16: Binding],
-                                 now: MobilityInstant, reason: String, into out: inout HomeAgentOutput) {
+                                 now: Instant, reason: String, into out: inout HomeAgentOutput) {
         var entry = entry
         let hoa = entry.homeAddress
         for (bid, b) in entry.bindings.sorted(by: { $0.key < $1.key }) {
-            let lifetime = Int((b.expires - now).seconds.rounded())
+            let lifetime = Int((b.expires - now).secondsValue.rounded())
             if let old = oldBindings[bid] {
                 if old.careOfAddress != b.careOfAddress || old.path != b.path {
                     out.events.append(.bindingUpdated(homeAddress: hoa, bid: bid, careOf: b.careOfAddress, lifetime: lifetime))
@@ -491,11 +492,11 @@ public struct HomeAgent: Sendable {
     }
 
     /// Files a restored entry as if its BU had just been accepted (events for the driver's routes).
-    mutating func commitRestored(_ entry: BindingCacheEntry, now: MobilityInstant, into out: inout HomeAgentOutput) {
+    mutating func commitRestored(_ entry: BindingCacheEntry, now: Instant, into out: inout HomeAgentOutput) {
         commit(entry, oldPrefixes: [], oldBindings: [:], now: now, reason: "restored", into: &out)
     }
 
-    private static func deadline(of e: BindingCacheEntry) -> MobilityInstant? {
+    private static func deadline(of e: BindingCacheEntry) -> Instant? {
         if let d = e.deletedAt { return d + MobilityTimers.maximumDeleteBindingCacheEntryTimeout }
         return e.bindings.values.map(\.expires).min()
     }
@@ -503,7 +504,7 @@ public struct HomeAgent: Sendable {
     // MARK: timers
 
     /// Removes bindings whose lifetime ran out and forgets de-registered entries after 10 s.
-    public mutating func expire(now: MobilityInstant) -> HomeAgentOutput {
+    public mutating func expire(now: Instant) -> HomeAgentOutput {
         var out = HomeAgentOutput()
         guard let due = earliestDeadline, due <= now else { return out }
         for (hoa, entry) in cache.entries {
@@ -526,7 +527,7 @@ public struct HomeAgent: Sendable {
     }
 
     /// When `expire(now:)` next has work to do (possibly earlier, never later).
-    public var nextDeadline: MobilityInstant? { earliestDeadline }
+    public var nextDeadline: Instant? { earliestDeadline }
 
     // MARK: data path
 
@@ -552,7 +553,7 @@ public struct HomeAgent: Sendable {
 
     /// For data from a path with no binding (typically after an HA restart): a Binding Error
     /// status 1 so the router re-registers at once, at most once per second per path.
-    public mutating func unknownPathSignal(from path: TransportAddress, source: IPAddress, now: MobilityInstant) -> OutgoingSignal? {
+    public mutating func unknownPathSignal(from path: TransportAddress, source: IPAddress, now: Instant) -> OutgoingSignal? {
         count("dropped_data_unknown_path")
         // Only packets a Binding Error can be about count against the rate limit: a stray packet
         // from no router's network (a link-local MLD report, say) must not silence the Binding

@@ -173,27 +173,6 @@ public final class TunDevice: @unchecked Sendable {
     }
 }
 
-/// Now, as a `MobilityInstant`: the wall clock read once at start, advanced by the monotonic clock.
-public struct ServiceClock: Sendable {
-    private let wallAtStart: Int64
-    private let monotonicAtStart: Int64
-
-    public init() {
-        var w = timespec()
-        var m = timespec()
-        clock_gettime(CLOCK_REALTIME, &w)
-        clock_gettime(CLOCK_MONOTONIC, &m)
-        wallAtStart = Int64(w.tv_sec) * 1_000_000_000 + Int64(w.tv_nsec)
-        monotonicAtStart = Int64(m.tv_sec) * 1_000_000_000 + Int64(m.tv_nsec)
-    }
-
-    public var now: MobilityInstant {
-        var m = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &m)
-        return MobilityInstant(nanoseconds: wallAtStart + Int64(m.tv_sec) * 1_000_000_000 + Int64(m.tv_nsec) - monotonicAtStart)
-    }
-}
-
 /// Waits until one of `fds` is readable or `timeout` passes; returns the readable ones.
 func waitReadable(_ fds: [Int32], timeoutMilliseconds: Int32) -> [Int32] {
     var polls = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }

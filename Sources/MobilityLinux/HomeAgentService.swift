@@ -4,6 +4,7 @@ import Logging
 import Mobility
 import NIOConcurrencyHelpers
 import NIOCore
+import Timekeeping
 
 /// `nemo ha` around the sans-I/O `HomeAgent`: one dual-stack UDP socket on port 4191, a TUN
 /// device for the home side, kernel routes for every registered prefix.
@@ -13,7 +14,8 @@ public final class HomeAgentService: @unchecked Sendable {
     private let lock = NIOLock()
     private var agent: HomeAgent
     private var data = DataPathCounters()
-    private let clock = ServiceClock()
+    /// Where every `now` handed to the core comes from (`SystemClock` in the daemon).
+    private let clock: any InstantClock
     /// One socket per listen address; a path is answered on the socket it arrived on.
     private let sockets: [UDPSocket]
     private var pathSockets: [TransportAddress: UDPSocket] = [:]
@@ -29,7 +31,8 @@ public final class HomeAgentService: @unchecked Sendable {
     /// Writes the binding cache off the receive loop, so a BA never waits for the disk.
     private let writer = DispatchQueue(label: "nemo.ha.state")
 
-    public init(file: HomeAgentFile, logger: Logger) throws {
+    public init(file: HomeAgentFile, logger: Logger, clock: any InstantClock = SystemClock()) throws {
+        self.clock = clock
         self.file = file
         self.logger = logger
         agent = HomeAgent(configuration: try file.homeAgentConfiguration())
@@ -56,7 +59,7 @@ public final class HomeAgentService: @unchecked Sendable {
         case .corrupt(let aside, let reason):
             logger.error("saved binding cache unreadable, moved aside; starting empty", metadata: ["file": "\(aside)", "reason": "\(reason)"])
         case .snapshot(let snapshot):
-            let (out, problems) = lock.withLock { agent.restore(snapshot, now: clock.now) }
+            let (out, problems) = lock.withLock { agent.restore(snapshot, now: clock.now()) }
             for p in problems { logger.warning("saved binding not restored: \(p)") }
             apply(out)
             logger.info("binding cache restored", metadata: ["bindings": "\(lock.withLock { agent.cache.bindingCount })", "file": "\(store.path)"])
@@ -92,13 +95,13 @@ public final class HomeAgentService: @unchecked Sendable {
     /// The current status for `nemo status` and metrics.
     public func status() -> NemoStatus {
         lock.withLock {
-            let now = clock.now
+            let now = clock.now()
             var lines: [BindingStatusLine] = []
             for (hoa, e) in agent.cache.entries.sorted(by: { $0.key < $1.key }) where e.deletedAt == nil {
                 for b in e.orderedBindings {
                     lines.append(BindingStatusLine(homeAddress: hoa.description, bid: b.bid, uplink: nil, careOf: b.careOfAddress.description,
                                                    path: b.path.description, state: "registered", priority: b.priority,
-                                                   lifetimeRemaining: Int((b.expires - now).seconds), lastStatus: nil))
+                                                   lifetimeRemaining: Int((b.expires - now).secondsValue), lastStatus: nil))
                 }
             }
             let prefixes = agent.cache.entries.values.flatMap { $0.prefixes.map(\.description) }.sorted()
@@ -150,7 +153,7 @@ public final class HomeAgentService: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let deadline = lock.withLock { agent.nextDeadline }
-            let now = clock.now
+            let now = clock.now()
             let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
             let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: wait)
             for socket in sockets where ready.contains(socket.fd) {
@@ -172,7 +175,7 @@ public final class HomeAgentService: @unchecked Sendable {
                     }
                 }) != nil {}
             }
-            let out = lock.withLock { agent.expire(now: clock.now) }
+            let out = lock.withLock { agent.expire(now: clock.now()) }
             apply(out)
         }
     }
@@ -180,7 +183,7 @@ public final class HomeAgentService: @unchecked Sendable {
     private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress) {
         switch UDPTunnelDatagram(parsing: payload) {
         case .signaling(let src, let dst, let mh)? where dst == agent.configuration.address:
-            let out = lock.withLock { agent.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, from: from, now: clock.now) }
+            let out = lock.withLock { agent.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, from: from, now: clock.now()) }
             apply(out)
         case .signaling?, .ipv6Data?, .ipv4Data?:
             guard let flow = FlowKey(packet: payload) else { return }
@@ -190,7 +193,7 @@ public final class HomeAgentService: @unchecked Sendable {
                     data.bytesFromTunnel += payload.count
                     return (true, nil)
                 }
-                return (false, agent.unknownPathSignal(from: from, source: flow.source, now: clock.now))
+                return (false, agent.unknownPathSignal(from: from, source: flow.source, now: clock.now()))
             }
             if accepted {
                 tunWriter.append(payload)

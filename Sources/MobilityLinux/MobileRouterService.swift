@@ -4,6 +4,7 @@ import Logging
 import Mobility
 import NIOConcurrencyHelpers
 import NIOCore
+import Timekeeping
 
 /// `nemo mr` around the sans-I/O `MobileRouter`: watches the uplinks through rtnetlink, keeps one
 /// UDP socket per usable uplink bound to its care-of address and device (so outer packets leave
@@ -14,7 +15,8 @@ public final class MobileRouterService: @unchecked Sendable {
     private let lock = NIOLock()
     private var router: MobileRouter
     private var data = DataPathCounters()
-    private let clock = ServiceClock()
+    /// Where every `now` handed to the core comes from (`SystemClock` in the daemon).
+    private let clock: any InstantClock
     private let tun: TunDevice
     private let tunWriter: TunWriter
     private let tunIndex: Int32
@@ -28,7 +30,8 @@ public final class MobileRouterService: @unchecked Sendable {
     /// Second copies of duplicated downlink (only touched by the receive loop).
     private var duplicates: DuplicatePacketFilter?
 
-    public init(file: MobileRouterFile, logger: Logger) throws {
+    public init(file: MobileRouterFile, logger: Logger, clock: any InstantClock = SystemClock()) throws {
+        self.clock = clock
         self.file = file
         self.logger = logger
         router = MobileRouter(configuration: try file.mobileRouterConfiguration())
@@ -79,12 +82,12 @@ public final class MobileRouterService: @unchecked Sendable {
     /// The current status for `nemo status` and metrics.
     public func status() -> NemoStatus {
         lock.withLock {
-            let now = clock.now
+            let now = clock.now()
             let lines = router.bindingUpdateList.values.sorted { $0.uplink < $1.uplink }.map { e in
                 BindingStatusLine(homeAddress: router.configuration.homeAddress.description, bid: e.bid, uplink: e.uplink,
                                   careOf: e.careOf?.description, path: router.homeAgentEndpoint(for: e.uplink)?.description,
                                   state: e.state.rawValue, priority: e.priority,
-                                  lifetimeRemaining: e.expires.map { Int(($0 - now).seconds) }, lastStatus: e.lastStatus)
+                                  lifetimeRemaining: e.expires.map { Int(($0 - now).secondsValue) }, lastStatus: e.lastStatus)
             }
             return NemoStatus(role: "mr", homeAddress: router.configuration.homeAddress.description,
                               prefixes: router.configuration.prefixes.map(\.description), bindings: lines, defaultUplink: router.defaultUplink,
@@ -172,7 +175,7 @@ public final class MobileRouterService: @unchecked Sendable {
             logger.info("uplink \(coa == nil ? "down" : "up")", metadata: ["uplink": "\(u.name)", "coa": "\(coa?.description ?? "-")"])
             let out = lock.withLock { () -> MobileRouterOutput in
                 sockets[u.name] = socket
-                return router.uplinkChanged(u.name, careOf: coa, now: clock.now)
+                return router.uplinkChanged(u.name, careOf: coa, now: clock.now())
             }
             apply(out)
         }
@@ -186,7 +189,7 @@ public final class MobileRouterService: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let (deadline, socketList) = lock.withLock { (router.nextDeadline, sockets) }
-            let now = clock.now
+            let now = clock.now()
             let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
             let ready = waitReadable([monitor.fd] + socketList.values.map(\.fd), timeoutMilliseconds: wait)
             if ready.contains(monitor.fd) {
@@ -202,7 +205,7 @@ public final class MobileRouterService: @unchecked Sendable {
                     return socket.receiveDatagrams(into: raw) { handleDatagram($0, from: $1, uplink: name) }
                 }) != nil {}
             }
-            let out = lock.withLock { router.tick(now: clock.now) }
+            let out = lock.withLock { router.tick(now: clock.now()) }
             apply(out)
         }
     }
@@ -215,7 +218,7 @@ public final class MobileRouterService: @unchecked Sendable {
         }
         switch UDPTunnelDatagram(parsing: payload) {
         case .signaling(let src, let dst, let mh)? where src == router.configuration.homeAgentAddress:
-            let out = lock.withLock { router.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, via: uplink, now: clock.now) }
+            let out = lock.withLock { router.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, via: uplink, now: clock.now()) }
             apply(out)
         case .signaling?, .ipv6Data?, .ipv4Data?:
             guard let flow = FlowKey(packet: payload) else { return }
@@ -229,7 +232,7 @@ public final class MobileRouterService: @unchecked Sendable {
                 return true
             }
             guard ok else { return }
-            if duplicates?.isDuplicate(payload, now: clock.now) == true {
+            if duplicates?.isDuplicate(payload, now: clock.now()) == true {
                 lock.withLock { data.droppedDuplicate += 1 }
                 return
             }
@@ -267,7 +270,7 @@ public final class MobileRouterService: @unchecked Sendable {
 
     /// De-registers all bindings (best effort), for a clean shutdown.
     public func shutdown() {
-        let out = lock.withLock { router.deregisterAll(now: clock.now) }
+        let out = lock.withLock { router.deregisterAll(now: clock.now()) }
         apply(out)
     }
 }
