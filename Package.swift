@@ -103,7 +103,6 @@ let package = Package(
             dependencies: [
                 "Mobility", "CNemoLinux", "Timekeeping",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

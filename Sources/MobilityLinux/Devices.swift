@@ -1,6 +1,7 @@
 import CNemoLinux
 import Glibc
 import Mobility
+import Synchronization
 
 /// Linux socket type values (<bits/socket_type.h>); Glibc's import of them differs between
 /// build configurations when Foundation is also imported, so they are spelt out once here.
@@ -57,11 +58,17 @@ func transportAddress(_ storage: sockaddr_storage) -> TransportAddress? {
 
 /// A UDP socket, optionally tied to one interface (SO_BINDTODEVICE) so its packets leave by
 /// that uplink whatever the routing table says.
-public final class UDPSocket: @unchecked Sendable {
+public final class UDPSocket: Sendable {
     public let fd: Int32
     public let isIPv6: Bool
-    /// Whether UDP_SEGMENT sends still work here (cleared at the first refusal).
-    var segmentationOffload = true
+    private let segmentationOffloadWorks = Atomic(true)
+
+    /// Whether UDP_SEGMENT sends still work here (cleared at the first refusal). Atomic: the receive
+    /// loop and the TUN loop send on the same socket.
+    var segmentationOffload: Bool {
+        get { segmentationOffloadWorks.load(ordering: .relaxed) }
+        set { segmentationOffloadWorks.store(newValue, ordering: .relaxed) }
+    }
 
     /// Binds to `address` (nil = any, dual-stack) and `port` (0 = ephemeral).
     /// `coalescedReceive` turns on UDP GRO: read such a socket with `receiveDatagrams`, never `receive`.
@@ -135,7 +142,7 @@ public final class UDPSocket: @unchecked Sendable {
 /// A TUN interface (layer 3, no packet information header). With `offloads` it is opened with
 /// IFF_VNET_HDR and TSO6 + checksum offload, so the kernel hands its reader unsegmented TCP
 /// super-packets (see `TunReader`) and every frame carries a `virtio_net_hdr`.
-public final class TunDevice: @unchecked Sendable {
+public final class TunDevice: Sendable {
     public let fd: Int32
     public let name: String
     /// Frames start with a `virtio_net_hdr`.
