@@ -109,10 +109,19 @@ let package = Package(
         .executableTarget(
             name: "nemo",
             dependencies: [
-                "Mobility", "MobilityLinux", "Timekeeping",
+                "MobilityLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The signaling load generator bench/bench-mobility.sh runs (`mobility-bench signaling`), kept out of `nemo`.
+        .executableTarget(
+            name: "mobility-bench",
+            dependencies: [
+                "Mobility", "MobilityLinux", "Timekeeping",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/mobility"
         ),
         // Sensors (GPS through gpsd, NMEA/GPX replay, sysfs climate, V4L2 camera): code beside its data.
         .systemLibrary(name: "CGPS", path: "Sources/CGPS", pkgConfig: "libgps", providers: [.apt(["libgps-dev"])]),

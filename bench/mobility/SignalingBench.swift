@@ -9,7 +9,7 @@ import Timekeeping
 /// home agent over UDP and reports BU→BA round trips and registrations per second.
 struct SignalingBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-signaling",
+        commandName: "signaling",
         abstract: "Benchmark a home agent: send signed BUs for N generated accounts, time the BAs.",
         discussion: """
         Account i has home address 2001:db8:ffff::1:0 + i, SPI 1000 + i, prefix 2001:db8:e000+i::/64 and the
