@@ -48,12 +48,10 @@ public final class HomeAgentService: Sendable {
             guard let a = IPAddress(text) else { throw ConfigurationError("listen: '\(text)' is not an address") }
             return try UDPSocket(address: a, port: file.port ?? dsmipv6Port, coalescedReceive: true)
         }
-        tun = try TunDevice(name: file.tunnel ?? "nemo0")
+        (tun, tunIndex) = try openTunnel(file)
         netlink = try RouteNetlinkSocket(subscribe: false)
-        guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
-        tunIndex = index
         store = try BindingCacheStore(directory: file.stateDirectory ?? "/var/lib/nemo")
-        try netlink.setUp(interface: index, mtu: file.mtu ?? 1400)
+        try netlink.setUp(interface: tunIndex, mtu: file.tunnelMTU)
         restoreBindings()
     }
 

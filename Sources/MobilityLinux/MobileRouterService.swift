@@ -47,12 +47,10 @@ public final class MobileRouterService: Sendable {
         var f: [String: String] = [:]
         for u in file.uplinks { f[u.name] = u.family ?? "any" }
         families = f
-        tun = try TunDevice(name: file.tunnel ?? "nemo0")
+        (tun, tunIndex) = try openTunnel(file)
         changes = try RouteNetlinkSocket(subscribe: false)
         monitor = try RouteNetlinkSocket(subscribe: true)
-        guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
-        tunIndex = index
-        advertiser = try MobileRouterService.setUpNetwork(configuration, file: file, changes: changes, tunIndex: index)
+        advertiser = try MobileRouterService.setUpNetwork(configuration, file: file, changes: changes, tunIndex: tunIndex)
     }
 
     /// TUN up, home address on it, policy routing: traffic from the mobile network (and from the
@@ -61,7 +59,7 @@ public final class MobileRouterService: Sendable {
                                      tunIndex: Int32) throws -> RouterAdvertiser? {
         var advertiser: RouterAdvertiser?
         let table = file.table ?? 100
-        try changes.setUp(interface: tunIndex, mtu: file.mtu ?? 1400)
+        try changes.setUp(interface: tunIndex, mtu: file.tunnelMTU)
         try changes.addAddress(c.homeAddress, prefixLength: 128, interface: tunIndex)
         try changes.route(IPv6Prefix(address: .unspecified, length: 0), interface: tunIndex, table: table)
         for p in c.prefixes {
@@ -80,7 +78,7 @@ public final class MobileRouterService: Sendable {
             }
             if ingress.routerAdvertisements ?? false {
                 advertiser = try RouterAdvertiser(interface: index,
-                                                  advertisement: RouterAdvertisement(prefixes: c.prefixes.filter { $0.length == 64 }, mtu: file.mtu ?? 1400))
+                                                  advertisement: RouterAdvertisement(prefixes: c.prefixes.filter { $0.length == 64 }, mtu: file.tunnelMTU))
             }
         }
         // A mobile router forwards between its mobile network and the tunnel.
