@@ -2,6 +2,7 @@ import CNemoLinux
 import Glibc
 import Mobility
 import Synchronization
+import Timekeeping
 
 /// Linux socket type values (<bits/socket_type.h>); Glibc's import of them differs between
 /// build configurations when Foundation is also imported, so they are spelt out once here.
@@ -178,6 +179,12 @@ public final class TunDevice: Sendable {
             }
         }
     }
+}
+
+/// How long a daemon's `poll` may wait when its core's next timer falls at `deadline`: until
+/// just after it, one second at most (also when there is none).
+func pollTimeout(until deadline: Instant?, now: Instant) -> Int32 {
+    deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
 }
 
 /// Waits until one of `fds` is readable or `timeout` passes; returns the readable ones.

@@ -160,26 +160,18 @@ public final class HomeAgentService: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let deadline = state.withLock { $0.agent.nextDeadline }
-            let now = clock.now()
-            let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
-            let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: wait)
+            let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: pollTimeout(until: deadline, now: clock.now()))
             for socket in sockets where ready.contains(socket.fd) {
                 // Drain what is there without blocking.
-                // The writer gathers from the receive buffer: flush before it is reused.
-                while buffer.withUnsafeMutableBytes({ raw in
-                    defer {
-                        let merged = tunWriter.flush()
-                        if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
+                let merged = socket.drain(into: &buffer, flushing: tunWriter) { payload, from in
+                    state.withLock { s in
+                        guard s.pathSockets[from] !== socket else { return }
+                        if s.pathSockets.count > 100_000 { s.pathSockets = [:] }
+                        s.pathSockets[from] = socket
                     }
-                    return socket.receiveDatagrams(into: raw) { payload, from in
-                        state.withLock { s in
-                            guard s.pathSockets[from] !== socket else { return }
-                            if s.pathSockets.count > 100_000 { s.pathSockets = [:] }
-                            s.pathSockets[from] = socket
-                        }
-                        handleDatagram(payload, from: from, tunWriter: tunWriter)
-                    }
-                }) != nil {}
+                    handleDatagram(payload, from: from, tunWriter: tunWriter)
+                }
+                if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
             }
             let out = state.withLock { $0.agent.expire(now: clock.now()) }
             apply(out)
@@ -212,26 +204,18 @@ public final class HomeAgentService: Sendable {
     }
 
     private func tunLoop() {
-        let reader = TunReader(tun)
-        while true {
-            let outcome = reader.next { read in
-                guard let flow = FlowKey(packet: read.packet) else { return }
-                let paths = state.withLock { s -> [TransportAddress] in
-                    let p = s.agent.downlinkPaths(for: flow)
-                    if p.isEmpty { s.data.droppedNoBinding += read.count } else {
-                        if read.count > 1 { s.data.superPacketsFromTun += 1 }
-                        s.data.packetsToTunnel += read.count * p.count
-                        s.data.bytesToTunnel += read.bytes * p.count
-                    }
-                    return p
+        readTun(tun, logger: logger) { read in
+            guard let flow = FlowKey(packet: read.packet) else { return }
+            let paths = state.withLock { s -> [TransportAddress] in
+                let p = s.agent.downlinkPaths(for: flow)
+                if p.isEmpty { s.data.droppedNoBinding += read.count } else {
+                    if read.count > 1 { s.data.superPacketsFromTun += 1 }
+                    s.data.packetsToTunnel += read.count * p.count
+                    s.data.bytesToTunnel += read.bytes * p.count
                 }
-                for p in paths { socket(for: p).send(read, to: p) }
+                return p
             }
-            if outcome == nil {
-                if errno == EINTR || errno == EAGAIN { continue }
-                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
-                return
-            }
+            for p in paths { socket(for: p).send(read, to: p) }
         }
     }
 }

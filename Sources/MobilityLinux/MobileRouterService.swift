@@ -202,23 +202,15 @@ public final class MobileRouterService: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let (deadline, socketList) = state.withLock { ($0.router.nextDeadline, $0.sockets) }
-            let now = clock.now()
-            let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
-            let ready = waitReadable([monitor.fd] + socketList.values.map(\.fd), timeoutMilliseconds: wait)
+            let ready = waitReadable([monitor.fd] + socketList.values.map(\.fd), timeoutMilliseconds: pollTimeout(until: deadline, now: clock.now()))
             if ready.contains(monitor.fd) {
                 do { handleLinkEvents(try monitor.read(), table: &table) } catch { logger.error("rtnetlink: \(error)") }
             }
             for (name, socket) in socketList where ready.contains(socket.fd) {
-                // The writer gathers from the receive buffer: flush before it is reused.
-                while buffer.withUnsafeMutableBytes({ raw in
-                    defer {
-                        let merged = tunWriter.flush()
-                        if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
-                    }
-                    return socket.receiveDatagrams(into: raw) {
-                        handleDatagram($0, from: $1, uplink: name, tunWriter: tunWriter, duplicates: &duplicates)
-                    }
-                }) != nil {}
+                let merged = socket.drain(into: &buffer, flushing: tunWriter) {
+                    handleDatagram($0, from: $1, uplink: name, tunWriter: tunWriter, duplicates: &duplicates)
+                }
+                if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
             }
             let out = state.withLock { $0.router.tick(now: clock.now()) }
             apply(out)
@@ -259,28 +251,20 @@ public final class MobileRouterService: Sendable {
     }
 
     private func tunLoop() {
-        let reader = TunReader(tun)
-        while true {
-            let outcome = reader.next { read in
-                guard let flow = FlowKey(packet: read.packet) else { return }
-                let target = state.withLock { st -> (UDPSocket, TransportAddress)? in
-                    guard let u = st.router.uplink(for: flow), let s = st.sockets[u], let e = st.router.homeAgentEndpoint(for: u) else {
-                        st.data.droppedNoBinding += read.count
-                        return nil
-                    }
-                    if read.count > 1 { st.data.superPacketsFromTun += 1 }
-                    st.data.packetsToTunnel += read.count
-                    st.data.bytesToTunnel += read.bytes
-                    st.data.packetsPerUplink[u, default: 0] += read.count
-                    return (s, e)
+        readTun(tun, logger: logger) { read in
+            guard let flow = FlowKey(packet: read.packet) else { return }
+            let target = state.withLock { st -> (UDPSocket, TransportAddress)? in
+                guard let u = st.router.uplink(for: flow), let s = st.sockets[u], let e = st.router.homeAgentEndpoint(for: u) else {
+                    st.data.droppedNoBinding += read.count
+                    return nil
                 }
-                if let (s, e) = target { s.send(read, to: e) }
+                if read.count > 1 { st.data.superPacketsFromTun += 1 }
+                st.data.packetsToTunnel += read.count
+                st.data.bytesToTunnel += read.bytes
+                st.data.packetsPerUplink[u, default: 0] += read.count
+                return (s, e)
             }
-            if outcome == nil {
-                if errno == EINTR || errno == EAGAIN { continue }
-                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
-                return
-            }
+            if let (s, e) = target { s.send(read, to: e) }
         }
     }
 
