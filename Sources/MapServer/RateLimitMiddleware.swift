@@ -1,4 +1,3 @@
-import Crypto
 import Hummingbird
 import Timekeeping
 
@@ -22,9 +21,8 @@ struct RateLimitMiddleware: RouterMiddleware {
                            retryAfter: seconds)
         }
         if let perToken, let authorization = request.headers[.authorization] {
-            // Keyed by the header's hash: a fixed-size key whatever a client sends.
-            let key = SHA256.hash(data: Array(authorization.utf8)).map { String($0, radix: 16) }.joined()
-            if case .limited(let seconds) = perToken.admit(key, now: now) {
+            // Keyed by the header's hash (as the store keys tokens): a fixed-size key whatever a client sends.
+            if case .limited(let seconds) = perToken.admit(TokenHash.hash(authorization), now: now) {
                 metrics.rateLimited()
                 throw APIError(.rateLimited,
                                "more than \(perToken.limit.perSecond) requests per second with this token; try again in \(seconds) s",
