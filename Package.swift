@@ -96,7 +96,7 @@ let package = Package(
         // Mobility Header messages, options, binding cache, BUL, MR and HA state machines: sans-I/O.
         .target(
             name: "Mobility",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Timekeeping", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         // A small C shim: Swift cannot call the variadic ioctl that opens a TUN device.
         .target(name: "CNemoLinux"),
@@ -104,19 +104,27 @@ let package = Package(
         .target(
             name: "MobilityLinux",
             dependencies: [
-                "Mobility", "CNemoLinux",
+                "Mobility", "CNemoLinux", "Timekeeping",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "nemo",
             dependencies: [
-                "Mobility", "MobilityLinux",
+                "MobilityLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The signaling load generator bench/bench-mobility.sh runs (`mobility-bench signaling`), kept out of `nemo`.
+        .executableTarget(
+            name: "mobility-bench",
+            dependencies: [
+                "Mobility", "MobilityLinux", "Timekeeping",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/mobility"
         ),
         // Sensors (GPS through gpsd, NMEA/GPX replay, sysfs climate, V4L2 camera): code beside its data.
         .systemLibrary(name: "CGPS", path: "Sources/CGPS", pkgConfig: "libgps", providers: [.apt(["libgps-dev"])]),
@@ -152,9 +160,9 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Timekeeping"]),
         .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "TestSupport"], path: "Tests/SensorsTests"),
-        .testTarget(name: "MobilityTests", dependencies: ["Mobility", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
-        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
+        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),

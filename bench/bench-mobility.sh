@@ -27,7 +27,9 @@ trap 'exit 130' INT TERM
 for tool in iperf3 python3 ip; do command -v "$tool" >/dev/null || { echo "bench-mobility: $tool missing (see deps/apt-mobility.txt)"; exit 1; }; done
 
 swift build -c release --product nemo >/dev/null
+swift build -c release --product mobility-bench >/dev/null
 NEMO="$(swift build -c release --show-bin-path)/nemo"
+MOBILITY_BENCH="$(swift build -c release --show-bin-path)/mobility-bench"
 ns() { ip netns exec "$P$1" "${@:2}"; }
 
 bash "$TOPO" up "$P"
@@ -188,7 +190,7 @@ ip netns exec "${P}ha" "$NEMO" ha --config "$WORK/ha-10k.json" --control "$WORK/
 HA10=$!; PIDS+=("$HA10")
 for _ in $(seq 100); do [ -S "$WORK/ha10k.sock" ] && break; sleep 0.1; done
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$HA10/status)
-out=$(ns mr "$NEMO" bench-signaling --home-agent 2001:db8:f::1 --port 4192 --source 2001:db8:1::100 --accounts 10000 --window 32 --rtt-samples 500)
+out=$(ns mr "$MOBILITY_BENCH" signaling --home-agent 2001:db8:f::1 --port 4192 --source 2001:db8:1::100 --accounts 10000 --window 32 --rtt-samples 500)
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$HA10/status)
 bindings=$(counter "$WORK/ha10k.sock" binding_updates_received)
 regs=$("$NEMO" status --control "$WORK/ha10k.sock" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["bindings"]))')

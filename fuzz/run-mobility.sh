@@ -8,16 +8,16 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 OUT="$ROOT/fuzz/mobility/build"
 mkdir -p "$OUT/corpus"
-# Library dependencies (NIOCore, Crypto and what they pull in) come from an ordinary SwiftPM build;
+# Library dependencies (Timekeeping, NIOCore, Crypto and what they pull in) come from an ordinary SwiftPM build;
 # only our own sources are compiled with the fuzzer's instrumentation.
 swift build --target Mobility >/dev/null || { echo "run-mobility.sh: swift build --target Mobility failed" >&2; exit 1; }
 BIN="$(swift build --show-bin-path)"
 OBJS=()
 for dir in "$BIN"/*.build; do
-  # Only what Mobility links against (NIOCore, Crypto and their own dependencies): the package has
+  # Only what Mobility links against (Timekeeping, NIOCore, Crypto and their own dependencies): the package has
   # many other targets whose objects would pull in libraries this fuzzer does not link.
   case "$(basename "$dir")" in
-    NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build|Crypto.build|CCryptoBoringSSL.build|CCryptoBoringSSLShims.build|CryptoBoringWrapper.build) ;;
+    Timekeeping.build|NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build|Crypto.build|CCryptoBoringSSL.build|CCryptoBoringSSLShims.build|CryptoBoringWrapper.build) ;;
     *) continue ;;
   esac
   while IFS= read -r -d '' o; do OBJS+=("$o"); done < <(find "$dir" -name '*.o' -print0)

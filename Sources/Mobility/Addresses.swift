@@ -173,3 +173,22 @@ public struct IPv6Prefix: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(address)/\(length)" }
 }
+
+/// An outer tunnel end point: address and UDP port.
+public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address.unmapped
+        self.port = port
+    }
+
+    public var description: String {
+        if case .v6 = address { return "[\(address)]:\(port)" }
+        return "\(address):\(port)"
+    }
+}
+
+/// The DSMIPv6 UDP port at the home agent (RFC 5555 §8).
+public let dsmipv6Port: UInt16 = 4191

@@ -1,5 +1,6 @@
 import Crypto
 import NIOCore
+import Timekeeping
 
 /// One MN-HA security association: SPI and 16-octet HMAC-SHA1 key (RFC 4285 §5.1).
 public struct MobilityAuthenticationKey: Hashable, Sendable {
@@ -131,4 +132,9 @@ public enum NTPTimestamp {
 
     /// Whole seconds of an NTP timestamp.
     public static func seconds(_ t: UInt64) -> UInt32 { UInt32(t >> 32) }
+}
+
+extension Instant {
+    /// The RFC 4285 replay-protection form of this moment.
+    public var ntp: UInt64 { NTPTimestamp.from(unixNanoseconds: nanoseconds) }
 }

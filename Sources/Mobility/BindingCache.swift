@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// One care-of address registered for a home address (RFC 5648: keyed by HoA and BID).
 public struct Binding: Hashable, Sendable {
     /// BID; 0 for a binding registered without a Binding Identifier option.
@@ -7,8 +9,8 @@ public struct Binding: Hashable, Sendable {
     public var path: TransportAddress
     /// BID-PRI; lower is preferred, 0 (sender predates RFC 6089) sorts last.
     public var priority: UInt8
-    public var registeredAt: MobilityInstant
-    public var expires: MobilityInstant
+    public var registeredAt: Instant
+    public var expires: Instant
 
     var preference: Int { priority == 0 ? 128 : Int(priority) }
 }
@@ -33,7 +35,7 @@ public struct BindingCacheEntry: Sendable {
     /// Ordered by FID-PRI.
     public var flows: [FlowBinding]
     /// Set while a de-registered entry is kept to reject delayed BUs (MAX_DELETE_BCE_TIMEOUT).
-    public var deletedAt: MobilityInstant?
+    public var deletedAt: Instant?
 
     /// Bindings by preference: lowest BID-PRI first, then lowest BID.
     public var orderedBindings: [Binding] {

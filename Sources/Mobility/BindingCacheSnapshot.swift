@@ -1,4 +1,5 @@
 import NIOCore
+import Timekeeping
 
 /// The binding cache as the home agent saves it, so bindings survive a restart: plain strings
 /// and numbers (JSON in the driver), instants as nanoseconds since the Unix epoch (the clock the
@@ -93,7 +94,7 @@ extension HomeAgent {
     /// Loads a saved cache at start: every entry is checked against the configuration (the
     /// account still exists, its prefixes are still delegated, the cap holds) and every binding
     /// against `now` (expired ones are dropped). Routes come out as `prefixRouted` events.
-    public mutating func restore(_ snapshot: BindingCacheSnapshot, now: MobilityInstant) -> (output: HomeAgentOutput, problems: [RestoreProblem]) {
+    public mutating func restore(_ snapshot: BindingCacheSnapshot, now: Instant) -> (output: HomeAgentOutput, problems: [RestoreProblem]) {
         var out = HomeAgentOutput()
         var problems: [RestoreProblem] = []
         guard snapshot.version == BindingCacheSnapshot.currentVersion else {
@@ -139,7 +140,7 @@ extension HomeAgent {
                     problems.append(.malformed(homeAddress: saved.homeAddress, field: "binding \(b.bid) address"))
                     continue
                 }
-                let expires = MobilityInstant(nanoseconds: b.expires)
+                let expires = Instant(nanoseconds: b.expires)
                 // Never longer than the account grants now, whatever the file says.
                 let longest = now + .seconds(max(4, min(account.maximumLifetime, 262_140)))
                 guard expires > now else {
@@ -147,7 +148,7 @@ extension HomeAgent {
                     continue
                 }
                 bindings[b.bid] = Binding(bid: b.bid, careOfAddress: coa, path: TransportAddress(address: pathAddress, port: b.pathPort),
-                                          priority: b.priority, registeredAt: MobilityInstant(nanoseconds: min(b.registeredAt, now.nanoseconds)),
+                                          priority: b.priority, registeredAt: Instant(nanoseconds: min(b.registeredAt, now.nanoseconds)),
                                           expires: min(expires, longest))
             }
             guard !bindings.isEmpty else { continue }

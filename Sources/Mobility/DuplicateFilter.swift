@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Drops the second copy of a packet that arrived over two bindings (the home agent's
 /// `duplicateDownlink`, make-before-break): a packet is a copy when the same octets were seen
 /// less than `window` ago. Fixed memory: a slot per hash bucket, the newest packet wins, so a
@@ -37,12 +39,11 @@ public struct DuplicatePacketFilter: Sendable {
     }
 
     /// Whether `packet` is a copy of one seen within the window; records it otherwise.
-    public mutating func isDuplicate(_ packet: UnsafeRawBufferPointer, now: MobilityInstant) -> Bool {
+    public mutating func isDuplicate(_ packet: UnsafeRawBufferPointer, now: Instant) -> Bool {
         let h = DuplicatePacketFilter.hash(packet)
         let slot = Int(truncatingIfNeeded: h) & mask
         let t = now.nanoseconds
-        let windowNanoseconds = window.components.seconds * 1_000_000_000 + window.components.attoseconds / 1_000_000_000
-        if hashes[slot] == h, seen[slot] != .min, t - seen[slot] < windowNanoseconds { return true }
+        if hashes[slot] == h, seen[slot] != .min, now - Instant(nanoseconds: seen[slot]) < window { return true }
         hashes[slot] = h
         seen[slot] = t
         return false

@@ -1,4 +1,5 @@
 import NIOCore
+import Timekeeping
 
 /// What the home agent knows about one mobile router it serves.
 public struct MobileRouterAccount: Hashable, Sendable {
@@ -102,12 +103,12 @@ public struct HomeAgentOutput: Sendable {
 public struct HomeAgent: Sendable {
     public let configuration: HomeAgentConfiguration
     public private(set) var cache = BindingCache()
-    private let accounts: [IPv6Address: MobileRouterAccount]
+    let accounts: [IPv6Address: MobileRouterAccount]
     /// Drop reasons and message counts, for metrics.
     public private(set) var counters: [String: Int] = [:]
-    private var lastBindingErrorSent: [TransportAddress: MobilityInstant] = [:]
+    private var lastBindingErrorSent: [TransportAddress: Instant] = [:]
     /// Never later than the earliest expiry in the cache, so `expire(now:)` is O(1) until then.
-    private var earliestDeadline: MobilityInstant?
+    private var earliestDeadline: Instant?
     /// Bumped on every change to the binding cache (what a driver persists).
     public private(set) var cacheRevision = 0
 
@@ -124,7 +125,7 @@ public struct HomeAgent: Sendable {
 
     /// Handles a signaling datagram's Mobility Header received over UDP from `path`.
     public mutating func receive(mobilityHeader: ByteBuffer, innerSource: IPv6Address, innerDestination: IPv6Address,
-                                 from path: TransportAddress, now: MobilityInstant) -> HomeAgentOutput {
+                                 from path: TransportAddress, now: Instant) -> HomeAgentOutput {
         var out = HomeAgentOutput()
         var buffer = mobilityHeader
         let message: MobilityMessage
@@ -173,301 +174,69 @@ public struct HomeAgent: Sendable {
         return .unspecified
     }
 
+    /// Validate, decide, commit (BindingUpdateDecision.swift): only the last step changes the cache.
     private mutating func processBindingUpdate(_ bu: BindingUpdate, raw: ByteBuffer, homeAddress hoa: IPv6Address,
-                                               path: TransportAddress, now: MobilityInstant, into out: inout HomeAgentOutput) {
-        guard let account = accounts[hoa] else {
-            // RFC 4285 §5.1.1: no security association, drop silently.
-            count("dropped_unknown_home_address")
-            return
-        }
-        let careOfForAuth = HomeAgent.authenticatedCareOf(bu.options)
-        let timestamp: UInt64? = bu.options.lazy.compactMap { if case .replayProtection(let t) = $0 { return t }; return nil }.first
-        let bids = bu.options.compactMap { if case .bindingIdentifier(let b) = $0 { return b }; return nil }
-        let existing = cache[hoa]
-
-        func reply(_ status: UInt8, lifetime: UInt16 = 0, flags: BindingAcknowledgementFlags = [], sequence: UInt16? = nil,
-                   extra: [MobilityOption] = [], echoTimestamp: UInt64? = timestamp, reason: String) {
-            var options = extra
-            options.append(.natDetection(udpRequired: true, refreshTime: configuration.natRefreshTime))
-            if let t = echoTimestamp { options.append(.replayProtection(t)) }
-            options.append(.authentication(MobilityAuthentication(spi: account.key.spi)))
-            let ba = BindingAcknowledgement(status: status, flags: flags, sequence: sequence ?? bu.sequence, lifetime: lifetime, options: options)
-            out.signals.append(signal(.bindingAcknowledgement(ba), to: path, homeAddress: hoa, key: account.key, careOf: careOfForAuth))
-            if status >= 128 {
-                count("rejected_\(status)")
-                out.events.append(.rejected(homeAddress: hoa, status: status, reason: reason))
-            }
-        }
-
-        // Authentication first: nothing else of an unauthenticated BU is believed (RFC 4285 §5).
-        let verdict = MobilityAuthenticator.verify(raw, keys: { $0 == account.key.spi ? account.key.key : nil },
-                                                   careOfAddress: careOfForAuth, homeAddress: hoa)
-        guard case .valid = verdict else {
-            if case .notLast = verdict {
-                count("dropped_auth_not_last")
-                reply(BindingStatus.authenticationFailed, echoTimestamp: nil, reason: "MN-HA authentication option is not the last option")
-            } else {
-                reply(BindingStatus.authenticationFailed, echoTimestamp: nil, reason: "MN-HA authenticator \(verdict)")
+                                               path: TransportAddress, now: Instant, into out: inout HomeAgentOutput) {
+        let validated: ValidatedBindingUpdate
+        do throws(BindingUpdateRejection) {
+            validated = try validateBindingUpdate(bu, raw: raw, homeAddress: hoa, path: path, now: now)
+        } catch {
+            switch error {
+            case .unknownHomeAddress:
+                // RFC 4285 §5.1.1: no security association, drop silently.
+                count("dropped_unknown_home_address")
+            case .refused(let refusal, let answer):
+                refuse(refusal, answer: answer, into: &out)
             }
             return
         }
-        if let nai = account.identifier {
-            let presented = bu.options.lazy.compactMap { o -> String? in
-                if case .mobileNodeIdentifier(1, let id) = o { return String(decoding: id, as: UTF8.self) }
-                return nil
-            }.first
-            if let presented, presented != nai {
-                reply(BindingStatus.notHomeAgentForThisMobileNode, reason: "NAI \(presented) is not \(nai)")
-                return
-            }
+        switch decideBindingUpdate(validated, now: now) {
+        case .refuse(let refusal):
+            refuse(refusal, answer: validated.answer, into: &out)
+        case .accept(let change):
+            commit(change.entry, oldPrefixes: change.oldPrefixes, oldBindings: change.oldBindings, now: now, reason: change.removalReason, into: &out)
+            acknowledge(answer: validated.answer, status: change.status, lifetime: change.lifetime, flags: change.flags,
+                        options: change.options, echoTimestamp: validated.answer.timestamp, reason: "", into: &out)
         }
-        // Replay protection (RFC 4285 §6).
-        if let t = timestamp {
-            let ours = Int64(NTPTimestamp.seconds(now.ntp))
-            let theirs = Int64(NTPTimestamp.seconds(t))
-            let fresh = abs(ours - theirs) <= Int64(configuration.replayTolerance)
-            let increasing = existing?.lastTimestamp.map { t > $0 } ?? true
-            guard fresh, increasing else {
-                let resync = UInt64(UInt32(truncatingIfNeeded: ours)) << 32 | (t & 0xFFFF_FFFF)
-                reply(BindingStatus.idMismatch, echoTimestamp: resync,
-                      reason: fresh ? "replayed timestamp (not newer than the last accepted)" : "timestamp \(theirs - ours) s off")
-                return
-            }
-        } else if account.requireReplayProtection {
-            reply(BindingStatus.messageIDRequired, reason: "replay protection option missing")
-            return
-        }
-        guard bu.flags.contains(.homeRegistration) else {
-            reply(BindingStatus.homeRegistrationNotSupported, reason: "H flag clear")
-            return
-        }
-        if let home = configuration.homePrefix, !home.contains(hoa) {
-            reply(BindingStatus.notHomeSubnet, reason: "\(hoa) outside \(home)")
-            return
-        }
-        // Sequence window (RFC 6275 §9.5.1), also against an entry kept after de-registration.
-        if let e = existing, !isNewerSequence(bu.sequence, than: e.lastSequence) {
-            reply(BindingStatus.sequenceNumberOutOfWindow, sequence: e.lastSequence, reason: "sequence \(bu.sequence) not newer than \(e.lastSequence)")
-            return
-        }
-        // Resource caps (status 130): bindings per router, flow bindings per router.
-        let flowCount = bu.options.reduce(0) { n, o in
-            switch o {
-            case .flowIdentification: return n + 1
-            case .flowSummary(let f): return n + f.count
-            default: return n
-            }
-        }
-        if bids.count > account.maximumBindings {
-            reply(BindingStatus.insufficientResources, reason: "\(bids.count) BIDs in one BU, at most \(account.maximumBindings) bindings per router")
-            return
-        }
-        if flowCount > MobileRouterAccount.maximumFlows {
-            reply(BindingStatus.insufficientResources, reason: "\(flowCount) flows in one BU, at most \(MobileRouterAccount.maximumFlows) per router")
-            return
-        }
-
-        let isRouter = bu.flags.contains(.mobileRouter)
-        if isRouter && !account.mobileRouterAllowed {
-            reply(BindingStatus.mobileRouterOperationNotPermitted, reason: "R flag not permitted for this home address")
-            return
-        }
-        let deregistration = bu.lifetime == 0
-        if let e = existing, e.deletedAt == nil, !e.bindings.isEmpty, e.isMobileRouter != isRouter, !deregistration {
-            reply(BindingStatus.registrationTypeChangeDisallowed, reason: "R flag changed on a live entry")
-            return
-        }
-        var entry = existing ?? BindingCacheEntry(homeAddress: hoa, isMobileRouter: isRouter, lastSequence: bu.sequence, lastTimestamp: nil,
-                                                  prefixes: [], bindings: [:], flows: [], deletedAt: nil)
-        if entry.deletedAt != nil {
-            entry.deletedAt = nil
-            entry.bindings = [:]
-            entry.prefixes = []
-            entry.flows = []
-        }
-        let oldPrefixes = entry.prefixes
-        let oldBindings = entry.bindings
-
-        if deregistration {
-            var bidReplies: [MobilityOption] = []
-            var anyUnknown = false
-            if bids.isEmpty {
-                entry.bindings = [:]
-            } else {
-                for b in bids {
-                    var echo = b
-                    echo.careOfAddress = nil
-                    if entry.bindings.removeValue(forKey: b.bid) == nil {
-                        echo.status = BindingStatus.notHomeAgentForThisMobileNode
-                        anyUnknown = true
-                    }
-                    bidReplies.append(.bindingIdentifier(echo))
-                }
-            }
-            if entry.bindings.isEmpty {
-                entry.flows = []
-            } else {
-                entry.flows = applyFlowOptions(bu.options, to: entry, replies: &bidReplies)
-            }
-            if oldBindings.isEmpty {
-                reply(BindingStatus.notHomeAgentForThisMobileNode, extra: bidReplies, reason: "de-registration for an unknown binding")
-                return
-            }
-            entry.lastSequence = bu.sequence
-            entry.lastTimestamp = timestamp ?? entry.lastTimestamp
-            commit(entry, oldPrefixes: oldPrefixes, oldBindings: oldBindings, now: now, reason: "de-registered", into: &out)
-            reply(anyUnknown ? BindingStatus.mcoaNotComplete : BindingStatus.accepted, flags: isRouter ? .mobileRouter : [],
-                  extra: bidReplies, reason: "")
-            return
-        }
-
-        // Prefixes: explicit when MNP options are present, implicit otherwise (RFC 3963 §5.2, §6.2).
-        var prefixes: [IPv6Prefix] = []
-        if isRouter {
-            let requested = bu.options.compactMap { if case .mobileNetworkPrefix(let p) = $0 { return p }; return nil }
-            if requested.isEmpty {
-                guard !account.prefixes.isEmpty else {
-                    reply(BindingStatus.forwardingSetupFailed, reason: "implicit mode and no configured prefix")
-                    return
-                }
-                prefixes = account.prefixes
-            } else {
-                for p in requested {
-                    guard p.length > 0, p.length <= 128, p.address.high >> 56 != 0xFF else {
-                        reply(BindingStatus.invalidPrefix, reason: "invalid prefix \(p)")
-                        return
-                    }
-                    guard account.prefixes.contains(where: { $0.covers(p) }) else {
-                        reply(BindingStatus.notAuthorizedForPrefix, reason: "\(p) not delegated to \(hoa)")
-                        return
-                    }
-                    if let owner = cache.entry(forDestination: p.address)?.homeAddress, owner != hoa {
-                        reply(BindingStatus.notAuthorizedForPrefix, reason: "\(p) is registered by \(owner)")
-                        return
-                    }
-                }
-                prefixes = requested
-            }
-        }
-
-        let maxUnits = UInt16(clamping: account.maximumLifetime / 4)
-        let granted = min(bu.lifetime, max(1, maxUnits))
-        let expires = now + .seconds(Int(granted) * 4)
-        var bidReplies: [MobilityOption] = []
-        var status = BindingStatus.accepted
-
-        if bids.isEmpty {
-            // RFC 6275 processing: one binding replacing all others.
-            var coa: IPAddress = path.address
-            for o in bu.options {
-                if case .alternateCareOfAddress(let a) = o { coa = .v6(a) }
-                if case .ipv4CareOfAddress(let a) = o { coa = .v4(a) }
-            }
-            if case .v6(let a) = coa, !a.isRoutableUnicast {
-                reply(BindingStatus.invalidCareOfAddress, reason: "care-of address \(a) not routable")
-                return
-            }
-            entry.bindings = [0: Binding(bid: 0, careOfAddress: coa, path: path, priority: 0, registeredAt: now, expires: expires)]
-            entry.flows = []
-        } else {
-            guard configuration.allowMultipleCareOf else {
-                reply(BindingStatus.mcoaProhibited, reason: "MCoA disabled")
-                return
-            }
-            for b in bids {
-                if b.bid == 0 {
-                    reply(BindingStatus.mcoaMalformed, reason: "BID 0")
-                    return
-                }
-                if case .v6(let a) = b.careOfAddress, !a.isRoutableUnicast {
-                    reply(BindingStatus.mcoaMalformed, reason: "BID \(b.bid) care-of address \(a) not routable")
-                    return
-                }
-            }
-            if bu.flags.contains(.overwrite) {
-                entry.bindings = [:]
-            } else if entry.bindings[0] != nil {
-                reply(BindingStatus.mcoaNonMCoABindingExists, reason: "a binding without BID exists")
-                return
-            }
-            for b in bids {
-                var echo = b
-                echo.careOfAddress = nil
-                if let coa = b.careOfAddress {
-                    let careOf: IPAddress = b.homeFlag ? .v6(hoa) : coa
-                    entry.bindings[b.bid] = Binding(bid: b.bid, careOfAddress: careOf, path: path, priority: b.priority, registeredAt: now, expires: expires)
-                } else if var old = entry.bindings[b.bid] {
-                    old.expires = expires
-                    old.path = path
-                    old.priority = b.priority
-                    entry.bindings[b.bid] = old
-                } else {
-                    echo.status = BindingStatus.mcoaUnknownCareOfAddress
-                    status = BindingStatus.mcoaNotComplete
-                }
-                bidReplies.append(.bindingIdentifier(echo))
-            }
-            if entry.bindings.count > account.maximumBindings {
-                reply(BindingStatus.insufficientResources,
-                      reason: "\(entry.bindings.count) bindings would exceed the cap of \(account.maximumBindings) for this router")
-                return
-            }
-            entry.flows = applyFlowOptions(bu.options, to: entry, replies: &bidReplies)
-        }
-        entry.isMobileRouter = isRouter
-        entry.prefixes = prefixes
-        entry.lastSequence = bu.sequence
-        entry.lastTimestamp = timestamp ?? entry.lastTimestamp
-        commit(entry, oldPrefixes: oldPrefixes, oldBindings: oldBindings, now: now, reason: "replaced", into: &out)
-        // Refresh advice: ask for a refresh well before expiry so one lost BU does not drop the binding.
-        let refresh = max(1, granted * 3 / 4)
-        reply(status, lifetime: granted, flags: isRouter ? .mobileRouter : [],
-              extra: [.bindingRefreshAdvice(interval: refresh)] + bidReplies, reason: "")
     }
 
-    /// Rebuilds the flow-binding list from a BU's FI and Flow Summary options (RFC 6089 §5.2–5.3),
-    /// appending the FI options to echo in the BA.
-    private func applyFlowOptions(_ options: [MobilityOption], to entry: BindingCacheEntry, replies: inout [MobilityOption]) -> [FlowBinding] {
-        let fis = options.compactMap { if case .flowIdentification(let f) = $0 { return f }; return nil }
-        let summary = options.flatMap { o -> [UInt16] in if case .flowSummary(let f) = o { return f }; return [] }
-        var duplicates = Set<UInt16>()
-        var seen = Set<UInt16>()
-        for f in fis where !seen.insert(f.fid).inserted { duplicates.insert(f.fid) }
-        var flows: [FlowBinding] = []
-        for f in fis {
-            var echo = FlowIdentification(fid: f.fid, priority: f.priority)
-            let old = entry.flows.first { $0.fid == f.fid }
-            let selector = f.trafficSelector ?? old?.selector
-            let bids = f.bindingReferences ?? old?.bids
-            if duplicates.contains(f.fid) || f.fid == 0 || f.priority == 0 {
-                echo.status = FlowIdentification.Status.malformed
-            } else if selector == nil || bids == nil {
-                echo.status = FlowIdentification.Status.malformed
-            } else if case .unsupported = selector! {
-                echo.status = FlowIdentification.Status.selectorFormatNotSupported
-            } else if bids!.contains(where: { entry.bindings[$0] == nil }) {
-                echo.status = FlowIdentification.Status.bidNotFound
-            } else {
-                flows.append(FlowBinding(fid: f.fid, priority: f.priority, selector: selector!, bids: bids!))
-            }
-            replies.append(.flowIdentification(echo))
+    /// Commit of a refusal: the refusing BA, its counters and event.
+    private mutating func refuse(_ refusal: BindingUpdateRefusal, answer: BindingUpdateAnswer, into out: inout HomeAgentOutput) {
+        if let counter = refusal.counter { count(counter) }
+        let echo: UInt64?
+        switch refusal.echo {
+        case .request: echo = answer.timestamp
+        case .none: echo = nil
+        case .value(let v): echo = v
         }
-        for fid in summary where !seen.contains(fid) {
-            if let old = entry.flows.first(where: { $0.fid == fid }) {
-                flows.append(old)
-            } else {
-                replies.append(.flowIdentification(FlowIdentification(fid: fid, priority: 1, status: FlowIdentification.Status.fidNotFound)))
-            }
+        acknowledge(answer: answer, status: refusal.status, sequence: refusal.sequence, options: refusal.options, echoTimestamp: echo,
+                    reason: refusal.reason, into: &out)
+    }
+
+    /// Sends the Binding Acknowledgement (signed with the router's key, RFC 4285), counting and
+    /// reporting a refusal (status 128 and up).
+    private mutating func acknowledge(answer: BindingUpdateAnswer, status: UInt8, lifetime: UInt16 = 0, flags: BindingAcknowledgementFlags = [],
+                                      sequence: UInt16? = nil, options extra: [MobilityOption], echoTimestamp: UInt64?, reason: String,
+                                      into out: inout HomeAgentOutput) {
+        var options = extra
+        options.append(.natDetection(udpRequired: true, refreshTime: configuration.natRefreshTime))
+        if let t = echoTimestamp { options.append(.replayProtection(t)) }
+        options.append(.authentication(MobilityAuthentication(spi: answer.account.key.spi)))
+        let ba = BindingAcknowledgement(status: status, flags: flags, sequence: sequence ?? answer.sequence, lifetime: lifetime, options: options)
+        out.signals.append(signal(.bindingAcknowledgement(ba), to: answer.path, homeAddress: answer.homeAddress, key: answer.account.key,
+                                  careOf: answer.authenticatedCareOf))
+        if status >= 128 {
+            count("rejected_\(status)")
+            out.events.append(.rejected(homeAddress: answer.homeAddress, status: status, reason: reason))
         }
-        return flows.sorted { ($0.priority, $0.fid) < ($1.priority, $1.fid) }
     }
 
     private mutating func commit(_ entry: BindingCacheEntry, oldPrefixes: [IPv6Prefix], oldBindings: [UInt16: Binding],
-                                 now: MobilityInstant, reason: String, into out: inout HomeAgentOutput) {
+                                 now: Instant, reason: String, into out: inout HomeAgentOutput) {
         var entry = entry
         let hoa = entry.homeAddress
         for (bid, b) in entry.bindings.sorted(by: { $0.key < $1.key }) {
-            let lifetime = Int((b.expires - now).seconds.rounded())
+            let lifetime = Int((b.expires - now).secondsValue.rounded())
             if let old = oldBindings[bid] {
                 if old.careOfAddress != b.careOfAddress || old.path != b.path {
                     out.events.append(.bindingUpdated(homeAddress: hoa, bid: bid, careOf: b.careOfAddress, lifetime: lifetime))
@@ -491,11 +260,11 @@ public struct HomeAgent: Sendable {
     }
 
     /// Files a restored entry as if its BU had just been accepted (events for the driver's routes).
-    mutating func commitRestored(_ entry: BindingCacheEntry, now: MobilityInstant, into out: inout HomeAgentOutput) {
+    mutating func commitRestored(_ entry: BindingCacheEntry, now: Instant, into out: inout HomeAgentOutput) {
         commit(entry, oldPrefixes: [], oldBindings: [:], now: now, reason: "restored", into: &out)
     }
 
-    private static func deadline(of e: BindingCacheEntry) -> MobilityInstant? {
+    private static func deadline(of e: BindingCacheEntry) -> Instant? {
         if let d = e.deletedAt { return d + MobilityTimers.maximumDeleteBindingCacheEntryTimeout }
         return e.bindings.values.map(\.expires).min()
     }
@@ -503,7 +272,7 @@ public struct HomeAgent: Sendable {
     // MARK: timers
 
     /// Removes bindings whose lifetime ran out and forgets de-registered entries after 10 s.
-    public mutating func expire(now: MobilityInstant) -> HomeAgentOutput {
+    public mutating func expire(now: Instant) -> HomeAgentOutput {
         var out = HomeAgentOutput()
         guard let due = earliestDeadline, due <= now else { return out }
         for (hoa, entry) in cache.entries {
@@ -526,7 +295,7 @@ public struct HomeAgent: Sendable {
     }
 
     /// When `expire(now:)` next has work to do (possibly earlier, never later).
-    public var nextDeadline: MobilityInstant? { earliestDeadline }
+    public var nextDeadline: Instant? { earliestDeadline }
 
     // MARK: data path
 
@@ -552,7 +321,7 @@ public struct HomeAgent: Sendable {
 
     /// For data from a path with no binding (typically after an HA restart): a Binding Error
     /// status 1 so the router re-registers at once, at most once per second per path.
-    public mutating func unknownPathSignal(from path: TransportAddress, source: IPAddress, now: MobilityInstant) -> OutgoingSignal? {
+    public mutating func unknownPathSignal(from path: TransportAddress, source: IPAddress, now: Instant) -> OutgoingSignal? {
         count("dropped_data_unknown_path")
         // Only packets a Binding Error can be about count against the rate limit: a stray packet
         // from no router's network (a link-local MLD report, say) must not silence the Binding

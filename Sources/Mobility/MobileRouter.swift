@@ -1,4 +1,5 @@
 import NIOCore
+import Timekeeping
 
 /// One uplink of the mobile router as configured: a name (the interface), its BID and BID-PRI.
 public struct UplinkConfiguration: Hashable, Sendable, Codable {
@@ -68,8 +69,8 @@ public enum BindingState: String, Hashable, Sendable, Codable {
 public struct OutstandingUpdate: Hashable, Sendable {
     public var sequence: UInt16
     public var timestamp: UInt64?
-    public var sentAt: MobilityInstant
-    public var retransmitAt: MobilityInstant
+    public var sentAt: Instant
+    public var retransmitAt: Instant
     public var timeout: Duration
     public var deregistration: Bool
     /// The CoA the authenticator was computed with; the BA's is computed with the same.
@@ -92,8 +93,8 @@ public struct BindingUpdateListEntry: Hashable, Sendable {
     public var lastStatus: UInt8?
     public var outstanding: OutstandingUpdate?
     public var grantedLifetime: Int
-    public var expires: MobilityInstant?
-    public var refreshAt: MobilityInstant?
+    public var expires: Instant?
+    public var refreshAt: Instant?
     public var registrations: Int
 }
 
@@ -142,9 +143,9 @@ public struct MobileRouter: Sendable {
     private var lastTimestamp: UInt64 = 0
     /// Seconds to add to our clock to match the HA's, learnt from status 144.
     private var clockOffset: Int64 = 0
-    private var recentSends: [MobilityInstant] = []
+    private var recentSends: [Instant] = []
     private var lastDefaultUplink: String?
-    private var lastBindingErrorHandled: MobilityInstant?
+    private var lastBindingErrorHandled: Instant?
 
     public init(configuration: MobileRouterConfiguration) {
         self.configuration = configuration
@@ -166,7 +167,7 @@ public struct MobileRouter: Sendable {
     // MARK: inputs
 
     /// An uplink gained, changed or lost its usable care-of address (nil = link down or no address).
-    public mutating func uplinkChanged(_ name: String, careOf: IPAddress?, now: MobilityInstant) -> MobileRouterOutput {
+    public mutating func uplinkChanged(_ name: String, careOf: IPAddress?, now: Instant) -> MobileRouterOutput {
         var out = MobileRouterOutput()
         guard var entry = bindingUpdateList[name] else { return out }
         let previous = careOfAddresses[name]
@@ -209,7 +210,7 @@ public struct MobileRouter: Sendable {
 
     /// A signaling datagram from the HA arrived on `uplink`.
     public mutating func receive(mobilityHeader: ByteBuffer, innerSource: IPv6Address, innerDestination: IPv6Address,
-                                 via uplink: String, now: MobilityInstant) -> MobileRouterOutput {
+                                 via uplink: String, now: Instant) -> MobileRouterOutput {
         var out = MobileRouterOutput()
         var buffer = mobilityHeader
         let message: MobilityMessage
@@ -258,7 +259,7 @@ public struct MobileRouter: Sendable {
     }
 
     /// Retransmits unanswered BUs, refreshes bindings before they expire, notices expired ones.
-    public mutating func tick(now: MobilityInstant) -> MobileRouterOutput {
+    public mutating func tick(now: Instant) -> MobileRouterOutput {
         var out = MobileRouterOutput()
         for name in bindingUpdateList.keys.sorted() {
             guard let entry = bindingUpdateList[name] else { continue }
@@ -292,9 +293,9 @@ public struct MobileRouter: Sendable {
     }
 
     /// The next moment `tick(now:)` has work to do.
-    public var nextDeadline: MobilityInstant? {
-        bindingUpdateList.values.flatMap { e -> [MobilityInstant] in
-            var d: [MobilityInstant] = []
+    public var nextDeadline: Instant? {
+        bindingUpdateList.values.flatMap { e -> [Instant] in
+            var d: [Instant] = []
             if let o = e.outstanding { d.append(o.retransmitAt) }
             if e.state == .registered, let r = e.refreshAt { d.append(r) }
             if e.state == .registered, let x = e.expires { d.append(x) }
@@ -303,7 +304,7 @@ public struct MobileRouter: Sendable {
     }
 
     /// De-registers everything (lifetime 0, no BID options), e.g. on shutdown.
-    public mutating func deregisterAll(now: MobilityInstant) -> MobileRouterOutput {
+    public mutating func deregisterAll(now: Instant) -> MobileRouterOutput {
         var out = MobileRouterOutput()
         guard let via = registeredUplinks.first, let coa = careOfAddresses[via] else { return out }
         let seq = nextSequence()
@@ -375,7 +376,7 @@ public struct MobileRouter: Sendable {
         return sequence
     }
 
-    private mutating func nextTimestamp(_ now: MobilityInstant) -> UInt64? {
+    private mutating func nextTimestamp(_ now: Instant) -> UInt64? {
         guard configuration.replayProtection else { return nil }
         var t = now.ntp &+ UInt64(bitPattern: clockOffset << 32)
         if t <= lastTimestamp { t = lastTimestamp &+ 1 }
@@ -384,7 +385,7 @@ public struct MobileRouter: Sendable {
     }
 
     /// RFC 6275 MAX_UPDATE_RATE: at most 3 BUs per second to the HA (retransmissions and refreshes).
-    private mutating func allowSend(now: MobilityInstant) -> Bool {
+    private mutating func allowSend(now: Instant) -> Bool {
         recentSends.removeAll { now - $0 >= .seconds(1) }
         return recentSends.count < MobilityTimers.maximumUpdateRate
     }
@@ -414,7 +415,7 @@ public struct MobileRouter: Sendable {
         Set(bindingUpdateList.values.filter { $0.state == .registered }.map(\.bid))
     }
 
-    private mutating func startRegistration(_ name: String, now: MobilityInstant, into out: inout MobileRouterOutput) {
+    private mutating func startRegistration(_ name: String, now: Instant, into out: inout MobileRouterOutput) {
         guard var e = bindingUpdateList[name] else { return }
         e.state = .registering
         bindingUpdateList[name] = e
@@ -423,7 +424,7 @@ public struct MobileRouter: Sendable {
         sendRegistration(name, now: now, into: &out, timeout: e.registrations == 0 ? MobilityTimers.initialBindAckTimeoutFirstRegistration : MobilityTimers.initialBindAckTimeout)
     }
 
-    private mutating func sendRegistration(_ name: String, now: MobilityInstant, into out: inout MobileRouterOutput,
+    private mutating func sendRegistration(_ name: String, now: Instant, into out: inout MobileRouterOutput,
                                            timeout: Duration = MobilityTimers.initialBindAckTimeout) {
         guard var e = bindingUpdateList[name], let coa = careOfAddresses[name] else { return }
         let seq = nextSequence()
@@ -461,7 +462,7 @@ public struct MobileRouter: Sendable {
     }
 
     /// Removes one BID at the HA, sending the BU over another registered uplink.
-    private mutating func sendDeregistration(of name: String, now: MobilityInstant, into out: inout MobileRouterOutput,
+    private mutating func sendDeregistration(of name: String, now: Instant, into out: inout MobileRouterOutput,
                                              timeout: Duration = MobilityTimers.initialBindAckTimeout) {
         guard var e = bindingUpdateList[name] else { return }
         guard let via = registeredUplinks.first(where: { $0 != name }), let viaCoA = careOfAddresses[via] else {
@@ -489,14 +490,14 @@ public struct MobileRouter: Sendable {
 
     /// Single care-of mode: register the most preferred usable uplink, keep the old binding
     /// carrying traffic until the new one is acknowledged.
-    private mutating func chooseSingleCareOf(now: MobilityInstant, into out: inout MobileRouterOutput) {
+    private mutating func chooseSingleCareOf(now: Instant, into out: inout MobileRouterOutput) {
         guard let best = uplinksByPreference.first(where: { careOfAddresses[$0.name] != nil && bindingUpdateList[$0.name]?.state != .failed }) else { return }
         let e = bindingUpdateList[best.name]!
         if e.state == .registered || e.state == .registering { return }
         startRegistration(best.name, now: now, into: &out)
     }
 
-    private mutating func reregisterAll(now: MobilityInstant, into out: inout MobileRouterOutput) {
+    private mutating func reregisterAll(now: Instant, into out: inout MobileRouterOutput) {
         if multipleCareOfActive {
             overwriteSent = false
             overwriteOutstanding = false
@@ -514,7 +515,7 @@ public struct MobileRouter: Sendable {
         }
     }
 
-    private mutating func handleAcknowledgement(_ ba: BindingAcknowledgement, raw: ByteBuffer, now: MobilityInstant, into out: inout MobileRouterOutput) {
+    private mutating func handleAcknowledgement(_ ba: BindingAcknowledgement, raw: ByteBuffer, now: Instant, into out: inout MobileRouterOutput) {
         count("binding_acks_received")
         // Find the outstanding BU this answers: the authenticator must verify with that BU's CoA.
         // Nothing in a BA that does not authenticate is believed, whatever its status says
@@ -650,7 +651,7 @@ public struct MobileRouter: Sendable {
         kickWaitingRegistrations(now: now, into: &out)
     }
 
-    private mutating func resend(_ name: String, _ o: OutstandingUpdate, now: MobilityInstant, into out: inout MobileRouterOutput) {
+    private mutating func resend(_ name: String, _ o: OutstandingUpdate, now: Instant, into out: inout MobileRouterOutput) {
         if o.afterResync {
             // Refused again right after resynchronising: back off instead of ping-ponging.
             bindingUpdateList[name]?.outstanding = o
@@ -664,7 +665,7 @@ public struct MobileRouter: Sendable {
         }
     }
 
-    private mutating func kickWaitingRegistrations(now: MobilityInstant, into out: inout MobileRouterOutput) {
+    private mutating func kickWaitingRegistrations(now: Instant, into out: inout MobileRouterOutput) {
         guard multipleCareOfActive, !overwriteOutstanding else { return }
         for u in uplinksByPreference where !overwriteOutstanding {
             if let e = bindingUpdateList[u.name], e.state == .registering, e.outstanding == nil, careOfAddresses[u.name] != nil {

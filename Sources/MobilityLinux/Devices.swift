@@ -1,6 +1,8 @@
 import CNemoLinux
 import Glibc
 import Mobility
+import Synchronization
+import Timekeeping
 
 /// Linux socket type values (<bits/socket_type.h>); Glibc's import of them differs between
 /// build configurations when Foundation is also imported, so they are spelt out once here.
@@ -57,11 +59,17 @@ func transportAddress(_ storage: sockaddr_storage) -> TransportAddress? {
 
 /// A UDP socket, optionally tied to one interface (SO_BINDTODEVICE) so its packets leave by
 /// that uplink whatever the routing table says.
-public final class UDPSocket: @unchecked Sendable {
+public final class UDPSocket: Sendable {
     public let fd: Int32
     public let isIPv6: Bool
-    /// Whether UDP_SEGMENT sends still work here (cleared at the first refusal).
-    var segmentationOffload = true
+    private let segmentationOffloadWorks = Atomic(true)
+
+    /// Whether UDP_SEGMENT sends still work here (cleared at the first refusal). Atomic: the receive
+    /// loop and the TUN loop send on the same socket.
+    var segmentationOffload: Bool {
+        get { segmentationOffloadWorks.load(ordering: .relaxed) }
+        set { segmentationOffloadWorks.store(newValue, ordering: .relaxed) }
+    }
 
     /// Binds to `address` (nil = any, dual-stack) and `port` (0 = ephemeral).
     /// `coalescedReceive` turns on UDP GRO: read such a socket with `receiveDatagrams`, never `receive`.
@@ -135,7 +143,7 @@ public final class UDPSocket: @unchecked Sendable {
 /// A TUN interface (layer 3, no packet information header). With `offloads` it is opened with
 /// IFF_VNET_HDR and TSO6 + checksum offload, so the kernel hands its reader unsegmented TCP
 /// super-packets (see `TunReader`) and every frame carries a `virtio_net_hdr`.
-public final class TunDevice: @unchecked Sendable {
+public final class TunDevice: Sendable {
     public let fd: Int32
     public let name: String
     /// Frames start with a `virtio_net_hdr`.
@@ -173,25 +181,10 @@ public final class TunDevice: @unchecked Sendable {
     }
 }
 
-/// Now, as a `MobilityInstant`: the wall clock read once at start, advanced by the monotonic clock.
-public struct ServiceClock: Sendable {
-    private let wallAtStart: Int64
-    private let monotonicAtStart: Int64
-
-    public init() {
-        var w = timespec()
-        var m = timespec()
-        clock_gettime(CLOCK_REALTIME, &w)
-        clock_gettime(CLOCK_MONOTONIC, &m)
-        wallAtStart = Int64(w.tv_sec) * 1_000_000_000 + Int64(w.tv_nsec)
-        monotonicAtStart = Int64(m.tv_sec) * 1_000_000_000 + Int64(m.tv_nsec)
-    }
-
-    public var now: MobilityInstant {
-        var m = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &m)
-        return MobilityInstant(nanoseconds: wallAtStart + Int64(m.tv_sec) * 1_000_000_000 + Int64(m.tv_nsec) - monotonicAtStart)
-    }
+/// How long a daemon's `poll` may wait when its core's next timer falls at `deadline`: until
+/// just after it, one second at most (also when there is none).
+func pollTimeout(until deadline: Instant?, now: Instant) -> Int32 {
+    deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
 }
 
 /// Waits until one of `fds` is readable or `timeout` passes; returns the readable ones.

@@ -2,48 +2,56 @@ import Foundation
 import Glibc
 import Logging
 import Mobility
-import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
+import Timekeeping
 
 /// `nemo ha` around the sans-I/O `HomeAgent`: one dual-stack UDP socket on port 4191, a TUN
 /// device for the home side, kernel routes for every registered prefix.
-public final class HomeAgentService: @unchecked Sendable {
+public final class HomeAgentService: Sendable {
+    /// What the receive loop, the TUN loop, the cache writer and `status()` share.
+    private struct State {
+        var agent: HomeAgent
+        var data = DataPathCounters()
+        /// The socket each path was last heard on.
+        var pathSockets: [TransportAddress: UDPSocket] = [:]
+        /// The cache revision last handed to the writer.
+        var savedRevision = 0
+        /// A write is queued and will pick up every change made until it runs.
+        var writePending = false
+    }
+
     private let file: HomeAgentFile
     private let logger: Logger
-    private let lock = NIOLock()
-    private var agent: HomeAgent
-    private var data = DataPathCounters()
-    private let clock = ServiceClock()
+    private let state: Mutex<State>
+    /// Where every `now` handed to the core comes from (`SystemClock` in the daemon).
+    private let clock: any InstantClock
+    /// The agent's configuration (immutable), readable without the lock.
+    private let configuration: HomeAgentConfiguration
     /// One socket per listen address; a path is answered on the socket it arrived on.
     private let sockets: [UDPSocket]
-    private var pathSockets: [TransportAddress: UDPSocket] = [:]
     private let tun: TunDevice
-    private let tunWriter: TunWriter
     private let netlink: RouteNetlinkSocket
     private let tunIndex: Int32
     private let store: BindingCacheStore
-    /// The cache revision last handed to the writer (under `lock`).
-    private var savedRevision = 0
-    /// A write is queued and will pick up every change made until it runs (under `lock`).
-    private var writePending = false
-    /// Writes the binding cache off the receive loop, so a BA never waits for the disk.
+    /// Writes the binding cache off the receive loop, so a BA never waits for the disk (a work
+    /// queue, not a lock: `state` guards what it reads).
     private let writer = DispatchQueue(label: "nemo.ha.state")
 
-    public init(file: HomeAgentFile, logger: Logger) throws {
+    public init(file: HomeAgentFile, logger: Logger, clock: any InstantClock = SystemClock()) throws {
+        self.clock = clock
         self.file = file
         self.logger = logger
-        agent = HomeAgent(configuration: try file.homeAgentConfiguration())
+        configuration = try file.homeAgentConfiguration()
+        state = Mutex(State(agent: HomeAgent(configuration: configuration)))
         sockets = try (file.listen ?? ["::"]).map { text in
             guard let a = IPAddress(text) else { throw ConfigurationError("listen: '\(text)' is not an address") }
             return try UDPSocket(address: a, port: file.port ?? dsmipv6Port, coalescedReceive: true)
         }
-        tun = try TunDevice(name: file.tunnel ?? "nemo0")
+        (tun, tunIndex) = try openTunnel(file)
         netlink = try RouteNetlinkSocket(subscribe: false)
-        guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
-        tunIndex = index
-        tunWriter = TunWriter(tun)
         store = try BindingCacheStore(directory: file.stateDirectory ?? "/var/lib/nemo")
-        try netlink.setUp(interface: index, mtu: file.mtu ?? 1400)
+        try netlink.setUp(interface: tunIndex, mtu: file.tunnelMTU)
         restoreBindings()
     }
 
@@ -56,10 +64,10 @@ public final class HomeAgentService: @unchecked Sendable {
         case .corrupt(let aside, let reason):
             logger.error("saved binding cache unreadable, moved aside; starting empty", metadata: ["file": "\(aside)", "reason": "\(reason)"])
         case .snapshot(let snapshot):
-            let (out, problems) = lock.withLock { agent.restore(snapshot, now: clock.now) }
+            let (out, problems) = state.withLock { $0.agent.restore(snapshot, now: clock.now()) }
             for p in problems { logger.warning("saved binding not restored: \(p)") }
             apply(out)
-            logger.info("binding cache restored", metadata: ["bindings": "\(lock.withLock { agent.cache.bindingCount })", "file": "\(store.path)"])
+            logger.info("binding cache restored", metadata: ["bindings": "\(state.withLock { $0.agent.cache.bindingCount })", "file": "\(store.path)"])
         }
         saveIfChanged(force: true)
     }
@@ -68,17 +76,17 @@ public final class HomeAgentService: @unchecked Sendable {
     /// expiry, restore). Changes made while a write is queued ride along with it, so under a burst
     /// of registrations the file is rewritten back to back, not once per BU.
     private func saveIfChanged(force: Bool = false) {
-        let queue = lock.withLock { () -> Bool in
-            guard force || agent.cacheRevision != savedRevision, !writePending else { return false }
-            writePending = true
+        let queue = state.withLock { s -> Bool in
+            guard force || s.agent.cacheRevision != s.savedRevision, !s.writePending else { return false }
+            s.writePending = true
             return true
         }
         guard queue else { return }
         writer.async { [self] in
-            let snapshot = lock.withLock { () -> BindingCacheSnapshot in
-                writePending = false
-                savedRevision = agent.cacheRevision
-                return BindingCacheSnapshot(agent.cache)
+            let snapshot = state.withLock { s -> BindingCacheSnapshot in
+                s.writePending = false
+                s.savedRevision = s.agent.cacheRevision
+                return BindingCacheSnapshot(s.agent.cache)
             }
             do { try store.save(snapshot) } catch {
                 logger.error("cannot save the binding cache (bindings will not survive a restart)", metadata: ["file": "\(store.path)", "error": "\(error)"])
@@ -91,19 +99,19 @@ public final class HomeAgentService: @unchecked Sendable {
 
     /// The current status for `nemo status` and metrics.
     public func status() -> NemoStatus {
-        lock.withLock {
-            let now = clock.now
+        state.withLock { s in
+            let now = clock.now()
             var lines: [BindingStatusLine] = []
-            for (hoa, e) in agent.cache.entries.sorted(by: { $0.key < $1.key }) where e.deletedAt == nil {
+            for (hoa, e) in s.agent.cache.entries.sorted(by: { $0.key < $1.key }) where e.deletedAt == nil {
                 for b in e.orderedBindings {
                     lines.append(BindingStatusLine(homeAddress: hoa.description, bid: b.bid, uplink: nil, careOf: b.careOfAddress.description,
                                                    path: b.path.description, state: "registered", priority: b.priority,
-                                                   lifetimeRemaining: Int((b.expires - now).seconds), lastStatus: nil))
+                                                   lifetimeRemaining: Int((b.expires - now).secondsValue), lastStatus: nil))
                 }
             }
-            let prefixes = agent.cache.entries.values.flatMap { $0.prefixes.map(\.description) }.sorted()
-            return NemoStatus(role: "ha", homeAddress: agent.configuration.address.description, prefixes: prefixes, bindings: lines,
-                              defaultUplink: nil, counters: agent.counters.merging(data.dictionary) { $0 + $1 })
+            let prefixes = s.agent.cache.entries.values.flatMap { $0.prefixes.map(\.description) }.sorted()
+            return NemoStatus(role: "ha", homeAddress: s.agent.configuration.address.description, prefixes: prefixes, bindings: lines,
+                              defaultUplink: nil, counters: s.agent.counters.merging(s.data.dictionary) { $0 + $1 })
         }
     }
 
@@ -133,7 +141,7 @@ public final class HomeAgentService: @unchecked Sendable {
     }
 
     private func socket(for path: TransportAddress) -> UDPSocket {
-        if let s = lock.withLock({ pathSockets[path] }) { return s }
+        if let s = state.withLock({ $0.pathSockets[path] }) { return s }
         let wantV4: Bool
         if case .v4 = path.address { wantV4 = true } else { wantV4 = false }
         return sockets.first { $0.isIPv6 != wantV4 } ?? sockets[0]
@@ -142,55 +150,48 @@ public final class HomeAgentService: @unchecked Sendable {
     /// Runs until the process ends.
     public func run() throws {
         logger.info("home agent listening", metadata: ["port": "\(file.port ?? dsmipv6Port)", "tunnel": "\(tun.name)"])
-        for a in agent.configuration.accounts {
+        for a in configuration.accounts {
             // The mobile router's home address is reachable through the tunnel as well.
             try? netlink.route(IPv6Prefix(address: a.homeAddress, length: 128), interface: tunIndex)
         }
         Thread.detachNewThread { [self] in tunLoop() }
+        // The receive loop's own: it gathers from `buffer` until flushed.
+        let tunWriter = TunWriter(tun)
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let deadline = lock.withLock { agent.nextDeadline }
-            let now = clock.now
-            let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
-            let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: wait)
+            let deadline = state.withLock { $0.agent.nextDeadline }
+            let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: pollTimeout(until: deadline, now: clock.now()))
             for socket in sockets where ready.contains(socket.fd) {
                 // Drain what is there without blocking.
-                // The writer gathers from the receive buffer: flush before it is reused.
-                while buffer.withUnsafeMutableBytes({ raw in
-                    defer {
-                        let merged = tunWriter.flush()
-                        if merged > 0 { lock.withLock { data.segmentsMergedIntoTun += merged } }
+                let merged = socket.drain(into: &buffer, flushing: tunWriter) { payload, from in
+                    state.withLock { s in
+                        guard s.pathSockets[from] !== socket else { return }
+                        if s.pathSockets.count > 100_000 { s.pathSockets = [:] }
+                        s.pathSockets[from] = socket
                     }
-                    return socket.receiveDatagrams(into: raw) { payload, from in
-                        if lock.withLock({ pathSockets[from] !== socket }) {
-                            lock.withLock {
-                                if pathSockets.count > 100_000 { pathSockets = [:] }
-                                pathSockets[from] = socket
-                            }
-                        }
-                        handleDatagram(payload, from: from)
-                    }
-                }) != nil {}
+                    handleDatagram(payload, from: from, tunWriter: tunWriter)
+                }
+                if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
             }
-            let out = lock.withLock { agent.expire(now: clock.now) }
+            let out = state.withLock { $0.agent.expire(now: clock.now()) }
             apply(out)
         }
     }
 
-    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress) {
+    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress, tunWriter: TunWriter) {
         switch UDPTunnelDatagram(parsing: payload) {
-        case .signaling(let src, let dst, let mh)? where dst == agent.configuration.address:
-            let out = lock.withLock { agent.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, from: from, now: clock.now) }
+        case .signaling(let src, let dst, let mh)? where dst == configuration.address:
+            let out = state.withLock { $0.agent.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, from: from, now: clock.now()) }
             apply(out)
         case .signaling?, .ipv6Data?, .ipv4Data?:
             guard let flow = FlowKey(packet: payload) else { return }
-            let (accepted, be) = lock.withLock { () -> (Bool, OutgoingSignal?) in
-                if agent.acceptsUplink(from: from, source: flow.source) {
-                    data.packetsFromTunnel += 1
-                    data.bytesFromTunnel += payload.count
+            let (accepted, be) = state.withLock { s -> (Bool, OutgoingSignal?) in
+                if s.agent.acceptsUplink(from: from, source: flow.source) {
+                    s.data.packetsFromTunnel += 1
+                    s.data.bytesFromTunnel += payload.count
                     return (true, nil)
                 }
-                return (false, agent.unknownPathSignal(from: from, source: flow.source, now: clock.now))
+                return (false, s.agent.unknownPathSignal(from: from, source: flow.source, now: clock.now()))
             }
             if accepted {
                 tunWriter.append(payload)
@@ -198,31 +199,23 @@ public final class HomeAgentService: @unchecked Sendable {
                 socket(for: be.destination).send(be.datagram, to: be.destination)
             }
         case nil:
-            lock.withLock { data.droppedNotIP += 1 }
+            state.withLock { $0.data.droppedNotIP += 1 }
         }
     }
 
     private func tunLoop() {
-        let reader = TunReader(tun)
-        while true {
-            let outcome = reader.next { read in
-                guard let flow = FlowKey(packet: read.packet) else { return }
-                let paths = lock.withLock { () -> [TransportAddress] in
-                    let p = agent.downlinkPaths(for: flow)
-                    if p.isEmpty { data.droppedNoBinding += read.count } else {
-                        if read.count > 1 { data.superPacketsFromTun += 1 }
-                        data.packetsToTunnel += read.count * p.count
-                        data.bytesToTunnel += read.bytes * p.count
-                    }
-                    return p
+        readTun(tun, logger: logger) { read in
+            guard let flow = FlowKey(packet: read.packet) else { return }
+            let paths = state.withLock { s -> [TransportAddress] in
+                let p = s.agent.downlinkPaths(for: flow)
+                if p.isEmpty { s.data.droppedNoBinding += read.count } else {
+                    if read.count > 1 { s.data.superPacketsFromTun += 1 }
+                    s.data.packetsToTunnel += read.count * p.count
+                    s.data.bytesToTunnel += read.bytes * p.count
                 }
-                for p in paths { socket(for: p).send(read, to: p) }
+                return p
             }
-            if outcome == nil {
-                if errno == EINTR || errno == EAGAIN { continue }
-                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
-                return
-            }
+            for p in paths { socket(for: p).send(read, to: p) }
         }
     }
 }

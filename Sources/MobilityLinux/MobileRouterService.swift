@@ -2,55 +2,64 @@ import Foundation
 import Glibc
 import Logging
 import Mobility
-import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
+import Timekeeping
 
 /// `nemo mr` around the sans-I/O `MobileRouter`: watches the uplinks through rtnetlink, keeps one
 /// UDP socket per usable uplink bound to its care-of address and device (so outer packets leave
 /// by the uplink they belong to), and moves packets between the TUN device and those sockets.
-public final class MobileRouterService: @unchecked Sendable {
+public final class MobileRouterService: Sendable {
+    /// What the receive loop, the TUN loop, `shutdown()` and `status()` share.
+    private struct State {
+        var router: MobileRouter
+        var data = DataPathCounters()
+        /// One socket per usable uplink, bound to its care-of address.
+        var sockets: [String: UDPSocket] = [:]
+    }
+
+    /// The links and addresses rtnetlink reported: the receive loop's own (`run`).
+    private struct LinkTable {
+        var links: [Int32: (name: String, up: Bool)] = [:]
+        var addresses: [Int32: [IPAddress]] = [:]
+    }
+
     private let file: MobileRouterFile
     private let logger: Logger
-    private let lock = NIOLock()
-    private var router: MobileRouter
-    private var data = DataPathCounters()
-    private let clock = ServiceClock()
+    private let state: Mutex<State>
+    /// The router's configuration (immutable), readable without the lock.
+    private let configuration: MobileRouterConfiguration
+    /// Where every `now` handed to the core comes from (`SystemClock` in the daemon).
+    private let clock: any InstantClock
     private let tun: TunDevice
-    private let tunWriter: TunWriter
     private let tunIndex: Int32
     private let changes: RouteNetlinkSocket
     private let monitor: RouteNetlinkSocket
-    private var sockets: [String: UDPSocket] = [:]
-    private var links: [Int32: (name: String, up: Bool)] = [:]
-    private var addresses: [Int32: [IPAddress]] = [:]
     private let families: [String: String]
-    private var advertiser: RouterAdvertiser?
-    /// Second copies of duplicated downlink (only touched by the receive loop).
-    private var duplicates: DuplicatePacketFilter?
+    private let advertiser: RouterAdvertiser?
 
-    public init(file: MobileRouterFile, logger: Logger) throws {
+    public init(file: MobileRouterFile, logger: Logger, clock: any InstantClock = SystemClock()) throws {
+        self.clock = clock
         self.file = file
         self.logger = logger
-        router = MobileRouter(configuration: try file.mobileRouterConfiguration())
+        configuration = try file.mobileRouterConfiguration()
+        state = Mutex(State(router: MobileRouter(configuration: configuration)))
         var f: [String: String] = [:]
         for u in file.uplinks { f[u.name] = u.family ?? "any" }
         families = f
-        duplicates = file.discardDuplicates == true ? DuplicatePacketFilter() : nil
-        tun = try TunDevice(name: file.tunnel ?? "nemo0")
+        (tun, tunIndex) = try openTunnel(file)
         changes = try RouteNetlinkSocket(subscribe: false)
         monitor = try RouteNetlinkSocket(subscribe: true)
-        guard let index = interfaceIndex(tun.name) else { throw SystemError("no index for \(tun.name)") }
-        tunIndex = index
-        tunWriter = TunWriter(tun)
-        try setUpNetwork()
+        advertiser = try MobileRouterService.setUpNetwork(configuration, file: file, changes: changes, tunIndex: tunIndex)
     }
 
     /// TUN up, home address on it, policy routing: traffic from the mobile network (and from the
     /// home address) goes into the tunnel; traffic to the mobile network stays local.
-    private func setUpNetwork() throws {
-        let c = router.configuration
+    private static func setUpNetwork(_ c: MobileRouterConfiguration, file: MobileRouterFile, changes: RouteNetlinkSocket,
+                                     tunIndex: Int32) throws -> RouterAdvertiser? {
+        var advertiser: RouterAdvertiser?
         let table = file.table ?? 100
-        try changes.setUp(interface: tunIndex, mtu: file.mtu ?? 1400)
+        try changes.setUp(interface: tunIndex, mtu: file.tunnelMTU)
         try changes.addAddress(c.homeAddress, prefixLength: 128, interface: tunIndex)
         try changes.route(IPv6Prefix(address: .unspecified, length: 0), interface: tunIndex, table: table)
         for p in c.prefixes {
@@ -69,32 +78,34 @@ public final class MobileRouterService: @unchecked Sendable {
             }
             if ingress.routerAdvertisements ?? false {
                 advertiser = try RouterAdvertiser(interface: index,
-                                                  advertisement: RouterAdvertisement(prefixes: c.prefixes.filter { $0.length == 64 }, mtu: file.mtu ?? 1400))
+                                                  advertisement: RouterAdvertisement(prefixes: c.prefixes.filter { $0.length == 64 }, mtu: file.tunnelMTU))
             }
         }
         // A mobile router forwards between its mobile network and the tunnel.
         try? "1".write(toFile: "/proc/sys/net/ipv6/conf/all/forwarding", atomically: false, encoding: .utf8)
+        return advertiser
     }
 
     /// The current status for `nemo status` and metrics.
     public func status() -> NemoStatus {
-        lock.withLock {
-            let now = clock.now
+        state.withLock { s in
+            let now = clock.now()
+            let router = s.router
             let lines = router.bindingUpdateList.values.sorted { $0.uplink < $1.uplink }.map { e in
                 BindingStatusLine(homeAddress: router.configuration.homeAddress.description, bid: e.bid, uplink: e.uplink,
                                   careOf: e.careOf?.description, path: router.homeAgentEndpoint(for: e.uplink)?.description,
                                   state: e.state.rawValue, priority: e.priority,
-                                  lifetimeRemaining: e.expires.map { Int(($0 - now).seconds) }, lastStatus: e.lastStatus)
+                                  lifetimeRemaining: e.expires.map { Int(($0 - now).secondsValue) }, lastStatus: e.lastStatus)
             }
             return NemoStatus(role: "mr", homeAddress: router.configuration.homeAddress.description,
                               prefixes: router.configuration.prefixes.map(\.description), bindings: lines, defaultUplink: router.defaultUplink,
-                              counters: router.counters.merging(data.dictionary) { $0 + $1 })
+                              counters: router.counters.merging(s.data.dictionary) { $0 + $1 })
         }
     }
 
     private func apply(_ out: MobileRouterOutput) {
         for s in out.signals {
-            let socket = lock.withLock { sockets[s.uplink] }
+            let socket = state.withLock { $0.sockets[s.uplink] }
             if let socket, socket.send(s.signal.datagram, to: s.signal.destination) == false {
                 logger.debug("send on \(s.uplink) failed: \(SystemError("sendto"))")
             }
@@ -112,7 +123,7 @@ public final class MobileRouterService: @unchecked Sendable {
             case .bindingLost(let u, let bid, let reason):
                 logger.info("binding lost", metadata: ["uplink": "\(u)", "bid": "\(bid)", "reason": "\(reason)"])
             case .handover(let from, let to):
-                lock.withLock { data.handovers += 1 }
+                state.withLock { $0.data.handovers += 1 }
                 logger.notice("handover", metadata: ["from": "\(from ?? "-")", "to": "\(to ?? "-")"])
             case .homeAgentLostState:
                 logger.warning("home agent lost our bindings (restart?); registering again")
@@ -126,9 +137,9 @@ public final class MobileRouterService: @unchecked Sendable {
     }
 
     /// The care-of address an uplink offers now: IPv6 global first unless the family says otherwise.
-    private func careOf(for uplink: String) -> IPAddress? {
-        guard let (index, link) = links.first(where: { $0.value.name == uplink }), link.up else { return nil }
-        let list = addresses[index] ?? []
+    private func careOf(for uplink: String, in table: LinkTable) -> IPAddress? {
+        guard let (index, link) = table.links.first(where: { $0.value.name == uplink }), link.up else { return nil }
+        let list = table.addresses[index] ?? []
         let v6 = list.first { if case .v6 = $0 { return true }; return false }
         let v4 = list.first { if case .v4 = $0 { return true }; return false }
         switch families[uplink] ?? "any" {
@@ -138,18 +149,18 @@ public final class MobileRouterService: @unchecked Sendable {
         }
     }
 
-    private func handleLinkEvents(_ events: [LinkEvent]) {
+    private func handleLinkEvents(_ events: [LinkEvent], table: inout LinkTable) {
         for e in events {
             switch e {
-            case .link(let i, let name, let up): links[i] = (name, up)
-            case .linkRemoved(let i): links[i] = nil; addresses[i] = nil
-            case .address(let i, let a, _): if !(addresses[i] ?? []).contains(a) { addresses[i, default: []].append(a) }
-            case .addressRemoved(let i, let a): addresses[i]?.removeAll { $0 == a }
+            case .link(let i, let name, let up): table.links[i] = (name, up)
+            case .linkRemoved(let i): table.links[i] = nil; table.addresses[i] = nil
+            case .address(let i, let a, _): if !(table.addresses[i] ?? []).contains(a) { table.addresses[i, default: []].append(a) }
+            case .addressRemoved(let i, let a): table.addresses[i]?.removeAll { $0 == a }
             }
         }
         for u in file.uplinks {
-            var coa = careOf(for: u.name)
-            let current = lock.withLock { router.careOfAddresses[u.name] }
+            var coa = careOf(for: u.name, in: table)
+            let current = state.withLock { $0.router.careOfAddresses[u.name] }
             guard coa != current else { continue }
             var socket: UDPSocket?
             if let c = coa {
@@ -170,9 +181,9 @@ public final class MobileRouterService: @unchecked Sendable {
                 }
             }
             logger.info("uplink \(coa == nil ? "down" : "up")", metadata: ["uplink": "\(u.name)", "coa": "\(coa?.description ?? "-")"])
-            let out = lock.withLock { () -> MobileRouterOutput in
-                sockets[u.name] = socket
-                return router.uplinkChanged(u.name, careOf: coa, now: clock.now)
+            let out = state.withLock { s -> MobileRouterOutput in
+                s.sockets[u.name] = socket
+                return s.router.uplinkChanged(u.name, careOf: coa, now: clock.now())
             }
             apply(out)
         }
@@ -183,91 +194,83 @@ public final class MobileRouterService: @unchecked Sendable {
         try monitor.requestDump()
         advertiser?.start()
         Thread.detachNewThread { [self] in tunLoop() }
+        // The receive loop's own: the writer gathers from `buffer` until flushed; the link table;
+        // the filter of second copies of duplicated downlink.
+        let tunWriter = TunWriter(tun)
+        var table = LinkTable()
+        var duplicates = file.discardDuplicates == true ? DuplicatePacketFilter() : nil
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let (deadline, socketList) = lock.withLock { (router.nextDeadline, sockets) }
-            let now = clock.now
-            let wait = deadline.map { ($0 - now).milliseconds(clampedTo: 0...999) + 1 } ?? 1000
-            let ready = waitReadable([monitor.fd] + socketList.values.map(\.fd), timeoutMilliseconds: wait)
+            let (deadline, socketList) = state.withLock { ($0.router.nextDeadline, $0.sockets) }
+            let ready = waitReadable([monitor.fd] + socketList.values.map(\.fd), timeoutMilliseconds: pollTimeout(until: deadline, now: clock.now()))
             if ready.contains(monitor.fd) {
-                do { handleLinkEvents(try monitor.read()) } catch { logger.error("rtnetlink: \(error)") }
+                do { handleLinkEvents(try monitor.read(), table: &table) } catch { logger.error("rtnetlink: \(error)") }
             }
             for (name, socket) in socketList where ready.contains(socket.fd) {
-                // The writer gathers from the receive buffer: flush before it is reused.
-                while buffer.withUnsafeMutableBytes({ raw in
-                    defer {
-                        let merged = tunWriter.flush()
-                        if merged > 0 { lock.withLock { data.segmentsMergedIntoTun += merged } }
-                    }
-                    return socket.receiveDatagrams(into: raw) { handleDatagram($0, from: $1, uplink: name) }
-                }) != nil {}
+                let merged = socket.drain(into: &buffer, flushing: tunWriter) {
+                    handleDatagram($0, from: $1, uplink: name, tunWriter: tunWriter, duplicates: &duplicates)
+                }
+                if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
             }
-            let out = lock.withLock { router.tick(now: clock.now) }
+            let out = state.withLock { $0.router.tick(now: clock.now()) }
             apply(out)
         }
     }
 
-    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress, uplink: String) {
-        let fromHomeAgent = router.configuration.homeAgentEndpoints.contains(from.address) && from.port == router.configuration.homeAgentPort
+    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress, uplink: String, tunWriter: TunWriter,
+                                duplicates: inout DuplicatePacketFilter?) {
+        let fromHomeAgent = configuration.homeAgentEndpoints.contains(from.address) && from.port == configuration.homeAgentPort
         guard fromHomeAgent else {
-            lock.withLock { data.droppedNotFromHomeAgent += 1 }
+            state.withLock { $0.data.droppedNotFromHomeAgent += 1 }
             return
         }
         switch UDPTunnelDatagram(parsing: payload) {
-        case .signaling(let src, let dst, let mh)? where src == router.configuration.homeAgentAddress:
-            let out = lock.withLock { router.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, via: uplink, now: clock.now) }
+        case .signaling(let src, let dst, let mh)? where src == configuration.homeAgentAddress:
+            let out = state.withLock { $0.router.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, via: uplink, now: clock.now()) }
             apply(out)
         case .signaling?, .ipv6Data?, .ipv4Data?:
             guard let flow = FlowKey(packet: payload) else { return }
-            let ok = lock.withLock { () -> Bool in
-                guard router.acceptsDownlink(destination: flow.destination) else {
-                    data.droppedNotOurNetwork += 1
+            let ok = state.withLock { s -> Bool in
+                guard s.router.acceptsDownlink(destination: flow.destination) else {
+                    s.data.droppedNotOurNetwork += 1
                     return false
                 }
-                data.packetsFromTunnel += 1
-                data.bytesFromTunnel += payload.count
+                s.data.packetsFromTunnel += 1
+                s.data.bytesFromTunnel += payload.count
                 return true
             }
             guard ok else { return }
-            if duplicates?.isDuplicate(payload, now: clock.now) == true {
-                lock.withLock { data.droppedDuplicate += 1 }
+            if duplicates?.isDuplicate(payload, now: clock.now()) == true {
+                state.withLock { $0.data.droppedDuplicate += 1 }
                 return
             }
             tunWriter.append(payload)
         case nil:
-            lock.withLock { data.droppedNotIP += 1 }
+            state.withLock { $0.data.droppedNotIP += 1 }
         }
     }
 
     private func tunLoop() {
-        let reader = TunReader(tun)
-        while true {
-            let outcome = reader.next { read in
-                guard let flow = FlowKey(packet: read.packet) else { return }
-                let target = lock.withLock { () -> (UDPSocket, TransportAddress)? in
-                    guard let u = router.uplink(for: flow), let s = sockets[u], let e = router.homeAgentEndpoint(for: u) else {
-                        data.droppedNoBinding += read.count
-                        return nil
-                    }
-                    if read.count > 1 { data.superPacketsFromTun += 1 }
-                    data.packetsToTunnel += read.count
-                    data.bytesToTunnel += read.bytes
-                    data.packetsPerUplink[u, default: 0] += read.count
-                    return (s, e)
+        readTun(tun, logger: logger) { read in
+            guard let flow = FlowKey(packet: read.packet) else { return }
+            let target = state.withLock { st -> (UDPSocket, TransportAddress)? in
+                guard let u = st.router.uplink(for: flow), let s = st.sockets[u], let e = st.router.homeAgentEndpoint(for: u) else {
+                    st.data.droppedNoBinding += read.count
+                    return nil
                 }
-                if let (s, e) = target { s.send(read, to: e) }
+                if read.count > 1 { st.data.superPacketsFromTun += 1 }
+                st.data.packetsToTunnel += read.count
+                st.data.bytesToTunnel += read.bytes
+                st.data.packetsPerUplink[u, default: 0] += read.count
+                return (s, e)
             }
-            if outcome == nil {
-                if errno == EINTR || errno == EAGAIN { continue }
-                logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
-                return
-            }
+            if let (s, e) = target { s.send(read, to: e) }
         }
     }
 
     /// De-registers all bindings (best effort), for a clean shutdown.
     public func shutdown() {
-        let out = lock.withLock { router.deregisterAll(now: clock.now) }
+        let out = state.withLock { $0.router.deregisterAll(now: clock.now()) }
         apply(out)
     }
 }

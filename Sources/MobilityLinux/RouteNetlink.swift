@@ -108,6 +108,10 @@ public func parseRouteNetlink(_ bytes: UnsafeRawBufferPointer) -> [LinkEvent] {
 }
 
 /// A rtnetlink socket: link/address notifications, dumps, and route/rule/address/link changes.
+///
+/// `@unchecked Sendable`: a request and the acknowledgement read after it must not interleave
+/// with another thread's, so each socket has one user thread (the daemon's set-up, then its
+/// receive loop); that discipline, not a lock, keeps `sequence` and the exchanges consistent.
 public final class RouteNetlinkSocket: @unchecked Sendable {
     public let fd: Int32
     private var sequence: UInt32 = 1

@@ -47,7 +47,7 @@ public struct RouterAdvertisement: Hashable, Sendable {
 
 /// Sends router advertisements of the mobile network on the ingress link: three at one-second
 /// intervals at start, then every `interval` seconds.
-final class RouterAdvertiser: @unchecked Sendable {
+final class RouterAdvertiser: Sendable {
     private let fd: Int32
     private let index: Int32
     private let message: [UInt8]

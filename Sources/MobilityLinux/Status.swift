@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import Mobility
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// One binding as `nemo status` shows it.
 public struct BindingStatusLine: Codable, Sendable {
@@ -58,10 +58,9 @@ public struct NemoStatus: Codable, Sendable {
 
 /// Serves status over a Unix stream socket (one command line in, one answer out) and,
 /// optionally, Prometheus metrics over HTTP.
-public final class ControlServer: @unchecked Sendable {
+public final class ControlServer: Sendable {
     private let path: String
     private let status: @Sendable () -> NemoStatus
-    private var fds: [Int32] = []
 
     public init(path: String, metricsPort: UInt16?, status: @escaping @Sendable () -> NemoStatus) throws {
         self.path = path
@@ -78,7 +77,6 @@ public final class ControlServer: @unchecked Sendable {
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0, listen(fd, 16) == 0 else { throw SystemError("bind control socket \(path)") }
-        fds.append(fd)
         Thread.detachNewThread { [self] in serve(fd, http: false) }
         if let metricsPort {
             let m = socket(AF_INET6, SocketType.stream | SocketType.closeOnExec, 0)
@@ -87,7 +85,6 @@ public final class ControlServer: @unchecked Sendable {
             var (storage, len) = socketAddress(TransportAddress(address: .v6(.unspecified), port: metricsPort), ipv6Socket: true)
             let brc = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(m, $0, len) } }
             guard brc == 0, listen(m, 16) == 0 else { throw SystemError("bind metrics port \(metricsPort)") }
-            fds.append(m)
             Thread.detachNewThread { [self] in serve(m, http: true) }
         }
     }
@@ -96,7 +93,7 @@ public final class ControlServer: @unchecked Sendable {
     public static let maximumClients = 64
     /// How long one client may take to send its request or to read the answer.
     public static let clientTimeoutSeconds = 2
-    private let active = NIOLockedValueBox(0)
+    private let active = Mutex(0)
 
     /// Accepts clients and serves each on its own thread with receive and send timeouts, so a
     /// client that connects and says nothing (or never reads) holds one slot for two seconds at
@@ -116,7 +113,7 @@ public final class ControlServer: @unchecked Sendable {
             setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             // Wait for a free slot: the accept queue holds the rest (never more than `maximumClients` threads).
-            while active.withLockedValue({ n -> Bool in
+            while active.withLock({ n -> Bool in
                 guard n < ControlServer.maximumClients else { return true }
                 n += 1
                 return false
@@ -124,7 +121,7 @@ public final class ControlServer: @unchecked Sendable {
             Thread.detachNewThread { [self] in
                 answer(c, http: http)
                 close(c)
-                active.withLockedValue { $0 -= 1 }
+                active.withLock { $0 -= 1 }
             }
         }
     }

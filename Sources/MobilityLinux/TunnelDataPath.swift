@@ -1,5 +1,6 @@
 import CNemoLinux
 import Glibc
+import Logging
 import Mobility
 
 /// `virtio_net_hdr` (linux/virtio_net.h), the 10 octets before every packet on a TUN device
@@ -26,6 +27,19 @@ struct TunRead {
     var slicesPerPacket: Int
     /// Length of every packet but the last (UDP_SEGMENT size); 0 for one packet.
     var segmentLength: Int
+}
+
+/// The daemons' TUN loop: reads `tun` until it fails for good (EINTR and EAGAIN are retried),
+/// handing every read to `body`; logs the failure.
+func readTun(_ tun: TunDevice, logger: Logger, _ body: (TunRead) -> Void) {
+    let reader = TunReader(tun)
+    while true {
+        if reader.next(body) == nil {
+            if errno == EINTR || errno == EAGAIN { continue }
+            logger.error("TUN read failed: \(SystemError("read \(tun.name)"))")
+            return
+        }
+    }
 }
 
 /// Reads the TUN device a frame at a time: with offloads a frame is up to 64 KiB of one TCP
@@ -126,6 +140,18 @@ extension UDPSocket {
             }
             return ok
         }
+    }
+
+    /// Receives everything queued (`receiveDatagrams` until nothing is left), handing each datagram
+    /// to `body`. `writer` gathers from `buffer`, so it is flushed after every receive, before the
+    /// buffer is reused. Returns the TCP segments that went into the TUN device merged.
+    func drain(into buffer: inout [UInt8], flushing writer: TunWriter, _ body: (UnsafeRawBufferPointer, TransportAddress) -> Void) -> Int {
+        var merged = 0
+        while buffer.withUnsafeMutableBytes({ raw in
+            defer { merged += writer.flush() }
+            return receiveDatagrams(into: raw, body)
+        }) != nil {}
+        return merged
     }
 
     /// Receives what is queued without blocking: one datagram, or with UDP GRO several of one

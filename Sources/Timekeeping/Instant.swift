@@ -76,6 +76,11 @@ extension Duration {
     /// Seconds as a Double, for logs, ratios and rates.
     public var secondsValue: Double { Double(wholeNanoseconds) / 1e9 }
 
+    /// Whole milliseconds clamped to `range` (never traps): a `poll` timeout until a deadline.
+    public func milliseconds(clampedTo range: ClosedRange<Int32>) -> Int32 {
+        Int32(clamping: min(max(wholeNanoseconds / 1_000_000, Int64(range.lowerBound)), Int64(range.upperBound)))
+    }
+
     /// `seconds` as a duration (saturating; NaN is zero): for values read from a flag, a file or the
     /// network, where `Duration.seconds(_:)` would trap on a non-finite or huge value.
     public static func saturatingSeconds(_ seconds: Double) -> Duration {

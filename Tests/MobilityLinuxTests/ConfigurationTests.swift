@@ -25,6 +25,20 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("The keys both daemons' files share: defaults, and the same ones for HA and MR")
+    func sharedDaemonKeys() throws {
+        func defaults(_ file: some DaemonFile) -> String { "\(file.tunnelName) \(file.tunnelMTU)" }
+        let ha = try JSONDecoder().decode(HomeAgentFile.self, from: Data(#"{"homeAgentAddress": "2001:db8:ffff::1", "mobileRouters": []}"#.utf8))
+        #expect(defaults(ha) == "nemo0 1400")
+        var mr = try JSONDecoder().decode(MobileRouterFile.self, from: Data(#"""
+            {"homeAddress": "2001:db8:ffff::10", "homeAgentAddress": "2001:db8:ffff::1", "homeAgentEndpoints": ["2001:db8:f::1"],
+             "prefixes": [], "spi": 256, "key": "0102030405060708090a0b0c0d0e0f10", "uplinks": [], "tunnel": "nemo7", "mtu": 1300}
+            """#.utf8))
+        #expect(defaults(mr) == "nemo7 1300")
+        mr.tunnel = nil
+        #expect(mr.tunnelName == "nemo0")
+    }
+
     @Test("Overlapping prefixes and duplicate home addresses are refused, naming both entries")
     func overlapsAndDuplicates() throws {
         let ok = try homeAgent([router("2001:db8:ffff::10", prefixes: ["2001:db8:aaaa::/48"]), router("2001:db8:ffff::11", prefixes: ["2001:db8:bbbb::/48"])].joined(separator: ","))

@@ -3,6 +3,7 @@ import Mobility
 import MobilityLinux
 import NIOCore
 import Testing
+import Timekeeping
 
 /// Hostile input against the real daemons in namespaces: each input is sent over the real
 /// socket, then the test checks that no state changed and that normal traffic still flows.
@@ -59,7 +60,7 @@ extension LiveNamespaceTests {
         let haInner = IPv6Address("2001:db8:ffff::1")!
         let coa = IPv6Address("2001:db8:1::100")!
         let key = MobilityAuthenticationKey(spi: 256, key: Array(1...16))
-        let now = MobilityInstant(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+        let now = SystemClock().now()
         var options: [MobilityOption] = [.mobileNetworkPrefix(IPv6Prefix("2001:db8:aaaa:1::/64")!)]
         options += bids.map { .bindingIdentifier(BindingIdentifier(bid: $0, priority: 9, careOfAddress: .v6(coa))) }
         if bids.isEmpty { options.append(.alternateCareOfAddress(coa)) }

@@ -3,6 +3,7 @@ import TestSupport
 import Mobility
 import MobilityLinux
 import Testing
+import Timekeeping
 
 /// The real daemons in network namespaces (root only; each test builds and removes its own).
 @Suite("Live: nemo ha and nemo mr in network namespaces", .serialized)
@@ -266,7 +267,7 @@ struct LiveNamespaceTests {
         func bindingUpdate(sequence: UInt16, prefix: String) -> [UInt8] {
             let hoa = IPv6Address("2001:db8:ffff::10")!
             let coa = IPv6Address("2001:db8:1::100")!
-            let now = MobilityInstant(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9))
+            let now = SystemClock().now()
             let bu = BindingUpdate(sequence: sequence, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 10,
                                    options: [.mobileNetworkPrefix(IPv6Prefix(prefix)!), .alternateCareOfAddress(coa), .replayProtection(now.ntp),
                                              .authentication(MobilityAuthentication(spi: 256))])

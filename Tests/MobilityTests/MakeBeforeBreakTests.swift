@@ -1,4 +1,5 @@
 import Testing
+import Timekeeping
 @testable import Mobility
 
 /// Make-before-break with MCoA: the HA duplicates unclaimed downlink over every binding and the
@@ -26,7 +27,7 @@ struct MakeBeforeBreakTests {
     @Test("The filter drops a second copy within the window, passes it after, and passes distinct packets")
     func duplicateFilter() {
         var f = DuplicatePacketFilter(slots: 64, window: .milliseconds(500))
-        let t0 = MobilityInstant.seconds(1_800_000_000)
+        let t0 = Instant.seconds(1_800_000_000)
         let a: [UInt8] = Array(0..<100)
         var b = a
         b[99] ^= 1

@@ -1,4 +1,6 @@
 import NIOCore
+import TestSupport
+import Timekeeping
 @testable import Mobility
 
 let mrHome = v6("2001:db8:ffff::10")
@@ -34,14 +36,19 @@ func mrConfiguration(mcoa: Bool = true, key: MobilityAuthenticationKey = mrKey, 
 struct Harness {
     var ha: HomeAgent
     var mr: MobileRouter
-    var now = MobilityInstant.seconds(1_800_000_000)
+    /// The virtual clock every `now` below reads; setting `now` moves it (also backwards).
+    let clock = ManualClock(.seconds(1_800_000_000))
+    var now: Instant {
+        get { clock.now() }
+        nonmutating set { clock.set(newValue) }
+    }
     let ports: [String: UInt16] = ["wlan": 40001, "cell": 40002]
     var dropToHA = false
     var dropToMR = false
     var mrEvents: [MobileRouterEvent] = []
     var haEvents: [HomeAgentEvent] = []
     /// Every BU the MR sent: time, uplink, message.
-    var sent: [(MobilityInstant, String, BindingUpdate)] = []
+    var sent: [(Instant, String, BindingUpdate)] = []
     var acks: [BindingAcknowledgement] = []
 
     init(ha: HomeAgentConfiguration = haConfiguration(), mr: MobileRouterConfiguration = mrConfiguration()) {

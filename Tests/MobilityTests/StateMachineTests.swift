@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import Timekeeping
 @testable import Mobility
 
 @Suite("MR and HA state machines on a virtual clock")
@@ -99,7 +100,7 @@ struct StateMachineTests {
         h.dropToMR = true
         h.up("wlan", wlanCoA)
         h.advance(by: .seconds(200))
-        let times = h.sent.map { Double(($0.0 - h.sent[0].0).seconds) }
+        let times = h.sent.map { Double(($0.0 - h.sent[0].0).secondsValue) }
         let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
         #expect(Array(gaps.prefix(7)) == [1.5, 3, 6, 12, 24, 32, 32])
         let seqs = h.sent.map(\.2.sequence)

@@ -28,6 +28,9 @@ struct InstantTests {
         #expect(Instant.microseconds(.max) == Instant(nanoseconds: .max))
         #expect(Duration.saturatingSeconds(1e30) == .nanoseconds(Int64.max))
         #expect(Duration.saturatingSeconds(.nan) == .zero)
+        #expect(Duration.seconds(1e9).milliseconds(clampedTo: 0...999) == 999)
+        #expect(Duration.seconds(-5).milliseconds(clampedTo: 0...999) == 0)
+        #expect(Duration.milliseconds(250).milliseconds(clampedTo: 0...999) == 250)
         #expect(Duration.seconds(Int64.max).wholeNanoseconds == .max)
     }
 

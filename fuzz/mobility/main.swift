@@ -1,4 +1,5 @@
 import NIOCore
+import Timekeeping
 
 /// libFuzzer entry, two halves:
 ///  1. every Mobility Header parser, the authenticator check and the inner-packet flow-key reader
@@ -42,7 +43,7 @@ func parsers(_ bytes: UnsafeBufferPointer<UInt8>) {
         var copy = Array(bytes)
         _ = copy.withUnsafeMutableBytes { TunnelSegmentation.completeChecksum($0, start: Int(bytes[2]), offset: Int(bytes[3])) }
         var filter = DuplicatePacketFilter(slots: 16)
-        _ = filter.isDuplicate(UnsafeRawBufferPointer(bytes), now: MobilityInstant(nanoseconds: 0))
+        _ = filter.isDuplicate(UnsafeRawBufferPointer(bytes), now: Instant(nanoseconds: 0))
     }
 }
 
@@ -56,7 +57,7 @@ let fuzzPorts: [String: UInt16] = ["wlan": 40001, "cell": 40002]
 struct StateMachines {
     var ha: HomeAgent
     var mr: MobileRouter
-    var now = MobilityInstant.seconds(1_800_000_000)
+    var now = Instant.seconds(1_800_000_000)
 
     init() {
         let account = MobileRouterAccount(homeAddress: fuzzHoA, identifier: "mr1@example.net", key: fuzzKey,

@@ -3,12 +3,13 @@ import Foundation
 import Glibc
 import Mobility
 import MobilityLinux
+import Timekeeping
 
 /// Load generator for bench/bench-mobility.sh: registers many mobile routers with a running
 /// home agent over UDP and reports BU→BA round trips and registrations per second.
 struct SignalingBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-signaling",
+        commandName: "signaling",
         abstract: "Benchmark a home agent: send signed BUs for N generated accounts, time the BAs.",
         discussion: """
         Account i has home address 2001:db8:ffff::1:0 + i, SPI 1000 + i, prefix 2001:db8:e000+i::/64 and the
@@ -60,13 +61,13 @@ struct SignalingBenchCommand: ParsableCommand {
         var tv = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(socket.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let destination = TransportAddress(address: ha, port: port)
-        let clock = ServiceClock()
+        let clock = SystemClock()
 
         func datagram(_ n: Int, sequence: UInt16) -> [UInt8] {
             let hoa = Self.homeAddress(n)
             let bu = BindingUpdate(sequence: sequence, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 150,
                                    options: [.mobileNetworkPrefix(Self.prefix(n)), .alternateCareOfAddress(src.asIPv6),
-                                             .replayProtection(clock.now.ntp), .authentication(MobilityAuthentication(spi: 1000 + UInt32(n)))])
+                                             .replayProtection(clock.now().ntp), .authentication(MobilityAuthentication(spi: 1000 + UInt32(n)))])
             let mh = MobilityMessage.bindingUpdate(bu).encode(source: hoa, destination: haInner,
                                                               authentication: MobilityAuthenticationKey(spi: 1000 + UInt32(n), key: keyBytes),
                                                               careOfAddress: src.asIPv6, homeAddress: hoa)
@@ -84,14 +85,14 @@ struct SignalingBenchCommand: ParsableCommand {
         var refused = 0
         let samples = min(rttSamples, accounts)
         for n in 0..<samples {
-            let start = clock.now
+            let start = clock.now()
             socket.send(datagram(n, sequence: 1), to: destination)
             guard let status = receiveStatus() else { continue }
             if status >= 128 { refused += 1 }
-            rtts.append((clock.now - start).seconds * 1000)
+            rtts.append((clock.now() - start).secondsValue * 1000)
         }
         // Phase 2: the remaining accounts with a window of BUs in flight.
-        let start = clock.now
+        let start = clock.now()
         var sent = samples
         var answered = 0
         var inFlight = 0
@@ -106,7 +107,7 @@ struct SignalingBenchCommand: ParsableCommand {
             answered += 1
             inFlight -= 1
         }
-        let elapsed = (clock.now - start).seconds
+        let elapsed = (clock.now() - start).secondsValue
         rtts.sort()
         let median = rtts.isEmpty ? 0 : rtts[rtts.count / 2]
         let p99 = rtts.isEmpty ? 0 : rtts[min(rtts.count - 1, rtts.count * 99 / 100)]
