@@ -160,8 +160,12 @@ public final class PostgresStore: TelemetryStoring {
                 guard version <= Self.migrations.count else {
                     throw StoreError.newerSchema("schema version \(version) (this server knows up to \(Self.migrations.count))")
                 }
+                // One statement per query: the extended protocol takes no more (the migrations hold no `;` in literals).
                 for n in version..<Self.migrations.count {
-                    try await conn.query(PostgresQuery(unsafeSQL: Self.migrations[n]), logger: logger)
+                    for statement in Self.migrations[n].split(separator: ";")
+                    where !statement.allSatisfy({ $0.isWhitespace }) {
+                        try await conn.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                    }
                 }
                 if version < Self.migrations.count {
                     try await conn.query("DELETE FROM monnemo_schema", logger: logger)

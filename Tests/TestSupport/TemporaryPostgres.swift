@@ -60,9 +60,10 @@ public final class TemporaryPostgres: Sendable {
         port = try Self.freePort()
         _ = try run("\(binaries)/initdb", ["-D", "\(directory)/data", "-U", "postgres", "--auth=trust", "-E", "UTF8",
                                           "--no-instructions"])
+        // The server it starts keeps the output pipe open: no captured output here (it is in the log).
         _ = try run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-l", "\(directory)/log", "-w", "-t", "60", "-o",
                                           "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c max_connections=200",
-                                          "start"])
+                                          "start"], captureOutput: false)
     }
 
     /// A new, empty database; returns its `postgres://` URL.
@@ -90,25 +91,36 @@ public final class TemporaryPostgres: Sendable {
         _ = try run("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-m", "fast", "-w", "-t", "60", "restart"])
     }
 
-    func run(_ program: String, _ arguments: [String]) throws -> String {
-        if let user = runAs { return try Self.run("/usr/sbin/runuser", ["-u", user, "--", program] + arguments) }
-        return try Self.run(program, arguments)
+    func run(_ program: String, _ arguments: [String], captureOutput: Bool = true) throws -> String {
+        if let user = runAs {
+            return try Self.run("/usr/sbin/runuser", ["-u", user, "--", program] + arguments, captureOutput: captureOutput)
+        }
+        return try Self.run(program, arguments, captureOutput: captureOutput)
     }
 
+    /// posix_spawn and waitpid on that pid (Foundation's Process did not reap `pg_ctl start`, whose
+    /// server keeps running); output goes to a temporary file, not a pipe the server would hold open.
     @discardableResult
-    static func run(_ program: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure.commandFailed(([program] + arguments).joined(separator: " "), status: process.terminationStatus,
-                                        output: output)
+    static func run(_ program: String, _ arguments: [String], captureOutput: Bool = true) throws -> String {
+        let outputPath = NSTemporaryDirectory() + "monnemo-pg-out-" + UUID().uuidString
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, captureOutput ? outputPath : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw Failure.commandFailed(program, status: spawned, output: "posix_spawn failed") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        guard exitCode == 0 else {
+            throw Failure.commandFailed(([program] + arguments).joined(separator: " "), status: exitCode, output: output)
         }
         return output
     }
