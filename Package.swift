@@ -23,19 +23,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Time for the sans-I/O cores: one `Instant` type and the system clock (ManualClock in TestSupport).
         .target(name: "Timekeeping"),
         // The record model shared by the agent and the map server, and its JSON.
         .target(name: "Telemetry", dependencies: ["Timekeeping"]),
-        // The map server: HTTP API, SQLite store, live hub, OsmAnd listener.
+        // The map server: HTTP API, its store (SQLite by default, PostgreSQL for several instances),
+        // live hub, OsmAnd listener.
         .target(
             name: "MapServer",
             dependencies: [
                 "Telemetry", "Timekeeping",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -22,6 +22,11 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             response = Self.response(APIError(.busy,
                 "\(error.limit) ingest requests are already waiting for the disk; nothing of this one was stored, send it again later",
                 retryAfter: 1))
+        } catch let error as StoreUnavailable {
+            metrics.storeUnavailable()
+            logger.warning("\(request.method) \(request.uri.path): \(error)")
+            response = Self.response(APIError(.busy,
+                "the database is unavailable; nothing of this request was stored, send it again later", retryAfter: 5))
         } catch let error as HTTPError {
             response = Self.response(mapped(error, request))
         } catch {

@@ -10,7 +10,7 @@ import Timekeeping
 public actor GroupCommitter {
     public typealias Completion = CheckedContinuation<IngestOutcome, any Error>
 
-    let store: TelemetryStore
+    let store: any TelemetryStoring
     let clock: any InstantClock
     let onCommit: @Sendable ([IngestOutcome], Int) async -> Void
     private var pending: [(IngestWrite, Completion)] = []
@@ -20,7 +20,7 @@ public actor GroupCommitter {
 
     /// - Parameter onCommit: called after each durable commit with the outcomes of its requests and
     ///   the number of requests it carried (for the live feed and the metrics).
-    public init(store: TelemetryStore, clock: any InstantClock, maxPending: Int = 1024,
+    public init(store: any TelemetryStoring, clock: any InstantClock, maxPending: Int = 1024,
                 onCommit: @escaping @Sendable ([IngestOutcome], Int) async -> Void) {
         self.maxPending = max(1, maxPending)
         self.store = store

@@ -15,12 +15,15 @@ extension MapServer {
     /// withheld from the feed (they stay stored; the reads show them once of age), never sent
     /// early or at full precision.
     static func publish(_ outcomes: [IngestOutcome], settings: @Sendable (String) async throws -> VehicleRecord?,
-                        hub: LiveHub, metrics: ServerMetrics, logger: Logger, clock: any InstantClock) async {
+                        hub: LiveHub, metrics: ServerMetrics, logger: Logger, clock: any InstantClock,
+                        storedHere: Bool = true) async {
         let stored = outcomes.flatMap(\.stored)
         guard !stored.isEmpty else { return }
-        var kinds: [String: Int] = [:]
-        for record in stored { kinds[record.kind.rawValue, default: 0] += 1 }
-        for (kind, n) in kinds { metrics.accepted(kind: kind, count: n) }
+        if storedHere {  // another instance's records are counted by that instance
+            var kinds: [String: Int] = [:]
+            for record in stored { kinds[record.kind.rawValue, default: 0] += 1 }
+            for (kind, n) in kinds { metrics.accepted(kind: kind, count: n) }
+        }
         // With nobody listening there is nothing to format (ingest at full speed stays cheap).
         guard hub.subscriberCount > 0 else { return }
         var views: [String: PublicView] = [:]

@@ -105,6 +105,7 @@ extension MapServer {
             },
             logger: logger)
         var services: [any Service] = [http, LiveHubService(hub: hub), RetentionService(server: self)]
+        if store.servesSeveralInstances { services.append(FollowOtherInstancesService(server: self)) }
         if let port = config.osmandPort {
             services.append(Application(
                 router: buildOsmAndRouter(),
@@ -120,7 +121,13 @@ extension MapServer {
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
     }
 
     static func timeAmount(_ d: Duration) -> TimeAmount {
@@ -141,5 +148,30 @@ struct LiveHubService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         hub.close()
+    }
+}
+
+/// Shows other instances' commits on this instance's live feed (PostgreSQL LISTEN/NOTIFY), and
+/// listens again, after a pause, whenever the connection is lost.
+struct FollowOtherInstancesService: Service {
+    let server: MapServer
+    func run() async throws {
+        let s = server
+        let settings: @Sendable (String) async throws -> VehicleRecord? = { try await s.store.vehicle(id: $0) }
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await s.store.followOtherInstances { records in
+                        await MapServer.publish([IngestOutcome(accepted: records.count, duplicates: 0, stored: records)],
+                                                settings: settings, hub: s.hub, metrics: s.metrics, logger: s.logger,
+                                                clock: s.clock, storedHere: false)
+                    }
+                } catch {
+                    if Task.isCancelled { break }
+                    s.logger.warning("live feed of other instances interrupted (\(error)); listening again in 1 s")
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ import Timekeeping
 /// drive them in-process; `run()` serves them for real.
 public final class MapServer: Sendable {
     public let configuration: ServerConfiguration
-    public let store: TelemetryStore
+    public let store: any TelemetryStoring
     public let hub: LiveHub
     public let metrics: ServerMetrics
     public let logger: Logger
@@ -25,13 +25,29 @@ public final class MapServer: Sendable {
     /// Where the server reads "now": `SystemClock` when it runs, a manual clock in tests.
     public let clock: any InstantClock
 
-    public init(configuration: ServerConfiguration, logger: Logger,
-                clock: any InstantClock = SystemClock()) throws {
+    /// Opens the store the configuration names (`databaseURL`, or the SQLite file in the data
+    /// folder), removes picture files no record points at, and builds the server over it.
+    public static func open(configuration: ServerConfiguration, logger: Logger,
+                            clock: any InstantClock = SystemClock()) async throws -> MapServer {
         try configuration.prepareDataDirectory()
+        let store = try await StoreOpener.open(configuration: configuration, logger: logger)
+        let server = MapServer(configuration: configuration, store: store, logger: logger, clock: clock)
+        // Several instances share the pictures folder: a young file may be another instance's
+        // upload whose row is not committed yet.
+        let removed = try await server.pictures.removeOrphans(minimumAge: store.servesSeveralInstances ? .seconds(3600) : .zero) {
+            try await store.hasPicture(vehicleID: $0, seq: $1)
+        }
+        if !removed.isEmpty {
+            logger.notice("removed \(removed.count) picture file(s) no record points at (unfinished writes or failed commits)")
+        }
+        return server
+    }
+
+    public init(configuration: ServerConfiguration, store: any TelemetryStoring, logger: Logger,
+                clock: any InstantClock = SystemClock()) {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
-        let store = try TelemetryStore(path: configuration.databasePath)
         let hub = LiveHub(maxSubscribers: configuration.maxLiveSubscribers, maxPerAddress: configuration.maxLivePerAddress)
         let metrics = ServerMetrics()
         self.store = store
@@ -45,10 +61,6 @@ public final class MapServer: Sendable {
         self.committer = GroupCommitter(store: store, clock: clock, maxPending: configuration.maxPendingCommits) { outcomes, requests in
             metrics.commit(requests: requests)
             await MapServer.publish(outcomes, settings: settings, hub: hub, metrics: metrics, logger: logger, clock: clock)
-        }
-        let removed = try pictures.removeOrphans { try store.hasPicture(vehicleID: $0, seq: $1) }
-        if !removed.isEmpty {
-            logger.notice("removed \(removed.count) picture file(s) no record points at (unfinished writes or failed commits)")
         }
     }
 

@@ -60,7 +60,9 @@ struct PictureFiles: Sendable {
     /// Deletes files no record points at: temporary files of writes that never finished, and
     /// pictures whose row never committed (a crash or a failed commit between the file and the row).
     /// `isKnown(vehicle, seq)` says whether the database has that picture. Returns the paths removed.
-    func removeOrphans(isKnown: (String, UInt64) throws -> Bool) throws -> [String] {
+    /// Files younger than `minimumAge` stay: with several server instances on one shared folder,
+    /// another instance may have written the file and not yet committed its row.
+    func removeOrphans(minimumAge: Duration = .zero, isKnown: (String, UInt64) async throws -> Bool) async throws -> [String] {
         let fm = FileManager.default
         var removed: [String] = []
         for vehicle in (try? fm.contentsOfDirectory(atPath: root)) ?? [] {
@@ -69,10 +71,15 @@ struct PictureFiles: Sendable {
             guard fm.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
             for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
                 let orphan: Bool
+                if minimumAge > .zero {
+                    var st = stat()
+                    guard stat("\(dir)/\(name)", &st) == 0,
+                          Double(time(nil) - st.st_mtim.tv_sec) >= Double(minimumAge.components.seconds) else { continue }
+                }
                 if name.hasSuffix(".tmp") {
                     orphan = true
                 } else if name.hasSuffix(".jpg"), let seq = UInt64(name.dropLast(4)) {
-                    orphan = try !isKnown(vehicle, seq)
+                    orphan = try await !isKnown(vehicle, seq)
                 } else {
                     orphan = false
                 }

@@ -4,6 +4,9 @@ import Foundation
 public struct ServerConfiguration: Sendable {
     /// Folder holding the SQLite database and the pictures; created if missing.
     public var dataDirectory: String
+    /// `postgres://USER@HOST:PORT/DB`: the shared PostgreSQL database of several instances; nil:
+    /// the embedded SQLite file in the data folder.
+    public var databaseURL: String?
     public var bindAddress: String = "::"
     public var httpPort: Int = 8080
     /// Port of the OsmAnd/Traccar Client listener; nil turns it off.

@@ -16,6 +16,7 @@ public final class ServerMetrics: Sendable {
         var pruned = 0
         var osmandRequests = 0
         var rateLimited = 0
+        var storeUnavailable = 0
     }
     private let counters = Mutex(Counters())
 
@@ -32,6 +33,7 @@ public final class ServerMetrics: Sendable {
     func pruned(_ n: Int) { counters.withLock { $0.pruned += n } }
     func osmand() { counters.withLock { $0.osmandRequests += 1 } }
     func rateLimited() { counters.withLock { $0.rateLimited += 1 } }
+    func storeUnavailable() { counters.withLock { $0.storeUnavailable += 1 } }
 
     /// The Prometheus exposition text.
     func render(liveSubscribers: Int, storeUp: Bool) -> String {
@@ -67,6 +69,8 @@ public final class ServerMetrics: Sendable {
         out += "# TYPE monnemo_osmand_requests_total counter\nmonnemo_osmand_requests_total \(c.osmandRequests)\n"
         out += "# HELP monnemo_rate_limited_total Requests refused with 429 by the per-client or per-token rate limits.\n"
         out += "# TYPE monnemo_rate_limited_total counter\nmonnemo_rate_limited_total \(c.rateLimited)\n"
+        out += "# HELP monnemo_store_unavailable_total Requests answered 503 because the database could not be reached.\n"
+        out += "# TYPE monnemo_store_unavailable_total counter\nmonnemo_store_unavailable_total \(c.storeUnavailable)\n"
         out += "# HELP monnemo_pruned_records_total Records removed by retention.\n"
         out += "# TYPE monnemo_pruned_records_total counter\nmonnemo_pruned_records_total \(c.pruned)\n"
         out += "# HELP monnemo_store_up 1 when the database answers.\n"

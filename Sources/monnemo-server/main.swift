@@ -22,6 +22,43 @@ struct MonnemoServer: AsyncParsableCommand {
 struct DataOption: ParsableArguments {
     @Option(name: .long, help: "Data folder holding the SQLite database and pictures (created if missing).")
     var data: String = "data"
+    @Option(name: .long, help: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE: keep vehicles and records in this PostgreSQL database (shared by several server instances) instead of SQLite in --data; pictures stay in --data, which the instances must share. Also MONNEMO_DATABASE.")
+    var database: String?
+
+    var databaseURL: String? {
+        database ?? ProcessInfo.processInfo.environment["MONNEMO_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func validate() throws {
+        if let url = databaseURL {
+            do { _ = try PostgresURL(url) } catch {
+                throw ValidationError("--database \"\(url)\" must be postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (\(error))")
+            }
+        }
+    }
+
+    var configuration: ServerConfiguration {
+        var c = ServerConfiguration(dataDirectory: data)
+        c.databaseURL = databaseURL
+        return c
+    }
+
+    /// Opens the store these options name, runs `body` with it, and closes it.
+    func withStore<T>(_ body: (any TelemetryStoring) async throws -> T) async throws -> T {
+        let config = configuration
+        try config.prepareDataDirectory()
+        var logger = Logger(label: "monnemo-server")
+        logger.logLevel = .warning
+        let store = try await StoreOpener.open(configuration: config, logger: logger)
+        do {
+            let value = try await body(store)
+            await store.close()
+            return value
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -97,7 +134,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "monnemo-server")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var config = ServerConfiguration(dataDirectory: dataOption.data)
+        var config = dataOption.configuration
         config.bindAddress = bind
         config.httpPort = httpPort
         config.osmandPort = osmandPort == -1 ? nil : osmandPort
@@ -124,8 +161,8 @@ struct Serve: AsyncParsableCommand {
         if !FileManager.default.fileExists(atPath: "\(vendorDir)/leaflet/leaflet.js") {
             logger.warning("\(vendorDir)/leaflet/leaflet.js is missing: install Debian's libjs-leaflet or pass --vendor-dir")
         }
-        let server = try MapServer(configuration: config, logger: logger)
-        logger.info("data in \(config.dataDirectory) (database \(config.databasePath))")
+        let server = try await MapServer.open(configuration: config, logger: logger)
+        logger.info("data in \(config.dataDirectory) (database \(server.store.location))")
         let portFile = self.portFile
         let ports = PortFileWriter(path: portFile)
         try await server.run { name, port in ports.record(name, port) }
@@ -162,7 +199,7 @@ struct Vehicle: AsyncParsableCommand {
         abstract: "Register, list, change and revoke vehicles.",
         subcommands: [Add.self, List.self, Set.self, OsmAndID.self, Revoke.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a vehicle; prints its secrets once (stored hashed).",
             discussion: """
@@ -184,14 +221,13 @@ struct Vehicle: AsyncParsableCommand {
             if let p = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) { throw ValidationError(problem) }
         }
 
-        func run() throws {
-            let config = ServerConfiguration(dataDirectory: dataOption.data)
-            try config.prepareDataDirectory()
-            let store = try TelemetryStore(path: config.databasePath)
+        func run() async throws {
             do {
-                let secrets = try store.addVehicle(id: id, name: name, publicDelaySeconds: publicDelay,
-                                                   publicPrecision: publicPrecision,
-                                                   now: Timestamp(SystemClock().now()))
+                let (id, name, publicDelay, publicPrecision) = (id, name, publicDelay, publicPrecision)
+                let secrets = try await dataOption.withStore { store in
+                    try await store.addVehicle(id: id, name: name, publicDelaySeconds: publicDelay,
+                                               publicPrecision: publicPrecision, now: Timestamp(SystemClock().now()))
+                }
                 print("vehicle \(id) registered; its OsmAnd device id and its token (keep them, they are not shown again):")
                 print("osmand-id: \(secrets.osmandID)")
                 print(secrets.token)
@@ -201,16 +237,13 @@ struct Vehicle: AsyncParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List vehicles.")
         @OptionGroup var dataOption: DataOption
         @Flag(help: "Print JSON.") var json = false
 
-        func run() throws {
-            let config = ServerConfiguration(dataDirectory: dataOption.data)
-            try config.prepareDataDirectory()
-            let store = try TelemetryStore(path: config.databasePath)
-            let vehicles: [VehicleRecord] = try store.vehicles()
+        func run() async throws {
+            let vehicles: [VehicleRecord] = try await dataOption.withStore { try await $0.vehicles() }
             if json {
                 let items = vehicles.map {
                     "{\"id\":\"\($0.id)\",\"name\":\(Self.quote($0.name)),\"revoked\":\($0.revokedAt != nil),\"publicDelay\":\($0.publicDelaySeconds),\"publicPrecision\":\($0.publicPrecision.map(String.init) ?? "null")}"
@@ -232,7 +265,7 @@ struct Vehicle: AsyncParsableCommand {
         }
     }
 
-    struct Set: ParsableCommand {
+    struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change a vehicle's name or public settings.")
         @Argument var id: String
         @OptionGroup var dataOption: DataOption
@@ -249,16 +282,22 @@ struct Vehicle: AsyncParsableCommand {
             }
         }
 
-        func run() throws {
-            let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
+        func run() async throws {
             var precision: Int?? = nil
             if let p = publicPrecision { precision = .some(p < 0 ? nil : p) }
-            try store.setVehicle(id: id, name: name, publicDelaySeconds: publicDelay, publicPrecision: precision)
+            let (id, name, publicDelay, change) = (id, name, publicDelay, precision)
+            do {
+                try await dataOption.withStore { store in
+                    try await store.setVehicle(id: id, name: name, publicDelaySeconds: publicDelay, publicPrecision: change)
+                }
+            } catch StoreError.unknownVehicle {
+                throw ValidationError("no vehicle \(id); `monnemo-server vehicle list --data \(dataOption.data)` lists them")
+            }
             print("vehicle \(id) updated")
         }
     }
 
-    struct OsmAndID: ParsableCommand {
+    struct OsmAndID: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "osmand-id",
             abstract: "Issue a new secret OsmAnd device id for a vehicle (the old one stops working); prints it once.",
@@ -266,10 +305,10 @@ struct Vehicle: AsyncParsableCommand {
         @Argument var id: String
         @OptionGroup var dataOption: DataOption
 
-        func run() throws {
-            let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
+        func run() async throws {
             do {
-                let device = try store.renewOsmAndID(vehicleID: id)
+                let id = self.id
+                let device = try await dataOption.withStore { try await $0.renewOsmAndID(vehicleID: id) }
                 print("vehicle \(id): new OsmAnd device id (set it as the phone's device identifier; not shown again):")
                 print("osmand-id: \(device)")
             } catch StoreError.unknownVehicle {
@@ -278,15 +317,15 @@ struct Vehicle: AsyncParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a vehicle's token (its records stay).")
         @Argument var id: String
         @OptionGroup var dataOption: DataOption
 
-        func run() throws {
-            let store = try TelemetryStore(path: ServerConfiguration(dataDirectory: dataOption.data).databasePath)
+        func run() async throws {
             do {
-                try store.revokeVehicle(id: id, now: Timestamp(SystemClock().now()))
+                let id = self.id
+                try await dataOption.withStore { try await $0.revokeVehicle(id: id, now: Timestamp(SystemClock().now())) }
             } catch StoreError.unknownVehicle {
                 throw ValidationError("no vehicle \(id); `monnemo-server vehicle list --data \(dataOption.data)` lists them")
             }

@@ -7,8 +7,8 @@ import Telemetry
 
 @Suite struct IngestTests {
     @Test func storesABatchAndCountsDuplicates() async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1")
         try await t.app.test(.router) { client in
             let body = batch([fixJSON(1, time: "2006-07-12T10:00:00Z", lat: 48.1, lon: 2.1),
                               fixJSON(2, time: "2006-07-12T10:00:01Z", lat: 48.2, lon: 2.2),
@@ -34,8 +34,8 @@ import Telemetry
     }
 
     @Test func anInvalidRecordRejectsTheWholeBatch() async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1")
         try await t.app.test(.router) { client in
             let body = batch([fixJSON(1, time: "2006-07-12T10:00:00Z", lat: 48.1, lon: 2.1),
                               fixJSON(2, time: "2006-07-12T10:00:01Z", lat: 91, lon: 2.2)])
@@ -60,8 +60,8 @@ import Telemetry
 
     @Test(arguments: badBodies)
     func badBodiesAnswerWithTheirStatusAndStoreNothing(_ c: (String, Int, String)) async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1")
         try await t.app.test(.router) { client in
             try await client.execute(uri: "/api/v1/telemetry", method: .post, headers: bearer(token),
                                      body: ByteBuffer(string: c.0)) { r in
@@ -76,8 +76,8 @@ import Telemetry
     }
 
     @Test func tokensAreChecked() async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1")
         let body = batch([fixJSON(1, time: "2006-07-12T10:00:00Z", lat: 48.1, lon: 2.1)])
         try await t.app.test(.router) { client in
             try await client.execute(uri: "/api/v1/telemetry", method: .post, headers: [.contentType: "application/json"], body: body) { r in
@@ -91,7 +91,7 @@ import Telemetry
                                      headers: [.authorization: "Basic abc", .contentType: "application/json"], body: body) { r in
                 #expect(r.status == .unauthorized)
             }
-            try t.server.store.revokeVehicle(id: "bike-1", now: t.now)
+            try await t.server.store.revokeVehicle(id: "bike-1", now: t.now)
             try await client.execute(uri: "/api/v1/telemetry", method: .post, headers: bearer(token), body: body) { r in
                 #expect(r.status == .unauthorized)
             }
@@ -100,8 +100,8 @@ import Telemetry
     }
 
     @Test func oversizeAndWrongTypeAreRefused() async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1")
         try await t.app.test(.router) { client in
             let big = ByteBuffer(repeating: 0x20, count: (1 << 20) + 10)
             try await client.execute(uri: "/api/v1/telemetry", method: .post, headers: bearer(token), body: big) { r in
@@ -131,8 +131,8 @@ import Telemetry
     }
 
     @Test func picturesAreStoredIdempotentlyAndServed() async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("car")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("car")
         let headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "image/jpeg"]
         try await t.app.test(.router) { client in
             let uri = "/api/v1/pictures?seq=7&time=2006-07-12T10:00:00Z&lat=48.5&lon=2.5"
@@ -173,8 +173,8 @@ import Telemetry
     }
 
     @Test func concurrentBatchesShareCommits() async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1")
         try await t.app.test(.router) { client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for b in 0..<16 {

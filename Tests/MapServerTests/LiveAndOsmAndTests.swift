@@ -13,8 +13,8 @@ import Telemetry
     }
 
     @Test func queryFormAsTraccarClientSendsIt() async throws {
-        let t = try TestServer()
-        let device = try t.addVehicleSecrets("phone-1").osmandID
+        let t = try await TestServer()
+        let device = try await t.addVehicleSecrets("phone-1").osmandID
         try await t.osmandApp.test(.router) { client in
             let uri = "/?id=\(device)&timestamp=1152698400&lat=48.8566&lon=2.3522&speed=10.0&bearing=90.5&altitude=35.0&accuracy=5.0&batt=87.0"
             try await client.execute(uri: uri, method: .post) { r in #expect(r.status == .ok) }
@@ -37,8 +37,8 @@ import Telemetry
     }
 
     @Test func jsonFormAsTraccarClientSendsIt() async throws {
-        let t = try TestServer()
-        let device = try t.addVehicleSecrets("phone-2").osmandID
+        let t = try await TestServer()
+        let device = try await t.addVehicleSecrets("phone-2").osmandID
         let body = """
             {"location":{"timestamp":"2006-07-12T10:00:00.000Z","coords":{"latitude":48.85,"longitude":2.35,
             "accuracy":4.0,"speed":3.5,"heading":180.0,"altitude":40.0},"is_moving":true,"odometer":12.0,
@@ -58,8 +58,8 @@ import Telemetry
     }
 
     @Test func formEncodedPost() async throws {
-        let t = try TestServer()
-        let device = try t.addVehicleSecrets("phone-3").osmandID
+        let t = try await TestServer()
+        let device = try await t.addVehicleSecrets("phone-3").osmandID
         try await t.osmandApp.test(.router) { client in
             let status = try await postForm(client, "id=\(device)&lat=1.5&lon=2.5&timestamp=1152698400")
             #expect(status == .ok)
@@ -70,8 +70,8 @@ import Telemetry
     /// Every vehicle id is public (`GET /api/v1/vehicles`): a report under it, in either form, must
     /// move nothing. Only the secret device id does, and a renewed one replaces the old at once.
     @Test func thePublicVehicleIDMovesNothing() async throws {
-        let t = try TestServer()
-        let secrets = try t.addVehicleSecrets("bike-1")
+        let t = try await TestServer()
+        let secrets = try await t.addVehicleSecrets("bike-1")
         #expect(secrets.osmandID.count == 24 && secrets.osmandID != "bike-1" && secrets.osmandID != secrets.token)
         try await t.osmandApp.test(.router) { client in
             try await client.execute(uri: "/?id=bike-1&lat=1&lon=1&timestamp=1152698400", method: .get) { r in
@@ -89,7 +89,7 @@ import Telemetry
         }
         #expect(try await t.server.store.recordCounts()["fix", default: 0] == 0)
 
-        let renewed = try t.server.store.renewOsmAndID(vehicleID: "bike-1")
+        let renewed = try await t.server.store.renewOsmAndID(vehicleID: "bike-1")
         try await t.osmandApp.test(.router) { client in
             try await client.execute(uri: "/?id=\(secrets.osmandID)&lat=1&lon=1&timestamp=1152698400", method: .get) { r in
                 #expect(r.status == .unauthorized)
@@ -100,14 +100,14 @@ import Telemetry
         }
         let fixes = try await t.server.store.records(vehicleID: "bike-1", kind: .fix, from: nil, to: nil)
         #expect(fixes.map(\.lat) == [2])
-        #expect(throws: StoreError.self) { try t.server.store.renewOsmAndID(vehicleID: "nobody") }
+        await #expect(throws: StoreError.self) { try await t.server.store.renewOsmAndID(vehicleID: "nobody") }
     }
 
     /// A revoked vehicle's device id is refused like an unknown one.
     @Test func aRevokedVehicleIsRefused() async throws {
-        let t = try TestServer()
-        let device = try t.addVehicleSecrets("bike-2").osmandID
-        try t.server.store.revokeVehicle(id: "bike-2", now: t.now)
+        let t = try await TestServer()
+        let device = try await t.addVehicleSecrets("bike-2").osmandID
+        try await t.server.store.revokeVehicle(id: "bike-2", now: t.now)
         try await t.osmandApp.test(.router) { client in
             try await client.execute(uri: "/?id=\(device)&lat=1&lon=1", method: .get) { r in #expect(r.status == .unauthorized) }
         }
@@ -115,8 +115,8 @@ import Telemetry
 
     /// Found by the fuzzer: an empty form field and an out-of-range time used to crash the server.
     @Test func hostileReportsAreRefusedNotFatal() async throws {
-        let t = try TestServer()
-        let device = try t.addVehicleSecrets("phone-3").osmandID
+        let t = try await TestServer()
+        let device = try await t.addVehicleSecrets("phone-3").osmandID
         try await t.osmandApp.test(.router) { client in
             let status = try await postForm(client, "=&&=x&id=\(device)&lat=1&lon=2")
             #expect(status == .ok)
@@ -135,8 +135,8 @@ import Telemetry
 
 @Suite struct LiveTests {
     @Test func storedRecordsReachSubscribersAfterCommit() async throws {
-        let t = try TestServer()
-        _ = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        _ = try await t.addVehicle("bike-1")
         let stream = try t.server.hub.subscribe()
         let base = Timestamp(rfc3339: "2006-07-12T10:00:00Z")!
         _ = try await t.server.committer.submit(.records(vehicleID: "bike-1", [
@@ -157,8 +157,8 @@ import Telemetry
     }
 
     @Test func delayedVehiclesArePublishedLate() async throws {
-        let t = try TestServer()
-        _ = try t.addVehicle("slow", delay: 1)
+        let t = try await TestServer()
+        _ = try await t.addVehicle("slow", delay: 1)
         t.now = Timestamp(rfc3339: "2006-07-12T10:00:00Z")!
         let stream = try t.server.hub.subscribe()
         _ = try await t.server.committer.submit(.records(vehicleID: "slow", [
@@ -172,8 +172,8 @@ import Telemetry
     }
 
     @Test func sseOverTheRouter() async throws {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1")
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1")
         try await t.app.test(.live) { client in
             async let response = client.execute(uri: "/api/v1/live", method: .get)
             // Wait until the subscription exists, then store a record (the test client has one

@@ -75,9 +75,9 @@ import Timekeeping
 
 @Suite struct TokenRateLimitTests {
     @Test func aFloodingTokenGets429WhileAnotherIsServed() async throws {
-        let t = try TestServer { $0.tokenRateLimit = RateLimit(perSecond: 1, burst: 3) }
-        let flooder = try t.addVehicle("bike-1")
-        let other = try t.addVehicle("bike-2")
+        let t = try await TestServer { $0.tokenRateLimit = RateLimit(perSecond: 1, burst: 3) }
+        let flooder = try await t.addVehicle("bike-1")
+        let other = try await t.addVehicle("bike-2")
         try await t.app.test(.router) { client in
             var statuses: [Int] = []
             for i in 1...5 {
@@ -108,7 +108,7 @@ import Timekeeping
 
 @Suite struct SecurityHeaderTests {
     @Test func everyAnswerCarriesThem() async throws {
-        let t = try TestServer { $0.liveVideo = ["car-1": "http://198.51.100.4:8090/stream.mjpg"] }
+        let t = try await TestServer { $0.liveVideo = ["car-1": "http://198.51.100.4:8090/stream.mjpg"] }
         try await t.app.test(.router) { client in
             for uri in ["/api/v1/vehicles", "/api/v1/nothing-here", "/healthz"] {
                 try await client.execute(uri: uri, method: .get) { r in

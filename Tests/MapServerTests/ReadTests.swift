@@ -11,8 +11,8 @@ import Telemetry
 @Suite struct ReadTests {
     /// A server with one vehicle and `n` fixes one second apart from 10:00:00, plus a climate reading.
     func seeded(_ n: Int = 5, delay: Int = 0, precision: Int? = nil) async throws -> (TestServer, String) {
-        let t = try TestServer()
-        let token = try t.addVehicle("bike-1", delay: delay, precision: precision)
+        let t = try await TestServer()
+        let token = try await t.addVehicle("bike-1", delay: delay, precision: precision)
         let base = Timestamp(rfc3339: "2006-07-12T10:00:00Z")!
         var records = (0..<n).map { i in
             TelemetryRecord(seq: UInt64(i + 1), time: Timestamp(microseconds: base.microseconds + Int64(i) * 1_000_000),
@@ -158,8 +158,8 @@ import Telemetry
     }
 
     @Test func retentionPrunesOldRecordsAndPictureFiles() async throws {
-        let t = try TestServer { $0.retentionDays = 1 }
-        let token = try t.addVehicle("car")
+        let t = try await TestServer { $0.retentionDays = 1 }
+        let token = try await t.addVehicle("car")
         try await t.app.test(.router) { client in
             try await client.execute(uri: "/api/v1/pictures?seq=1&time=2006-07-10T10:00:00Z", method: .post,
                                      headers: [.authorization: "Bearer \(token)", .contentType: "image/jpeg"],

@@ -1,0 +1,537 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Telemetry
+
+/// The map server's store on PostgreSQL (PostgresNIO), for several server instances on one
+/// database. The same schema and guarantees as the SQLite store: a commit is acknowledged only
+/// once PostgreSQL has made it durable (`synchronous_commit` as the server has it: on by default),
+/// (vehicle, seq) is the primary key (`ON CONFLICT DO NOTHING`: a resend from any instance is a
+/// duplicate), each request is all-or-nothing on its own savepoint inside the group commit, and
+/// every commit that stored records sends `NOTIFY monnemo_live` so the other instances' live feeds
+/// show it. A lost database is `StoreUnavailable` (503 with Retry-After), and the client reconnects.
+public final class PostgresStore: TelemetryStoring {
+    public let url: PostgresURL
+    let client: PostgresClient
+    let logger: Logger
+    let runTask: Task<Void, Never>
+    /// This process's name in the notifications, so it skips its own (it published them already).
+    let instance: String
+    /// How long a request waits for a connection before it is answered 503.
+    let connectionWait: Duration
+
+    public var location: String { url.description }
+    public var servesSeveralInstances: Bool { true }
+
+    static let channel = "monnemo_live"
+
+    /// The schema versions, in order. Version N is applied by running migration N-1 on N-1.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE vehicle (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            osmand_hash TEXT UNIQUE,
+            created_us BIGINT NOT NULL,
+            revoked_us BIGINT,
+            public_delay_s BIGINT NOT NULL DEFAULT 0,
+            public_precision BIGINT
+        );
+        CREATE TABLE record (
+            vehicle_id TEXT NOT NULL REFERENCES vehicle(id),
+            seq BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            time_us BIGINT NOT NULL,
+            received_us BIGINT NOT NULL,
+            lat DOUBLE PRECISION, lon DOUBLE PRECISION, alt DOUBLE PRECISION, speed DOUBLE PRECISION,
+            track DOUBLE PRECISION, mode BIGINT, eph DOUBLE PRECISION,
+            temperature DOUBLE PRECISION, humidity DOUBLE PRECISION,
+            picture_bytes BIGINT,
+            PRIMARY KEY (vehicle_id, seq)
+        );
+        CREATE INDEX record_by_kind_time ON record(vehicle_id, kind, time_us);
+        CREATE INDEX record_by_time ON record(time_us);
+        """,
+    ]
+
+    /// Connects, applies the migrations this database lacks (one instance at a time: an advisory
+    /// lock), and refuses a database whose schema is newer than this server knows.
+    public static func connect(_ url: PostgresURL, logger: Logger, connectionWait: Duration = .seconds(5)) async throws -> PostgresStore {
+        let store = PostgresStore(url: url, logger: logger, connectionWait: connectionWait)
+        do {
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    init(url: PostgresURL, logger: Logger, connectionWait: Duration) {
+        self.url = url
+        self.logger = logger
+        self.connectionWait = connectionWait
+        var configuration: PostgresClient.Configuration
+        if let dir = url.socketDirectory {
+            configuration = .init(unixSocketPath: "\(dir)/.s.PGSQL.\(url.port)", username: url.user,
+                                  password: url.password, database: url.database)
+        } else {
+            configuration = .init(host: url.host, port: url.port, username: url.user, password: url.password,
+                                  database: url.database, tls: .disable)
+        }
+        configuration.options.connectTimeout = .seconds(3)
+        configuration.options.maximumConnections = 16
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        runTask = Task { await client.run() }
+        var rng = SystemRandomNumberGenerator()
+        instance = String(UInt64.random(in: 0...UInt64.max, using: &rng), radix: 36)
+    }
+
+    public func close() async {
+        runTask.cancel()
+        _ = await runTask.value
+    }
+
+    // MARK: Errors and waiting
+
+    /// Runs `body` with a bounded wait for the database: connection failures and a database that
+    /// does not answer within `connectionWait` become `StoreUnavailable`.
+    func guarded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let wait = connectionWait
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: wait)
+                    return nil
+                }
+                guard let first = try await group.next() else { throw StoreUnavailable(reason: "no answer") }
+                // The timer may finish first only while no connection could be leased or the query
+                // hangs: then the request is cancelled and answered 503.
+                group.cancelAll()
+                if let value = first { return value }
+                throw StoreUnavailable(reason: "no answer within \(wait)")
+            }
+        } catch let error as PSQLError {
+            throw Self.unavailable(error) ?? error
+        } catch let error as PostgresTransactionError {
+            if let inner = error.beginError as? PSQLError, let u = Self.unavailable(inner) { throw u }
+            if let inner = error.closureError as? PSQLError, let u = Self.unavailable(inner) { throw u }
+            if let inner = error.commitError as? PSQLError, let u = Self.unavailable(inner) { throw u }
+            throw error
+        } catch is CancellationError {
+            throw StoreUnavailable(reason: "request cancelled while waiting for the database")
+        }
+    }
+
+    /// A PostgreSQL error that means "the database is not there" rather than "this request is wrong".
+    static func unavailable(_ error: PSQLError) -> StoreUnavailable? {
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
+             .queryCancelled:
+            return StoreUnavailable(reason: "\(error.code)")
+        case .server:
+            // Class 08: connection exception; 57P0x: the server is shutting down or starting.
+            let state = error.serverInfo?[.sqlState] ?? ""
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
+                return StoreUnavailable(reason: "server said \(state): \(error.serverInfo?[.message] ?? "")")
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Migrations
+
+    func migrate() async throws {
+        let logger = self.logger
+        try await guarded { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                try await conn.query("SELECT pg_advisory_xact_lock(7270012006)", logger: logger)
+                try await conn.query("CREATE TABLE IF NOT EXISTS monnemo_schema (version BIGINT NOT NULL)", logger: logger)
+                var version = 0
+                for try await v in try await conn.query("SELECT version FROM monnemo_schema", logger: logger).decode(Int.self) {
+                    version = max(version, v)
+                }
+                guard version <= Self.migrations.count else {
+                    throw StoreError.newerSchema("schema version \(version) (this server knows up to \(Self.migrations.count))")
+                }
+                // One statement per query: the extended protocol takes no more (the migrations hold no `;` in literals).
+                for n in version..<Self.migrations.count {
+                    for statement in Self.migrations[n].split(separator: ";")
+                    where !statement.allSatisfy({ $0.isWhitespace }) {
+                        try await conn.query(PostgresQuery(unsafeSQL: String(statement)), logger: logger)
+                    }
+                }
+                if version < Self.migrations.count {
+                    try await conn.query("DELETE FROM monnemo_schema", logger: logger)
+                    try await conn.query("INSERT INTO monnemo_schema (version) VALUES (\(Self.migrations.count))", logger: logger)
+                }
+            }
+        }
+    }
+
+    // MARK: Vehicles
+
+    public func addVehicle(id: String, name: String?, publicDelaySeconds: Int, publicPrecision: Int?,
+                           now: Timestamp) async throws -> VehicleSecrets {
+        if let problem = OperatorLimits.checkPublicDelay(publicDelaySeconds) { throw StoreError.invalidSetting(problem) }
+        if let p = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) { throw StoreError.invalidSetting(problem) }
+        let secrets = VehicleSecrets(token: TokenHash.newToken(), osmandID: TokenHash.newDeviceID())
+        let logger = self.logger
+        let inserted = try await guarded { [client] in
+            let rows = try await client.query("""
+                INSERT INTO vehicle (id, name, token_hash, osmand_hash, created_us, public_delay_s, public_precision)
+                VALUES (\(id), \(name ?? id), \(TokenHash.hash(secrets.token)), \(TokenHash.hash(secrets.osmandID)),
+                        \(now.microseconds), \(publicDelaySeconds), \(publicPrecision))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """, logger: logger)
+            var n = 0
+            for try await _ in rows { n += 1 }
+            return n
+        }
+        guard inserted == 1 else { throw StoreError.vehicleExists(id) }
+        return secrets
+    }
+
+    public func renewOsmAndID(vehicleID id: String) async throws -> String {
+        let device = TokenHash.newDeviceID()
+        let updated = try await returning("UPDATE vehicle SET osmand_hash = \(TokenHash.hash(device)) WHERE id = \(id) RETURNING id")
+        guard updated > 0 else { throw StoreError.unknownVehicle(id) }
+        return device
+    }
+
+    public func setVehicle(id: String, name: String?, publicDelaySeconds: Int?, publicPrecision: Int??) async throws {
+        if let d = publicDelaySeconds, let problem = OperatorLimits.checkPublicDelay(d) { throw StoreError.invalidSetting(problem) }
+        if case .some(.some(let p)) = publicPrecision, let problem = OperatorLimits.checkPublicPrecision(p) {
+            throw StoreError.invalidSetting(problem)
+        }
+        let setPrecision = publicPrecision != nil
+        let precision: Int? = publicPrecision ?? nil
+        let updated = try await returning("""
+            UPDATE vehicle SET name = COALESCE(\(name), name), public_delay_s = COALESCE(\(publicDelaySeconds), public_delay_s),
+                public_precision = CASE WHEN \(setPrecision) THEN \(precision) ELSE public_precision END
+            WHERE id = \(id) RETURNING id
+            """)
+        guard updated > 0 else { throw StoreError.unknownVehicle(id) }
+    }
+
+    public func revokeVehicle(id: String, now: Timestamp) async throws {
+        let known = try await returning("""
+            UPDATE vehicle SET revoked_us = COALESCE(revoked_us, \(now.microseconds)) WHERE id = \(id) RETURNING id
+            """)
+        guard known > 0 else { throw StoreError.unknownVehicle(id) }
+    }
+
+    /// Runs a statement and counts the rows it returns.
+    func returning(_ query: PostgresQuery) async throws -> Int {
+        let logger = self.logger
+        return try await guarded { [client] in
+            var n = 0
+            for try await _ in try await client.query(query, logger: logger) { n += 1 }
+            return n
+        }
+    }
+
+    static let vehicleColumns = "id, name, created_us, revoked_us, public_delay_s, public_precision"
+
+    public func vehicles() async throws -> [VehicleRecord] {
+        try await fetchVehicles(PostgresQuery(unsafeSQL: "SELECT \(Self.vehicleColumns) FROM vehicle ORDER BY id"))
+    }
+
+    public func vehicle(id: String) async throws -> VehicleRecord? {
+        var q = PostgresQuery(unsafeSQL: "SELECT \(Self.vehicleColumns) FROM vehicle WHERE id = $1")
+        q.binds.append(id)
+        return try await fetchVehicles(q).first
+    }
+
+    func fetchVehicles(_ query: PostgresQuery) async throws -> [VehicleRecord] {
+        let logger = self.logger
+        return try await guarded { [client] in
+            var out: [VehicleRecord] = []
+            for try await (id, name, created, revoked, delay, precision) in try await client.query(query, logger: logger)
+                .decode((String, String, Int64, Int64?, Int64, Int64?).self) {
+                out.append(VehicleRecord(
+                    id: id, name: name, createdAt: Timestamp(microseconds: created),
+                    revokedAt: revoked.map { Timestamp(microseconds: $0) },
+                    // Saturated, as from SQLite: a hand-edited value must not trap or disable privacy.
+                    publicDelaySeconds: Int(clamping: max(0, delay)),
+                    publicPrecision: precision.map { Int(clamping: min(max($0, 0), 9)) }))
+            }
+            return out
+        }
+    }
+
+    public func vehicleID(forToken token: String) async throws -> String? {
+        try await oneString("SELECT id FROM vehicle WHERE token_hash = \(TokenHash.hash(token)) AND revoked_us IS NULL")
+    }
+
+    public func vehicleID(forOsmAndID device: String) async throws -> String? {
+        try await oneString("SELECT id FROM vehicle WHERE osmand_hash = \(TokenHash.hash(device)) AND revoked_us IS NULL")
+    }
+
+    func oneString(_ query: PostgresQuery) async throws -> String? {
+        let logger = self.logger
+        return try await guarded { [client] in
+            var found: String?
+            for try await s in try await client.query(query, logger: logger).decode(String.self) { found = s }
+            return found
+        }
+    }
+
+    // MARK: Writes
+
+    static let insertColumns = "vehicle_id, seq, kind, time_us, received_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes"
+
+    public func commit(_ writes: [IngestWrite], receivedAt: Timestamp) async throws -> [Result<IngestOutcome, any Error>] {
+        let logger = self.logger
+        let instance = self.instance
+        return try await guarded { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                var results: [Result<IngestOutcome, any Error>] = []
+                var notifications: [String: [UInt64]] = [:]
+                for write in writes {
+                    let records = Self.records(of: write)
+                    do {
+                        try await conn.query("SAVEPOINT request", logger: logger)
+                        let outcome = try await Self.insert(records, conn: conn, receivedAt: receivedAt, logger: logger)
+                        try await conn.query("RELEASE SAVEPOINT request", logger: logger)
+                        for r in outcome.stored { notifications[r.vehicleID, default: []].append(r.seq) }
+                        results.append(.success(outcome))
+                    } catch let error as PSQLError where error.code == .server {
+                        // This request is refused (it alone); the others in the group commit go on.
+                        try await conn.query("ROLLBACK TO SAVEPOINT request", logger: logger)
+                        results.append(.failure(error))
+                    }
+                }
+                // Delivered to the listeners when (and only if) the transaction commits.
+                for payload in Self.notificationPayloads(instance: instance, notifications) {
+                    try await conn.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
+                }
+                return results
+            }
+        }
+    }
+
+    static func records(of write: IngestWrite) -> [StoredRecord] {
+        switch write {
+        case .records(let vehicleID, let records):
+            records.map { StoredRecord(vehicleID: vehicleID, record: $0) }
+        case .picture(let vehicleID, let seq, let time, let lat, let lon, let bytes):
+            [StoredRecord(vehicleID: vehicleID, seq: seq, kind: .picture, time: time, lat: lat, lon: lon, pictureBytes: bytes)]
+        }
+    }
+
+    /// One multi-row INSERT per request (at most 4,000 rows per statement: 15 parameters each, under
+    /// PostgreSQL's 65,535); the rows it returns are the new ones, the rest were duplicates.
+    static func insert(_ records: [StoredRecord], conn: PostgresConnection, receivedAt: Timestamp,
+                       logger: Logger) async throws -> IngestOutcome {
+        var outcome = IngestOutcome(accepted: 0, duplicates: 0, stored: [])
+        var start = 0
+        while start < records.count {
+            let chunk = records[start..<min(records.count, start + 4000)]
+            start += chunk.count
+            var sql = "INSERT INTO record (\(insertColumns)) VALUES "
+            var binds = PostgresBindings(capacity: chunk.count * 15)
+            for (i, r) in chunk.enumerated() {
+                let b = i * 15
+                sql += (i == 0 ? "(" : ",(") + (1...15).map { "$\(b + $0)" }.joined(separator: ",") + ")"
+                binds.append(r.vehicleID)
+                binds.append(Int64(bitPattern: r.seq))
+                binds.append(r.kind.rawValue)
+                binds.append(r.time.microseconds)
+                binds.append(receivedAt.microseconds)
+                binds.append(r.lat); binds.append(r.lon); binds.append(r.alt); binds.append(r.speed); binds.append(r.track)
+                binds.append(r.mode.map(Int64.init)); binds.append(r.eph)
+                binds.append(r.temperature); binds.append(r.humidity); binds.append(r.pictureBytes.map(Int64.init))
+            }
+            sql += " ON CONFLICT (vehicle_id, seq) DO NOTHING RETURNING seq"
+            var inserted = Set<UInt64>()
+            for try await seq in try await conn.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(Int64.self) {
+                inserted.insert(UInt64(bitPattern: seq))
+            }
+            // A batch may hold the same seq twice: the first is stored, the second is a duplicate.
+            for r in chunk {
+                if inserted.remove(r.seq) != nil {
+                    outcome.accepted += 1
+                    outcome.stored.append(r)
+                } else {
+                    outcome.duplicates += 1
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// `INSTANCE VEHICLE SEQ SEQ …` lines, each under PostgreSQL's 8,000-byte payload limit.
+    static func notificationPayloads(instance: String, _ stored: [String: [UInt64]]) -> [String] {
+        var payloads: [String] = []
+        for (vehicle, seqs) in stored.sorted(by: { $0.key < $1.key }) {
+            var line = "\(instance) \(vehicle)"
+            let head = line.utf8.count
+            for seq in seqs {
+                let word = " \(seq)"
+                if line.utf8.count + word.utf8.count > 7_900 && line.utf8.count > head {
+                    payloads.append(line)
+                    line = "\(instance) \(vehicle)"
+                }
+                line += word
+            }
+            if line.utf8.count > head { payloads.append(line) }
+        }
+        return payloads
+    }
+
+    // MARK: Reads
+
+    static let recordColumns = "seq, kind, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes"
+
+    public func records(vehicleID: String, kind: RecordKind, from: Timestamp?, to: Timestamp?,
+                        limit: Int?) async throws -> [StoredRecord] {
+        var q = PostgresQuery(unsafeSQL: """
+            SELECT \(Self.recordColumns) FROM record WHERE vehicle_id = $1 AND kind = $2 AND time_us >= $3 AND time_us <= $4
+            ORDER BY time_us, seq LIMIT $5
+            """)
+        q.binds.append(vehicleID)
+        q.binds.append(kind.rawValue)
+        q.binds.append(from?.microseconds ?? Int64.min)
+        q.binds.append(to?.microseconds ?? Int64.max)
+        q.binds.append(limit.map { Int64(max(0, $0)) })
+        return try await fetchRecords(vehicleID: vehicleID, q)
+    }
+
+    func fetchRecords(vehicleID: String, _ query: PostgresQuery) async throws -> [StoredRecord] {
+        let logger = self.logger
+        return try await guarded { [client] in
+            var out: [StoredRecord] = []
+            for try await row in try await client.query(query, logger: logger) {
+                out.append(try Self.record(vehicleID: vehicleID, row))
+            }
+            return out
+        }
+    }
+
+    static func record(vehicleID: String, _ row: PostgresRow) throws -> StoredRecord {
+        let (seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes) = try row.decode(
+            (Int64, String, Int64, Double?, Double?, Double?, Double?, Double?, Int64?, Double?, Double?, Double?, Int64?).self)
+        return StoredRecord(
+            vehicleID: vehicleID, seq: UInt64(bitPattern: seq), kind: RecordKind(rawValue: kind) ?? .fix,
+            time: Timestamp(microseconds: time), lat: lat, lon: lon, alt: alt, speed: speed, track: track,
+            mode: mode.map { Int(clamping: $0) }, eph: eph, temperature: temperature, humidity: humidity,
+            pictureBytes: bytes.map { Int(clamping: $0) })
+    }
+
+    func latest(vehicleID: String, kind: RecordKind, notAfter: Timestamp) async throws -> StoredRecord? {
+        var q = PostgresQuery(unsafeSQL: """
+            SELECT \(Self.recordColumns) FROM record WHERE vehicle_id = $1 AND kind = $2 AND time_us <= $3
+            ORDER BY time_us DESC, seq DESC LIMIT 1
+            """)
+        q.binds.append(vehicleID)
+        q.binds.append(kind.rawValue)
+        q.binds.append(notAfter.microseconds)
+        return try await fetchRecords(vehicleID: vehicleID, q).first
+    }
+
+    public func latestState(for vehicles: [VehicleRecord], cutoff: @Sendable (VehicleRecord) -> Timestamp) async throws
+        -> [(VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?)]
+    {
+        var out: [(VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?)] = []
+        for v in vehicles {
+            let c = cutoff(v)
+            out.append((v, try await latest(vehicleID: v.id, kind: .fix, notAfter: c),
+                        try await latest(vehicleID: v.id, kind: .climate, notAfter: c),
+                        try await latest(vehicleID: v.id, kind: .picture, notAfter: c)))
+        }
+        return out
+    }
+
+    public func hasPicture(vehicleID: String, seq: UInt64) async throws -> Bool {
+        try await picture(vehicleID: vehicleID, seq: seq) != nil
+    }
+
+    public func picture(vehicleID: String, seq: UInt64) async throws -> StoredRecord? {
+        var q = PostgresQuery(unsafeSQL: """
+            SELECT \(Self.recordColumns) FROM record WHERE vehicle_id = $1 AND seq = $2 AND kind = 'picture'
+            """)
+        q.binds.append(vehicleID)
+        q.binds.append(Int64(bitPattern: seq))
+        return try await fetchRecords(vehicleID: vehicleID, q).first
+    }
+
+    public func recordCounts() async throws -> [String: Int] {
+        let logger = self.logger
+        return try await guarded { [client] in
+            var out: [String: Int] = [:]
+            for try await (kind, n) in try await client.query("SELECT kind, COUNT(*) FROM record GROUP BY kind", logger: logger)
+                .decode((String, Int64).self) {
+                out[kind] = Int(clamping: n)
+            }
+            return out
+        }
+    }
+
+    public func ping() async -> Bool {
+        let logger = self.logger
+        return (try? await guarded { [client] in
+            var one = 0
+            for try await v in try await client.query("SELECT 1", logger: logger).decode(Int32.self) { one = Int(v) }
+            return one
+        }) == 1
+    }
+
+    // MARK: Retention
+
+    public func prune(olderThan cutoff: Timestamp) async throws -> (deleted: Int, pictures: [StoredRecord]) {
+        let logger = self.logger
+        return try await guarded { [client] in
+            try await client.withTransaction(logger: logger) { conn in
+                var pictures: [StoredRecord] = []
+                var deleted = 0
+                for try await (vehicle, seq, kind, time) in try await conn.query(
+                    "DELETE FROM record WHERE time_us < \(cutoff.microseconds) RETURNING vehicle_id, seq, kind, time_us",
+                    logger: logger).decode((String, Int64, String, Int64).self) {
+                    deleted += 1
+                    if kind == RecordKind.picture.rawValue {
+                        pictures.append(StoredRecord(vehicleID: vehicle, seq: UInt64(bitPattern: seq), kind: .picture,
+                                                     time: Timestamp(microseconds: time)))
+                    }
+                }
+                return (deleted, pictures)
+            }
+        }
+    }
+
+    // MARK: Several instances
+
+    /// Listens on `monnemo_live` on a connection of its own and hands the records other instances
+    /// committed to `handler` (read back from the table: a notification names them, and only
+    /// committed transactions notify). Returns when the connection is lost (the caller listens again).
+    public func followOtherInstances(_ handler: @escaping @Sendable ([StoredRecord]) async -> Void) async throws {
+        let logger = self.logger
+        let instance = self.instance
+        try await client.withConnection { conn in
+            try await conn.listen(on: Self.channel) { notifications in
+                for try await n in notifications {
+                    let words = n.payload.split(separator: " ")
+                    guard words.count >= 3, words[0] != instance else { continue }
+                    let vehicle = String(words[1])
+                    let seqs = words.dropFirst(2).compactMap { UInt64($0) }.map { Int64(bitPattern: $0) }
+                    var q = PostgresQuery(unsafeSQL: """
+                        SELECT \(Self.recordColumns) FROM record WHERE vehicle_id = $1 AND seq = ANY($2) ORDER BY time_us, seq
+                        """)
+                    q.binds.append(vehicle)
+                    q.binds.append(seqs)
+                    var records: [StoredRecord] = []
+                    for try await row in try await conn.query(q, logger: logger) {
+                        records.append(try Self.record(vehicleID: vehicle, row))
+                    }
+                    if !records.isEmpty { await handler(records) }
+                }
+            }
+        }
+    }
+}
