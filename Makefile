@@ -54,6 +54,9 @@ test-swift:
 	# real audio and packets, which a 2-core machine running every suite at once would starve: they run
 	# after the rest, one suite at a time.
 	timeout 1200 $(SWIFT) test --skip-build --skip '\.Live'
+	# The map server's whole suite again on PostgreSQL (a real server from Debian's package, started by
+	# the tests in a temporary folder on a free port): every guarantee holds on both backends.
+	MONNEMO_TEST_STORE=postgres timeout 1200 $(SWIFT) test --skip-build --filter '^MapServerTests\.'
 	@suites=$$($(SWIFT) test list --skip-build | sed -n 's/^\([A-Za-z0-9_]*\.Live[A-Za-z0-9_]*\)[./].*/\1/p' | sort -u); \
 	 [ -n "$$suites" ] || { echo "no live suites found"; exit 1; }; \
 	 for s in $$suites; do echo "== $$s"; timeout 1200 $(SWIFT) test --skip-build --filter "^$$s[./]" || exit 1; done

@@ -4,7 +4,9 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import Telemetry
+import Timekeeping
 
 // Wiring: the routers over the routes, and the services `run()` serves.
 extension MapServer {
@@ -155,13 +157,20 @@ struct LiveHubService: Service {
 /// listens again, after a pause, whenever the connection is lost.
 struct FollowOtherInstancesService: Service {
     let server: MapServer
+    /// How far before the moment a listener was lost the next one catches up (instances' clocks differ a little).
+    static let catchUpMargin: Duration = .seconds(10)
+
     func run() async throws {
         let s = server
         let settings: @Sendable (String) async throws -> VehicleRecord? = { try await s.store.vehicle(id: $0) }
+        // Set when a listener is lost, cleared once the next one has caught up.
+        let catchUpFrom = Mutex<Timestamp?>(nil)
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await s.store.followOtherInstances { records in
+                    try await s.store.followOtherInstances(
+                        catchingUpFrom: catchUpFrom.withLock { $0 },
+                        listening: { catchUpFrom.withLock { $0 = nil } }) { records in
                         await MapServer.publish([IngestOutcome(accepted: records.count, duplicates: 0, stored: records)],
                                                 settings: settings, hub: s.hub, metrics: s.metrics, logger: s.logger,
                                                 clock: s.clock, storedHere: false)
@@ -170,6 +179,8 @@ struct FollowOtherInstancesService: Service {
                     if Task.isCancelled { break }
                     s.logger.warning("live feed of other instances interrupted (\(error)); listening again in 1 s")
                 }
+                let lost = Timestamp(s.clock.now() - Self.catchUpMargin)
+                catchUpFrom.withLock { if $0 == nil { $0 = lost } }
                 try? await Task.sleep(for: .seconds(1))
             }
         }

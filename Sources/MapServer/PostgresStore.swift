@@ -415,10 +415,25 @@ public final class PostgresStore: TelemetryStoring {
         }
     }
 
+    /// A record from a row whose first column is the vehicle id, then `recordColumns`.
+    static func record(vehicleIDColumn row: PostgresRow) throws -> StoredRecord {
+        let (vehicle, seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes) = try row.decode(
+            (String, Int64, String, Int64, Double?, Double?, Double?, Double?, Double?, Int64?, Double?, Double?, Double?,
+             Int64?).self)
+        return record(vehicle, seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes)
+    }
+
     static func record(vehicleID: String, _ row: PostgresRow) throws -> StoredRecord {
         let (seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes) = try row.decode(
             (Int64, String, Int64, Double?, Double?, Double?, Double?, Double?, Int64?, Double?, Double?, Double?, Int64?).self)
-        return StoredRecord(
+        return record(vehicleID, seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes)
+    }
+
+    // swiftlint:disable:next function_parameter_count
+    static func record(_ vehicleID: String, _ seq: Int64, _ kind: String, _ time: Int64, _ lat: Double?, _ lon: Double?,
+                       _ alt: Double?, _ speed: Double?, _ track: Double?, _ mode: Int64?, _ eph: Double?,
+                       _ temperature: Double?, _ humidity: Double?, _ bytes: Int64?) -> StoredRecord {
+        StoredRecord(
             vehicleID: vehicleID, seq: UInt64(bitPattern: seq), kind: RecordKind(rawValue: kind) ?? .fix,
             time: Timestamp(microseconds: time), lat: lat, lon: lon, alt: alt, speed: speed, track: track,
             mode: mode.map { Int(clamping: $0) }, eph: eph, temperature: temperature, humidity: humidity,
@@ -509,12 +524,32 @@ public final class PostgresStore: TelemetryStoring {
 
     /// Listens on `monnemo_live` on a connection of its own and hands the records other instances
     /// committed to `handler` (read back from the table: a notification names them, and only
-    /// committed transactions notify). Returns when the connection is lost (the caller listens again).
-    public func followOtherInstances(_ handler: @escaping @Sendable ([StoredRecord]) async -> Void) async throws {
+    /// committed transactions notify). With `catchingUpFrom`, once the LISTEN is in place it first
+    /// hands over what was received since then (at most `catchUpLimit` records, the latest),
+    /// covering the time no listener was there. Returns when the connection is lost (the caller
+    /// listens again).
+    public func followOtherInstances(catchingUpFrom: Timestamp?, listening: @escaping @Sendable () -> Void,
+                                     _ handler: @escaping @Sendable ([StoredRecord]) async -> Void) async throws {
         let logger = self.logger
         let instance = self.instance
         try await client.withConnection { conn in
             try await conn.listen(on: Self.channel) { notifications in
+                if let since = catchingUpFrom {
+                    var q = PostgresQuery(unsafeSQL: """
+                        SELECT * FROM (SELECT vehicle_id, \(Self.recordColumns) FROM record WHERE received_us >= $1
+                        ORDER BY received_us DESC LIMIT \(Self.catchUpLimit)) latest ORDER BY time_us, seq
+                        """)
+                    q.binds.append(since.microseconds)
+                    var records: [StoredRecord] = []
+                    for try await row in try await conn.query(q, logger: logger) {
+                        records.append(try Self.record(vehicleIDColumn: row))
+                    }
+                    logger.info("live feed of other instances: caught up with \(records.count) records received meanwhile")
+                    for (_, group) in Dictionary(grouping: records, by: \.vehicleID).sorted(by: { $0.key < $1.key }) {
+                        await handler(group)
+                    }
+                }
+                listening()
                 for try await n in notifications {
                     let words = n.payload.split(separator: " ")
                     guard words.count >= 3, words[0] != instance else { continue }
@@ -534,4 +569,7 @@ public final class PostgresStore: TelemetryStoring {
             }
         }
     }
+
+    /// The most records one catch-up hands over (a listener down for long does not flood the feed).
+    static let catchUpLimit = 20_000
 }

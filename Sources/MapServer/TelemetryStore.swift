@@ -359,7 +359,8 @@ public final class TelemetryStore: TelemetryStoring {
     // MARK: One process
 
     /// SQLite serves one server process: there are no other instances to follow.
-    public func followOtherInstances(_ handler: @escaping @Sendable ([StoredRecord]) async -> Void) async throws {}
+    public func followOtherInstances(catchingUpFrom: Timestamp?, listening: @escaping @Sendable () -> Void,
+                                     _ handler: @escaping @Sendable ([StoredRecord]) async -> Void) async throws {}
 
     public func close() async {
         try? pool.close()

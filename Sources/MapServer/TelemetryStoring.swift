@@ -54,9 +54,12 @@ public protocol TelemetryStoring: Sendable {
 
     // MARK: Several instances
     /// Calls `handler` with the records other server instances commit, until the task is cancelled
-    /// (the live feed of every instance shows every commit). A store only one process can serve
-    /// returns at once.
-    func followOtherInstances(_ handler: @escaping @Sendable ([StoredRecord]) async -> Void) async throws
+    /// or the connection fails (the live feed of every instance shows every commit). With
+    /// `catchingUpFrom`, once listening it first hands over every record received since then (by
+    /// any instance: what was committed while a previous listener was down is not missed, and some
+    /// records may be handed over twice), then calls `listening`. A store only one process can serve returns at once.
+    func followOtherInstances(catchingUpFrom: Timestamp?, listening: @escaping @Sendable () -> Void,
+                              _ handler: @escaping @Sendable ([StoredRecord]) async -> Void) async throws
 
     /// Closes the connections (the store is not used afterwards).
     func close() async
