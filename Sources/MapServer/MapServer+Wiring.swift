@@ -162,7 +162,7 @@ struct FollowOtherInstancesService: Service {
 
     func run() async throws {
         let s = server
-        let settings: @Sendable (String) async throws -> VehicleRecord? = { try await s.store.vehicle(id: $0) }
+        let settings: @Sendable (String) async throws -> VehicleRecord? = { try await s.liveSettings.settings(of: $0) }
         // Set when a listener is lost, cleared once the next one has caught up.
         let catchUpFrom = Mutex<Timestamp?>(nil)
         try? await cancelWhenGracefulShutdown {
@@ -171,7 +171,10 @@ struct FollowOtherInstancesService: Service {
                     try await s.store.followOtherInstances(
                         catchingUpFrom: catchUpFrom.withLock { $0 },
                         listening: { catchUpFrom.withLock { $0 = nil } }) { records in
-                        await MapServer.publish([IngestOutcome(accepted: records.count, duplicates: 0, stored: records)],
+                        // A catch-up repeats what was published already: only the rest goes out.
+                        let fresh = s.recentlyPublished?.unseen(records) ?? records
+                        guard !fresh.isEmpty else { return }
+                        await MapServer.publish([IngestOutcome(accepted: fresh.count, duplicates: 0, stored: fresh)],
                                                 settings: settings, hub: s.hub, metrics: s.metrics, logger: s.logger,
                                                 clock: s.clock, storedHere: false)
                     }

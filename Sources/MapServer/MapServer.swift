@@ -18,6 +18,10 @@ public final class MapServer: Sendable {
     public let logger: Logger
     let committer: GroupCommitter
     let pictures: PictureFiles
+    /// The vehicles' privacy settings as the live feed applies them.
+    let liveSettings: LiveSettings
+    /// What the live feed published lately, when other instances share the store (see `RecentlyPublished`).
+    let recentlyPublished: RecentlyPublished?
     /// Per-client limits of the API listener and of the OsmAnd listener, and the per-token limit.
     let apiClients: RateLimiter?
     let osmandClients: RateLimiter?
@@ -57,9 +61,14 @@ public final class MapServer: Sendable {
         self.apiClients = configuration.clientRateLimit.map { RateLimiter(limit: $0) }
         self.osmandClients = configuration.clientRateLimit.map { RateLimiter(limit: $0) }
         self.tokens = configuration.tokenRateLimit.map { RateLimiter(limit: $0) }
-        let settings: @Sendable (String) async throws -> VehicleRecord? = { try await store.vehicle(id: $0) }
+        let live = LiveSettings(store: store)
+        self.liveSettings = live
+        let settings: @Sendable (String) async throws -> VehicleRecord? = { try await live.settings(of: $0) }
+        let recent = store.servesSeveralInstances ? RecentlyPublished(capacity: 2 * PostgresStore.catchUpLimit) : nil
+        self.recentlyPublished = recent
         self.committer = GroupCommitter(store: store, clock: clock, maxPending: configuration.maxPendingCommits) { outcomes, requests in
             metrics.commit(requests: requests)
+            recent?.insert(outcomes.flatMap(\.stored))
             await MapServer.publish(outcomes, settings: settings, hub: hub, metrics: metrics, logger: logger, clock: clock)
         }
     }

@@ -79,4 +79,22 @@ import TestSupport
         follow.cancel()
         await a.close(); await b.close()
     }
+
+    static func stored(_ vehicle: String, _ seqs: [UInt64]) -> [StoredRecord] {
+        seqs.map { StoredRecord(vehicleID: vehicle, record: TelemetryRecord(
+            seq: $0, time: Timestamp(microseconds: 0), payload: .fix(Fix(lat: 48, lon: 2)))) }
+    }
+
+    @Test func aCatchUpPublishesOnlyWhatWasNotPublishedYet() {
+        let recent = RecentlyPublished(capacity: 4)
+        recent.insert(Self.stored("car", [1, 2, 3]))
+        #expect(recent.unseen(Self.stored("car", [2, 3, 4]) + Self.stored("bike", [3])).map(\.seq) == [4, 3])
+        #expect(recent.count == 4)
+        // Full: the oldest keys are forgotten first (car 1 went when bike 3 came, car 2 for car 5, car 3 for car 1).
+        #expect(recent.unseen(Self.stored("car", [5, 1])).map(\.seq) == [5, 1])
+        #expect(recent.count == 4)
+        #expect(recent.unseen(Self.stored("car", [1, 5, 4, 2])).map(\.seq) == [2])
+        // Car 4 was the oldest: it made room for car 2 and counts as unseen again; bike 3 is still known.
+        #expect(recent.unseen(Self.stored("bike", [3]) + Self.stored("car", [4])).map(\.seq) == [4])
+    }
 }

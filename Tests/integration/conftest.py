@@ -52,15 +52,18 @@ def server_binary():
 class ServerProcess:
     """One monnemo-server process; start() waits until /healthz answers."""
 
-    def __init__(self, data, extra=()):
+    def __init__(self, data, extra=(), name='server', http_port=0):
         self.binary = server_binary()
         self.data = data
         self.extra = list(extra)
         self.proc = None
         self.http_port = None
+        self.fixed_http_port = http_port  # 0: any free port (an instance behind a balancer keeps its own)
         self.osmand_port = None
         self.osmand_ids = {}
-        self.log_path = os.path.join(data, 'server.log')
+        # Several instances may share one data folder (their pictures): each has its own log and port file.
+        self.log_path = os.path.join(data, name + '.log')
+        self.port_file = os.path.join(data, name + '.ports')
 
     def cli(self, *args, check=True):
         return subprocess.run([self.binary, *args, '--data', self.data], capture_output=True, text=True, check=check)
@@ -72,12 +75,12 @@ class ServerProcess:
         return lines[-1]
 
     def start(self):
-        port_file = os.path.join(self.data, 'ports')
+        port_file = self.port_file
         if os.path.exists(port_file):
             os.unlink(port_file)
         self.log = open(self.log_path, 'a')
         self.proc = subprocess.Popen(
-            [self.binary, 'serve', '--data', self.data, '--bind', '127.0.0.1', '--http-port', '0', '--osmand-port', '0',
+            [self.binary, 'serve', '--data', self.data, '--bind', '127.0.0.1', '--http-port', str(self.fixed_http_port), '--osmand-port', '0',
              '--web-dir', os.path.join(ROOT, 'Web'), '--tile-url', '', '--port-file', port_file, *self.extra],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30

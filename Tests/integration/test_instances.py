@@ -1,0 +1,187 @@
+"""Three monnemo-server instances on one PostgreSQL behind nginx, as an operator following a whole race
+runs them. Writers that behave like real clients (every batch resent until it is acknowledged, and
+some acknowledged batches sent again, as by a client that lost its bookkeeping) post through the
+balancer while one instance is killed with SIGKILL and PostgreSQL is restarted. Afterwards every
+record is readable exactly once, and the live feed of every instance showed every record, whichever
+instance stored it."""
+import json
+import random
+import signal
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from cluster_support import LiveReader, Nginx, Postgres, free_tcp_port
+from conftest import ServerProcess, fix
+
+INSTANCES = 3
+WRITERS = 4
+START = time.time() - 3600  # fix times: the last hour (the live feed shows them, none is in the future)
+
+
+@pytest.fixture
+def postgres():
+    pg = Postgres()
+    yield pg
+    pg.stop()
+
+
+class Writer:
+    """One vehicle's client: numbered batches, each resent until acknowledged, a few at a time."""
+
+    def __init__(self, url_port, token, seed):
+        self.port, self.token, self.rnd = url_port, token, random.Random(seed)
+        self.next_seq = 0
+        self.acknowledged = []
+        self.refusals = Counter()  # answers other than 200 (and connection errors) that were resent
+        self.duplicates_reported = 0
+
+    def post(self, batch):
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request(f'http://127.0.0.1:{self.port}/api/v1/telemetry', method='POST',
+                                     data=json.dumps({'records': batch}).encode(),
+                                     headers={'Authorization': 'Bearer ' + self.token,
+                                              'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, None
+        except OSError as e:
+            return type(e).__name__, None
+
+    def send_until_acknowledged(self, batch, deadline):
+        while time.time() < deadline:
+            status, answer = self.post(batch)
+            if status == 200:
+                assert answer['accepted'] + answer['duplicates'] == len(batch), answer
+                self.duplicates_reported += answer['duplicates']
+                self.acknowledged.append(batch)
+                return answer
+            self.refusals[status] += 1
+            time.sleep(0.1)
+        raise AssertionError(f'a batch was never acknowledged (answers: {dict(self.refusals)})')
+
+    def new_batch(self):
+        n = self.rnd.randint(1, 8)
+        batch = [fix(s, START + s * 0.01, lat=48 + s * 1e-5, lon=2.0) for s in range(self.next_seq, self.next_seq + n)]
+        self.next_seq += n
+        return batch
+
+    def run_until(self, stop):
+        while not stop.is_set():
+            self.send_until_acknowledged(self.new_batch(), time.time() + 60)
+            time.sleep(0.05)
+
+
+def readings_through(port, vehicle):
+    """Every fix of a vehicle through the balancer, following the paging links."""
+    import urllib.request
+    seqs, path = [], f'/api/v1/vehicles/{vehicle}/readings?kind=fix&limit=5000'
+    while path:
+        with urllib.request.urlopen(f'http://127.0.0.1:{port}{path}', timeout=30) as r:
+            seqs += [x['seq'] for x in json.loads(r.read())]
+            link = r.headers.get('Link')
+        path = link[1:link.index('>')] if link else None
+    return seqs
+
+
+def wait_until(predicate, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline and not predicate():
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_instances_behind_nginx_survive_a_kill_and_a_database_restart(postgres, data_dir):
+    url = postgres.create_database()
+    # One client address (127.0.0.1 via nginx) writes for every vehicle as fast as it can: the
+    # per-client limit is policy, not what this test is about.
+    extra = ['--database', url, '--rate-limit', 'off', '--token-rate-limit', 'off']
+    instances = [ServerProcess(data_dir, extra, name=f'instance{k}', http_port=free_tcp_port()) for k in range(INSTANCES)]
+    nginx = None
+    readers = []
+    try:
+        tokens = [instances[0].add_vehicle(f'bike-{i}', '--database', url) for i in range(WRITERS)]
+        for s in instances:
+            s.start()
+        nginx = Nginx([s.http_port for s in instances])
+        readers = [LiveReader(s.http_port) for s in instances]
+        writers = [Writer(nginx.port, tokens[i], seed=11 + i) for i in range(WRITERS)]
+        stop = threading.Event()
+        failures = []
+
+        def run(w):
+            try:
+                w.run_until(stop)
+            except BaseException as e:  # noqa: B036 - reported below
+                failures.append(e)
+
+        threads = [threading.Thread(target=run, args=(w,)) for w in writers]
+        for t in threads:
+            t.start()
+        acknowledged = lambda: sum(len(w.acknowledged) for w in writers)  # noqa: E731
+        progress = []
+        time.sleep(2)
+        progress.append(acknowledged())
+        instances[1].kill(signal.SIGKILL)          # mid-ingest: its answers in flight are lost
+        assert instances[1].proc.returncode == -signal.SIGKILL
+        time.sleep(2)
+        progress.append(acknowledged())
+        postgres.restart()                          # every connection of every instance is cut
+        time.sleep(2)
+        progress.append(acknowledged())
+        instances[1].start()                        # back on its port, on its own
+        readers.append(LiveReader(instances[1].http_port))
+        time.sleep(2)
+        progress.append(acknowledged())
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+        assert not failures, failures[0]
+        # Writes were acknowledged before the kill and between every step (ingest never stopped for long).
+        assert all(b > a for a, b in zip([0] + progress, progress)), f'acknowledged batches over time: {progress}'
+        refused = sum((w.refusals for w in writers), Counter())
+
+        # Clients that lost their bookkeeping send their last acknowledged batches again.
+        forgotten = 0
+        for w in writers:
+            for batch in w.acknowledged[-3:]:
+                answer = w.send_until_acknowledged(batch, time.time() + 30)
+                assert answer['duplicates'] == len(batch), f'a resent batch was stored again: {answer}'
+                forgotten += len(batch)
+        # A last batch each, seen by the restarted instance's new live reader too.
+        final = {(f'bike-{i}', s['seq']) for i, w in enumerate(writers)
+                 for s in w.send_until_acknowledged(w.new_batch(), time.time() + 30) and w.acknowledged[-1]}
+
+        for i, w in enumerate(writers):
+            seqs = readings_through(nginx.port, f'bike-{i}')
+            twice = [s for s, n in Counter(seqs).items() if n > 1]
+            assert not twice, f'bike-{i}: stored more than once: {twice[:5]}'
+            assert set(seqs) == set(range(w.next_seq)), \
+                f'bike-{i}: {len(set(range(w.next_seq)) - set(seqs))} acknowledged records missing'
+        stored = {(f'bike-{i}', s) for i, w in enumerate(writers) for s in range(w.next_seq)}
+
+        # The live feeds: the instances never killed saw every record, whichever instance stored it
+        # (also what was stored while PostgreSQL restarted); the restarted one sees what came after.
+        for k in (0, 2):
+            assert wait_until(lambda: stored <= readers[k].keys(), 20), \
+                f'instance {k} live feed missed {len(stored - readers[k].keys())} of {len(stored)} records, ' \
+                f'e.g. {sorted(stored - readers[k].keys())[:5]}'
+        assert wait_until(lambda: final <= readers[-1].keys(), 20), \
+            f'the restarted instance\'s live feed missed {sorted(final - readers[-1].keys())[:5]}'
+        print(f'records {len(stored)}, resent and absorbed {forgotten}, duplicates reported '
+              f'{sum(w.duplicates_reported for w in writers)}, refused answers {dict(refused)}')
+    finally:
+        for s in instances:  # shown when the test fails: what went wrong, without the request lines
+            lines = [l for l in open(s.log_path, errors='replace') if ' 200 ' not in l]
+            print(f'--- {s.log_path}\n' + ''.join(lines[-40:]))
+        for r in readers:
+            r.close()
+        if nginx:
+            nginx.stop()
+        for s in instances:
+            s.kill()
