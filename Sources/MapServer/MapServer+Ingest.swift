@@ -66,7 +66,11 @@ extension MapServer {
         let body = try await collectBody(request, limit: configuration.maxBatchBytes, what: "the batch")
         let batch: TelemetryBatch
         do {
-            batch = try TelemetryBatch(json: Data(buffer: body))
+            // Straight from the request's bytes: no copy into Data, no tree of Foundation objects.
+            let decoded: Result<TelemetryBatch, BatchValidationError> = body.withUnsafeReadableBytes { bytes in
+                Result { () throws(BatchValidationError) in try TelemetryBatch(jsonBytes: bytes) }
+            }
+            batch = try decoded.get()
         } catch {
             if error.isMalformedBody {
                 throw APIError(.badJSON, "\(error.reason); nothing was stored")

@@ -57,29 +57,30 @@ public struct TelemetryBatch: Hashable, Sendable {
 
     /// Parses and validates a batch. Every record must be valid or the whole batch is refused.
     public init(json data: Data) throws(BatchValidationError) {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data, options: [])
-        } catch {
-            throw .notJSON
+        let decoded: Result<BatchBytesDecoder.Decoded, BatchValidationError> = data.withUnsafeBytes { bytes in
+            Result { () throws(BatchValidationError) in try BatchBytesDecoder.decode(bytes) }
         }
-        guard let top = object as? [String: Any] else {
-            throw .notAnObject
-        }
-        guard let list = top["records"] as? [Any] else {
-            throw .missingRecords
-        }
+        try self.init(decoded: decoded.get())
+    }
+
+    /// Parses and validates a batch straight from the request's bytes (no copy into `Data`).
+    public init(jsonBytes bytes: UnsafeRawBufferPointer) throws(BatchValidationError) {
+        try self.init(decoded: BatchBytesDecoder.decode(bytes))
+    }
+
+    init(decoded: BatchBytesDecoder.Decoded) throws(BatchValidationError) {
+        guard case .array(let list) = decoded else { throw .missingRecords }
         guard list.count <= Self.maximumRecords else {
             throw .tooManyRecords(count: list.count, limit: Self.maximumRecords)
         }
         var records: [TelemetryRecord] = []
         records.reserveCapacity(list.count)
         for (i, element) in list.enumerated() {
-            guard let fields = element as? [String: Any] else {
+            guard let fields = element else {
                 throw .invalidRecord(index: i, reason: "record must be a JSON object")
             }
             do {
-                records.append(try TelemetryRecord(fields: fields))
+                records.append(try TelemetryRecord(validating: fields))
             } catch {
                 throw .invalidRecord(index: i, reason: error.reason)
             }
@@ -106,58 +107,76 @@ public struct RecordFieldError: Error, Sendable {
 }
 
 extension TelemetryRecord {
-    /// Builds a record from decoded JSON fields, checking every rule of the API.
+    /// Builds a record from fields JSONSerialization decoded, checking every rule of the API.
     public init(fields: [String: Any]) throws(RecordFieldError) {
-        func number(_ key: String, required: Bool) throws(RecordFieldError) -> Double? {
-            guard let value = fields[key], !(value is NSNull) else {
-                if required { throw RecordFieldError(reason: "missing field \"\(key)\"") }
+        var decoded = RecordFields()
+        for key in RecordFields.Key.allCases {
+            guard let value = fields[key.rawValue] else { continue }
+            switch value {
+            case is NSNull:
+                decoded[key] = .null
+            case let n as NSNumber:
+                // JSONSerialization decodes booleans as NSNumber too.
+                decoded[key] = isNumericNotBoolean(n) ? .number(n.doubleValue, unsignedInteger: Self.exactUInt64(n)) : .boolean
+            case let text as String:
+                decoded[key] = .string(text)
+            default:
+                decoded[key] = .composite
+            }
+        }
+        try self.init(validating: decoded)
+    }
+
+    /// Builds a record from decoded fields, checking every rule of the API.
+    public init(validating fields: RecordFields) throws(RecordFieldError) {
+        func number(_ key: RecordFields.Key, required: Bool) throws(RecordFieldError) -> Double? {
+            guard let value = fields[key], value != .null else {
+                if required { throw RecordFieldError(reason: "missing field \"\(key.rawValue)\"") }
                 return nil
             }
-            // JSONSerialization decodes booleans as NSNumber too; refuse them explicitly.
-            guard let n = value as? NSNumber, isNumericNotBoolean(n) else {
-                throw RecordFieldError(reason: "field \"\(key)\" must be a number")
+            guard case .number(let d, _) = value else {
+                throw RecordFieldError(reason: "field \"\(key.rawValue)\" must be a number")
             }
-            let d = n.doubleValue
-            guard d.isFinite else { throw RecordFieldError(reason: "field \"\(key)\" must be finite") }
+            guard d.isFinite else { throw RecordFieldError(reason: "field \"\(key.rawValue)\" must be finite") }
             return d
         }
-        guard let seqValue = fields["seq"] else { throw RecordFieldError(reason: "missing field \"seq\"") }
-        guard let seqNumber = seqValue as? NSNumber, isNumericNotBoolean(seqNumber),
-              let seq = TelemetryRecord.exactUInt64(seqNumber) else {
+        guard let seqValue = fields.seq else { throw RecordFieldError(reason: "missing field \"seq\"") }
+        guard case .number(_, let exact) = seqValue, let seq = exact else {
             throw RecordFieldError(reason: "field \"seq\" must be an unsigned 64-bit integer")
         }
-        guard let timeValue = fields["time"] else { throw RecordFieldError(reason: "missing field \"time\"") }
-        guard let timeText = timeValue as? String, let time = Timestamp(rfc3339: timeText) else {
+        guard let timeValue = fields.time else { throw RecordFieldError(reason: "missing field \"time\"") }
+        guard case .string(let timeText) = timeValue, let time = Timestamp(rfc3339: timeText) else {
             throw RecordFieldError(reason: "field \"time\" must be an RFC 3339 date-time such as 2006-07-12T10:00:00.250Z")
         }
-        guard let kindValue = fields["kind"] else { throw RecordFieldError(reason: "missing field \"kind\"") }
-        guard let kindText = kindValue as? String else { throw RecordFieldError(reason: "field \"kind\" must be a string") }
+        guard let kindValue = fields.kind else { throw RecordFieldError(reason: "missing field \"kind\"") }
+        guard case .string(let kindText) = kindValue else { throw RecordFieldError(reason: "field \"kind\" must be a string") }
         switch kindText {
         case "fix":
-            let lat = try number("lat", required: true)!
-            let lon = try number("lon", required: true)!
+            guard let lat = try number(.lat, required: true), let lon = try number(.lon, required: true) else {
+                throw RecordFieldError(reason: "missing field \"lat\"")  // unreachable: required numbers are present
+            }
             guard (-90...90).contains(lat) else { throw RecordFieldError(reason: "lat \(lat) outside -90…90") }
             guard (-180...180).contains(lon) else { throw RecordFieldError(reason: "lon \(lon) outside -180…180") }
-            let speed = try number("speed", required: false)
+            let speed = try number(.speed, required: false)
             if let speed, speed < 0 { throw RecordFieldError(reason: "speed \(speed) is negative") }
-            let track = try number("track", required: false)
+            let track = try number(.track, required: false)
             if let track, !(0...360).contains(track) { throw RecordFieldError(reason: "track \(track) outside 0…360") }
-            let eph = try number("eph", required: false)
+            let eph = try number(.eph, required: false)
             if let eph, eph < 0 { throw RecordFieldError(reason: "eph \(eph) is negative") }
             var mode: FixMode? = nil
-            if let m = try number("mode", required: false) {
+            if let m = try number(.mode, required: false) {
                 // Int(exactly:): `Int(m)` traps on 1e19, -1e19 or a fraction's neighbours.
                 guard let exact = Int(exactly: m), let fm = FixMode(rawValue: exact) else {
                     throw RecordFieldError(reason: "mode \(m) is not 1 (no fix), 2 (2D) or 3 (3D)")
                 }
                 mode = fm
             }
-            let alt = try number("alt", required: false)
+            let alt = try number(.alt, required: false)
             self.init(seq: seq, time: time, payload: .fix(Fix(lat: lat, lon: lon, alt: alt, speed: speed,
                                                                track: track, mode: mode, eph: eph)))
         case "climate":
-            let temperature = try number("temperature", required: false)
-            let humidity = try number("humidity", required: false)
+            let temperature = try number(.temperature, required: false)
+            let humidity = try number(.humidity, required: false)
             guard temperature != nil || humidity != nil else {
                 throw RecordFieldError(reason: "a climate record needs \"temperature\" or \"humidity\"")
             }

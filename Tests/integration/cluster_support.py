@@ -63,6 +63,10 @@ class Postgres:
         """A fast restart: every connection is cut, the data stays."""
         self._ctl('-w', '-t', '60', '-m', 'fast', 'restart')
 
+    def halt(self):
+        """The database goes away (fast shutdown); start() brings it back with its data."""
+        self._ctl('-w', '-t', '60', '-m', 'fast', 'stop')
+
     def stop(self):
         try:
             self._ctl('-w', '-m', 'immediate', 'stop')

@@ -18,6 +18,7 @@ from conftest import ServerProcess, fix
 
 INSTANCES = 3
 WRITERS = 4
+START_CLOCK = time.monotonic()
 START = time.time() - 3600  # fix times: the last hour (the live feed shows them, none is in the future)
 
 
@@ -36,6 +37,7 @@ class Writer:
         self.next_seq = 0
         self.acknowledged = []
         self.refusals = Counter()  # answers other than 200 (and connection errors) that were resent
+        self.log = []               # (seconds since START_CLOCK, answer) of each refusal, for the failure message
         self.duplicates_reported = 0
 
     def post(self, batch):
@@ -62,8 +64,9 @@ class Writer:
                 self.acknowledged.append(batch)
                 return answer
             self.refusals[status] += 1
+            self.log.append((round(time.monotonic() - START_CLOCK, 2), status))
             time.sleep(0.1)
-        raise AssertionError(f'a batch was never acknowledged (answers: {dict(self.refusals)})')
+        raise AssertionError(f'a batch was never acknowledged (refusals, seconds into the test: {self.log[-10:]})')
 
     def new_batch(self):
         n = self.rnd.randint(1, 8)
@@ -97,6 +100,8 @@ def wait_until(predicate, timeout):
 
 
 def test_instances_behind_nginx_survive_a_kill_and_a_database_restart(postgres, data_dir):
+    global START_CLOCK
+    START_CLOCK = time.monotonic()
     url = postgres.create_database()
     # One client address (127.0.0.1 via nginx) writes for every vehicle as fast as it can: the
     # per-client limit is policy, not what this test is about.
@@ -127,13 +132,16 @@ def test_instances_behind_nginx_survive_a_kill_and_a_database_restart(postgres, 
         progress = []
         time.sleep(2)
         progress.append(acknowledged())
+        print(f'{time.monotonic() - START_CLOCK:.2f} s: kill -9 instance 1')
         instances[1].kill(signal.SIGKILL)          # mid-ingest: its answers in flight are lost
         assert instances[1].proc.returncode == -signal.SIGKILL
         time.sleep(2)
         progress.append(acknowledged())
+        print(f'{time.monotonic() - START_CLOCK:.2f} s: restart PostgreSQL')
         postgres.restart()                          # every connection of every instance is cut
         time.sleep(2)
         progress.append(acknowledged())
+        print(f'{time.monotonic() - START_CLOCK:.2f} s: start instance 1 again')
         instances[1].start()                        # back on its port, on its own
         readers.append(LiveReader(instances[1].http_port))
         time.sleep(2)
@@ -185,3 +193,30 @@ def test_instances_behind_nginx_survive_a_kill_and_a_database_restart(postgres, 
             nginx.stop()
         for s in instances:
             s.kill()
+
+
+def test_an_instance_that_loses_the_database_answers_503_and_recovers_on_its_own(postgres, data_dir):
+    url = postgres.create_database()
+    server = ServerProcess(data_dir, ['--database', url], name='alone')
+    try:
+        token = server.add_vehicle('car', '--database', url)
+        server.start()
+        assert server.post_batch(token, [fix(1, START)])[0] == 200
+        postgres.halt()
+        started = time.time()
+        status, body, headers = server.post_batch(token, [fix(2, START + 1)])
+        assert status == 503, (status, body)
+        assert headers.get('Retry-After') == '5' and json.loads(body)['error'] == 'busy', (headers, body)
+        assert time.time() - started < 15, 'the refusal took longer than the connection wait'
+        assert server.get('/healthz')[0] == 503
+        assert server.proc.poll() is None, 'the server died without its database'
+        postgres.start()
+        # Back on its own: the refused batch was not stored, the resend is new, not a duplicate.
+        assert wait_until(lambda: server.get('/healthz')[0] == 200, 30), 'the server did not reconnect'
+        status, body, _ = server.post_batch(token, [fix(2, START + 1)])
+        answer = json.loads(body)
+        assert status == 200 and (answer['accepted'], answer['duplicates']) == (1, 0), body
+        assert readings_through(server.http_port, 'car') == [1, 2]
+    finally:
+        print(open(server.log_path, errors='replace').read()[-3000:])
+        server.kill()

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import Telemetry
+
+/// The byte-level batch decoder against Foundation's JSONSerialization (a parser we did not write):
+/// the same bodies are JSON or not for both, and a valid batch gives the same records either way.
+@Suite struct BatchBytesDecoderTests {
+    static func decode(_ text: String) throws(BatchValidationError) -> BatchBytesDecoder.Decoded {
+        let bytes = Array(text.utf8)
+        let result: Result<BatchBytesDecoder.Decoded, BatchValidationError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(BatchValidationError) in try BatchBytesDecoder.decode(raw) }
+        }
+        return try result.get()
+    }
+
+    /// The batch as JSONSerialization + `TelemetryRecord(fields:)` read it (the decoder before this one).
+    static func viaFoundation(_ text: String) -> Result<[TelemetryRecord], BatchValidationError> {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
+            return .failure(.notJSON)
+        }
+        guard let top = object as? [String: Any] else { return .failure(.notAnObject) }
+        guard let list = top["records"] as? [Any] else { return .failure(.missingRecords) }
+        var out: [TelemetryRecord] = []
+        for (i, element) in list.enumerated() {
+            guard let fields = element as? [String: Any] else {
+                return .failure(.invalidRecord(index: i, reason: "record must be a JSON object"))
+            }
+            do { out.append(try TelemetryRecord(fields: fields)) } catch {
+                return .failure(.invalidRecord(index: i, reason: error.reason))
+            }
+        }
+        return .success(out)
+    }
+
+    static func viaBytes(_ text: String) -> Result<[TelemetryRecord], BatchValidationError> {
+        let bytes = Array(text.utf8)
+        let r: Result<TelemetryBatch, BatchValidationError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(BatchValidationError) in try TelemetryBatch(jsonBytes: raw) }
+        }
+        return r.map(\.records)
+    }
+
+    static let bodies: [String] = [
+        #"{"records":[{"seq":41,"time":"2006-07-12T10:00:00.250Z","kind":"fix","lat":48.85,"lon":2.35,"alt":35,"speed":8.3,"track":271.5,"mode":3,"eph":4.2}]}"#,
+        #" { "records" : [ { "seq" : 1 , "time" : "2006-07-12T10:00:00Z" , "kind" : "climate" , "humidity" : 1e1 } ] } "#,
+        "{\"records\":[{\"seq\":1,\"time\":\"2006-07-12T10:00:00Z\",\"kind\":\"fix\",\"lat\":-0.0,\"lon\":1.5E-3}]}\n",
+        #"{"records":[{"seq":18446744073709551615,"time":"2006-07-12T10:00:00Z","kind":"climate","temperature":-12.5}]}"#,
+        #"{"records":[{"seq":18446744073709551616,"time":"2006-07-12T10:00:00Z","kind":"climate","temperature":1}]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"f\u0069x","lat":1,"lon":2,"note":"caf\u00e9 \ud83d\udeb2 \"quoted\" \\ \/ \b\f\n\r\t"}]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1,"lon":2,"extra":{"a":[1,2,{"b":null}],"c":true}}]}"#,
+        #"{"other":[1,2,3],"records":[],"more":{"x":"y"}}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":"1","lon":2}]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":[1],"lon":2}]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":null,"lon":2}]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1,"lon":2,"mode":false}]}"#,
+        #"{"records":[{"seq":true,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1,"lon":2}]}"#,
+        #"{"records":[{"seq":-3,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1,"lon":2}]}"#,
+        #"{"records":[{"seq":1,"time":12,"kind":"fix","lat":1,"lon":2}]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":7,"lat":1,"lon":2}]}"#,
+        #"{"records":[5,{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1,"lon":2}]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1,"lon":2},"x"]}"#,
+        #"{"records":{"seq":1}}"#,
+        #"{"records":null}"#,
+        #"{}"#,
+        #"[]"#,
+        #"42"#,
+        #""text""#,
+        // Not JSON, each in its own way.
+        "",
+        " ",
+        "{",
+        #"{"records":[}"#,
+        #"{"records":[1,]}"#,
+        #"{"records":[],}"#,
+        #"{"records" [1]}"#,
+        #"{'records':[]}"#,
+        #"{"records":[]} x"#,
+        #"{"records":[]}{}"#,
+        #"{"records":[01]}"#,
+        #"{"records":[1.]}"#,
+        #"{"records":[.5]}"#,
+        #"{"records":[-]}"#,
+        #"{"records":[1e]}"#,
+        #"{"records":[+1]}"#,
+        #"{"records":[tru]}"#,
+        #"{"records":[nul]}"#,
+        #"{"records":["\x"]}"#,
+        #"{"records":["\u12"]}"#,
+        "{\"records\":[\"a\u{01}b\"]}",
+        #"{"records":[NaN]}"#,
+        #"{"records":[Infinity]}"#,
+        // An invalid record before broken JSON: the body is not JSON, whatever the record says.
+        #"{"records":[{"seq":-1,"time":"x","kind":"boat"}, oops]}"#,
+    ]
+
+    /// Trailing commas: swift-corelibs-foundation's JSONSerialization accepts them, RFC 8259 (and the
+    /// decoder) does not. The one known difference.
+    static let lenientInFoundation: Set<String> = [#"{"records":[1,]}"#, #"{"records":[],}"#]
+
+    @Test(arguments: bodies)
+    func agreesWithJSONSerialization(_ body: String) {
+        let ours = Self.viaBytes(body)
+        if Self.lenientInFoundation.contains(body) {
+            #expect(ours == .failure(.notJSON), "a trailing comma must not be JSON: \(body)")
+            return
+        }
+        let theirs = Self.viaFoundation(body)
+        switch (ours, theirs) {
+        case (.success(let a), .success(let b)):
+            #expect(a == b, "records differ for \(body)")
+        case (.failure(let a), .failure(let b)):
+            #expect(a == b, "\(body): ours \(a), JSONSerialization's \(b)")
+        default:
+            Issue.record("\(body): ours \(ours), JSONSerialization's \(theirs)")
+        }
+    }
+
+    @Test func escapesAndSurrogatesAreDecoded() throws {
+        let body = #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"\u0063limate","humidity":5}]}"#
+        guard case .array(let list) = try Self.decode(body), let first = list.first, let fields = first else {
+            Issue.record("no record")
+            return
+        }
+        #expect(fields.kind == .string("climate"))
+        #expect(fields.humidity == .number(5, unsignedInteger: 5))
+    }
+
+    @Test func loneSurrogatesAndBadUTF8AreNotJSON() {
+        for body in [#"{"records":[],"k":"\ud800"}"#, #"{"records":[],"k":"\udc00\ud800"}"#, #"{"records":[],"k":"\ud800\u0041"}"#] {
+            #expect(throws: BatchValidationError.notJSON) { try Self.decode(body) }
+        }
+        var bytes = Array(#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","#.utf8)
+        bytes += [0x22, 0xC3, 0x28, 0x22, 0x3A, 0x31, 0x7D, 0x5D, 0x7D]  // a key "\xC3(" : invalid UTF-8
+        let r: Result<BatchBytesDecoder.Decoded, BatchValidationError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(BatchValidationError) in try BatchBytesDecoder.decode(raw) }
+        }
+        #expect(r == .failure(.notJSON))
+    }
+
+    @Test func nestingIsBoundedNotRecursedWithoutEnd() {
+        let deep = #"{"records":[],"x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        #expect(throws: BatchValidationError.notJSON) { try Self.decode(deep) }
+        let fine = #"{"records":[],"x":"# + String(repeating: "[", count: 50) + String(repeating: "]", count: 50) + "}"
+        #expect(throws: Never.self) { try Self.decode(fine) }
+    }
+
+    @Test func theLastRecordsMemberCounts() throws {
+        #expect(try Self.decode(#"{"records":[1],"records":[]}"#) == .array([]))
+        #expect(try Self.decode(#"{"records":[],"records":5}"#) == .noRecordsArray)
+    }
+}
