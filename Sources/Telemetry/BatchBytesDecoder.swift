@@ -1,7 +1,8 @@
 /// Reads a telemetry batch (`{"records": [...]}`) straight from the request's bytes: one pass, no
 /// intermediate tree of objects, only the fields the API knows kept (as `RecordFields`). The whole
 /// body must be valid JSON (RFC 8259) before any record is judged, as with a general JSON parser:
-/// a broken body is `notJSON` even when an earlier record is invalid too. Nesting deeper than
+/// a broken body is `notJSON` even when an earlier record is invalid too; so is a number beyond a
+/// Double's range (JSONSerialization's rule, kept). Nesting deeper than
 /// `maximumDepth` is refused as not JSON (a body of brackets must not exhaust the stack).
 public enum BatchBytesDecoder {
     /// What the body's `records` member was.
@@ -189,7 +190,8 @@ public enum BatchBytesDecoder {
                 while let d = peek(), isDigit(d) { i += 1 }
             }
             let text = UnsafeRawBufferPointer(rebasing: bytes[start..<i])
-            guard let value = Double(String(decoding: text, as: UTF8.self)) else { throw Malformed() }
+            // A number too large for a Double is refused as JSONSerialization refuses it (not as infinity).
+            guard let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite else { throw Malformed() }
             var integer: UInt64? = nil
             if digitsOnly {
                 var n: UInt64 = 0

@@ -88,6 +88,8 @@ import Testing
         #"{"records":["\u12"]}"#,
         "{\"records\":[\"a\u{01}b\"]}",
         #"{"records":[NaN]}"#,
+        #"{"re":6e54787,"records":[]}"#,
+        #"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1e999,"lon":2}]}"#,
         #"{"records":[Infinity]}"#,
         // An invalid record before broken JSON: the body is not JSON, whatever the record says.
         #"{"records":[{"seq":-1,"time":"x","kind":"boat"}, oops]}"#,

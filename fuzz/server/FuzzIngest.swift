@@ -13,6 +13,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let now = Timestamp(microseconds: 1_152_698_400_000_000)
     switch selector % 6 {
     case 0:
+        // The byte-level decoder is stricter than JSONSerialization (a parser we did not write), never
+        // laxer: whatever it reads as JSON, JSONSerialization reads too.
+        if (try? BatchBytesDecoder.decode(UnsafeRawBufferPointer(start: data + 1, count: size - 1))) != nil {
+            precondition((try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])) != nil,
+                         "the batch decoder accepted a body that is not JSON")
+        }
         if let batch = try? TelemetryBatch(json: body) {
             // What parses must write back to JSON that parses to the same records. Numbers are
             // compared to 1e-9 relative: Foundation does not promise correctly rounded decimal
