@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 import Telemetry
 
 /// The map server's store on PostgreSQL (PostgresNIO), for several server instances on one
@@ -98,23 +99,37 @@ public final class PostgresStore: TelemetryStoring {
     // MARK: Errors and waiting
 
     /// Runs `body` with a bounded wait for the database: connection failures and a database that
-    /// does not answer within `connectionWait` become `StoreUnavailable`.
+    /// does not answer within `connectionWait` become `StoreUnavailable`. The wait is a race, not a
+    /// task group: a query stuck on a connection the database dropped (seen across a PostgreSQL
+    /// restart) is cancelled and left behind, never awaited, so the request is still answered.
     func guarded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let wait = connectionWait
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: wait)
-                    return nil
+        let logger = self.logger
+        let race = AnswerRace<T>()
+        let outcome: Result<T, any Error> = await withCheckedContinuation { continuation in
+            race.pending.withLock { $0 = continuation }
+            let work = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await body()) } catch { result = .failure(error) }
+                race.timer.withLock { $0?.cancel() }
+                if let waiting = race.pending.withLock({ $0.take() }) {
+                    waiting.resume(returning: result)
+                } else if case .success = result {
+                    logger.notice("a database call finished after its request was answered 503 (it took longer than \(wait))")
                 }
-                guard let first = try await group.next() else { throw StoreUnavailable(reason: "no answer") }
-                // The timer may finish first only while no connection could be leased or the query
-                // hangs: then the request is cancelled and answered 503.
-                group.cancelAll()
-                if let value = first { return value }
-                throw StoreUnavailable(reason: "no answer within \(wait)")
             }
+            let clock = Task {
+                try? await Task.sleep(for: wait)
+                guard !Task.isCancelled, let waiting = race.pending.withLock({ $0.take() }) else { return }
+                work.cancel()
+                waiting.resume(returning: .failure(StoreUnavailable(reason: "no answer within \(wait)")))
+            }
+            race.timer.withLock { $0 = clock }
+            // The work may have finished before the timer was stored: then stop the timer now.
+            if race.pending.withLock({ $0 == nil }) { clock.cancel() }
+        }
+        do {
+            return try outcome.get()
         } catch let error as PSQLError {
             throw Self.unavailable(error) ?? error
         } catch let error as PostgresTransactionError {
@@ -125,6 +140,14 @@ public final class PostgresStore: TelemetryStoring {
         } catch is CancellationError {
             throw StoreUnavailable(reason: "request cancelled while waiting for the database")
         }
+    }
+
+    /// An error the database gave for this statement alone (severity ERROR, the connection still
+    /// usable): the request's savepoint is rolled back and the group goes on. Anything else (a lost
+    /// or terminated connection: FATAL, 57P01 at shutdown) fails the whole transaction at once:
+    /// sending ROLLBACK over a connection the server closed can wait forever.
+    static func refusesOnlyThisRequest(_ error: PSQLError) -> Bool {
+        error.code == .server && unavailable(error) == nil && error.serverInfo?[.severity] == "ERROR"
     }
 
     /// A PostgreSQL error that means "the database is not there" rather than "this request is wrong".
@@ -302,7 +325,7 @@ public final class PostgresStore: TelemetryStoring {
                         try await conn.query("RELEASE SAVEPOINT request", logger: logger)
                         for r in outcome.stored { notifications[r.vehicleID, default: []].append(r.seq) }
                         results.append(.success(outcome))
-                    } catch let error as PSQLError where error.code == .server {
+                    } catch let error as PSQLError where Self.refusesOnlyThisRequest(error) {
                         // This request is refused (it alone); the others in the group commit go on.
                         try await conn.query("ROLLBACK TO SAVEPOINT request", logger: logger)
                         results.append(.failure(error))
@@ -572,4 +595,10 @@ public final class PostgresStore: TelemetryStoring {
 
     /// The most records one catch-up hands over (a listener down for long does not flood the feed).
     static let catchUpLimit = 20_000
+}
+
+/// The two sides of `PostgresStore.guarded`'s race: the waiting request and the timer.
+private final class AnswerRace<T: Sendable>: Sendable {
+    let pending = Mutex<CheckedContinuation<Result<T, any Error>, Never>?>(nil)
+    let timer = Mutex<Task<Void, Never>?>(nil)
 }
