@@ -214,21 +214,21 @@ public final class TelemetryStore: TelemetryStoring {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (vehicle_id, seq) DO NOTHING
             """)
+        guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "closed") }
+        var inserter = RecordInserter(statement: insert.sqliteStatement, connection: connection)
         var outcome = IngestOutcome(accepted: 0, duplicates: 0, stored: [])
         func run(_ r: StoredRecord) throws {
-            try insert.execute(arguments: [
-                r.vehicleID, Int64(bitPattern: r.seq), r.kind.rawValue, r.time.microseconds, receivedAt.microseconds,
-                r.lat, r.lon, r.alt, r.speed, r.track, r.mode, r.eph, r.temperature, r.humidity, r.pictureBytes,
-            ])
-            if db.changesCount > 0 {
+            if try inserter.insert(r, receivedAt: receivedAt) {
                 outcome.accepted += 1
                 outcome.stored.append(r)
             } else {
                 outcome.duplicates += 1
             }
         }
+        defer { inserter.finish() }
         switch write {
         case .records(let vehicleID, let records):
+            outcome.stored.reserveCapacity(records.count)
             for rec in records { try run(StoredRecord(vehicleID: vehicleID, record: rec)) }
         case .picture(let vehicleID, let seq, let time, let lat, let lon, let bytes):
             try run(StoredRecord(vehicleID: vehicleID, seq: seq, kind: .picture, time: time, lat: lat, lon: lon,

@@ -6,6 +6,31 @@ import Telemetry
 @testable import MapServer
 
 @Suite struct IngestTests {
+    /// Group commit: a request the database refuses (here a vehicle it does not know) fails alone, on
+    /// its own savepoint; the others in the same transaction are stored, and a resend is a duplicate.
+    @Test func aRefusedRequestInAGroupFailsAloneAndTheOthersCommit() async throws {
+        let t = try await TestServer()
+        _ = try await t.addVehicle("bike-1")
+        func fixes(_ seqs: ClosedRange<UInt64>) -> [TelemetryRecord] {
+            seqs.map { TelemetryRecord(seq: $0, time: Timestamp(microseconds: Int64($0) * 1_000_000),
+                                       payload: .fix(Fix(lat: 48, lon: 2, mode: .threeD))) }
+        }
+        let results = try await t.server.store.commit(
+            [.records(vehicleID: "bike-1", fixes(1...2)), .records(vehicleID: "nobody", fixes(1...3)),
+             .records(vehicleID: "bike-1", fixes(3...3))], receivedAt: t.now)
+        #expect(results.count == 3)
+        #expect(try results[0].get() == IngestOutcome(accepted: 2, duplicates: 0, stored: try results[0].get().stored))
+        #expect((try? results[1].get()) == nil, "a record of an unknown vehicle was stored")
+        if case .failure(let error) = results[1] { #expect(!(error is StoreUnavailable), "refused as a lost database: \(error)") }
+        #expect(try results[2].get().accepted == 1)
+        let stored = try await t.server.store.records(vehicleID: "bike-1", kind: .fix, from: nil, to: nil, limit: nil)
+        #expect(stored.map(\.seq) == [1, 2, 3])
+        #expect(stored.first?.mode == 3 && stored.first?.lat == 48)
+        #expect(try await t.server.store.records(vehicleID: "nobody", kind: .fix, from: nil, to: nil, limit: nil).isEmpty)
+        let again = try await t.server.store.commit([.records(vehicleID: "bike-1", fixes(1...3))], receivedAt: t.now)
+        #expect(try again[0].get().duplicates == 3)
+    }
+
     @Test func storesABatchAndCountsDuplicates() async throws {
         let t = try await TestServer()
         let token = try await t.addVehicle("bike-1")
