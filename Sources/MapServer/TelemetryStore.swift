@@ -150,7 +150,7 @@ public final class TelemetryStore: TelemetryStoring {
     static func fetchVehicles(_ db: Database, sql: String, arguments: StatementArguments) throws -> [VehicleRecord] {
         // Decoded without GRDB's fatal conversions: a value edited by hand into something else must
         // not crash the server, and an unreadable privacy setting reads as the most private one.
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
             func value(_ column: String) -> DatabaseValue { row[column] }
             let id = String.fromDatabaseValue(value("id")) ?? ""
             return VehicleRecord(
@@ -169,7 +169,7 @@ public final class TelemetryStore: TelemetryStoring {
     public func vehicleID(forToken token: String) async throws -> String? {
         let hash = TokenHash.hash(token)
         return try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT id FROM vehicle WHERE token_hash = ? AND revoked_us IS NULL",
+            try String.fetchOne(try db.cachedStatement(sql: "SELECT id FROM vehicle WHERE token_hash = ? AND revoked_us IS NULL"),
                                 arguments: [hash])
         }
     }
@@ -178,7 +178,7 @@ public final class TelemetryStore: TelemetryStoring {
     public func vehicleID(forOsmAndID device: String) async throws -> String? {
         let hash = TokenHash.hash(device)
         return try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT id FROM vehicle WHERE osmand_hash = ? AND revoked_us IS NULL",
+            try String.fetchOne(try db.cachedStatement(sql: "SELECT id FROM vehicle WHERE osmand_hash = ? AND revoked_us IS NULL"),
                                 arguments: [hash])
         }
     }

@@ -7,7 +7,7 @@ import Foundation
 enum TokenHash {
     static func newToken() -> String {
         var rng = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        return hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 
     static let deviceIDAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -18,8 +18,20 @@ enum TokenHash {
         return String((0..<deviceIDLength).map { _ in deviceIDAlphabet[Int.random(in: 0..<deviceIDAlphabet.count, using: &rng)] })
     }
 
+    /// Lowercase hex of the secret's SHA-256 (what the store keeps; looked up on every request).
     static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        hex(Array(SHA256.hash(data: Data(token.utf8))))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Compares two secrets in time independent of where they differ (hashes first, so lengths leak nothing).

@@ -133,3 +133,12 @@ import Timekeeping
         #expect(ContentSecurityPolicy.source(of: "") == nil)
     }
 }
+
+/// The stored form of a secret must stay what earlier servers wrote (databases keep it): lowercase
+/// hex of SHA-256, checked against the FIPS 180-2 example.
+@Suite struct TokenHashTests {
+    @Test func theStoredHashIsLowercaseHexOfSHA256() {
+        #expect(TokenHash.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(TokenHash.newToken().count == 64 && TokenHash.newToken().allSatisfy { "0123456789abcdef".contains($0) })
+    }
+}
