@@ -11,8 +11,14 @@ public struct Binding: Hashable, Sendable {
     public var priority: UInt8
     public var registeredAt: Instant
     public var expires: Instant
+    /// The home agent sent this registration a Binding Refresh Request (once per registration).
+    public var refreshRequested = false
 
     var preference: Int { priority == 0 ? 128 : Int(priority) }
+
+    /// When the home agent asks for a refresh that has not come (RFC 6275 §9.5.5): with an eighth of
+    /// the lifetime left, after the router's own refresh (due at three quarters) should have come.
+    public var refreshRequestAt: Instant { expires - (expires - registeredAt) / 8 }
 }
 
 /// A flow binding (RFC 6089 §4.3): packets matching the selector go to the listed BIDs.

@@ -266,7 +266,7 @@ public struct HomeAgent: Sendable {
 
     private static func deadline(of e: BindingCacheEntry) -> Instant? {
         if let d = e.deletedAt { return d + MobilityTimers.maximumDeleteBindingCacheEntryTimeout }
-        return e.bindings.values.map(\.expires).min()
+        return e.bindings.values.map { $0.refreshRequested ? $0.expires : min($0.refreshRequestAt, $0.expires) }.min()
     }
 
     // MARK: timers
@@ -284,14 +284,33 @@ public struct HomeAgent: Sendable {
                 continue
             }
             let expired = entry.bindings.values.filter { $0.expires <= now }
+            requestRefresh(hoa, entry, except: Set(expired.map(\.bid)), now: now, into: &out)
             guard !expired.isEmpty else { continue }
-            var updated = entry
+            var updated = cache[hoa] ?? entry  // with the refresh requests just noted
             for b in expired { updated.bindings[b.bid] = nil }
             updated.flows = updated.flows.filter { _ in !updated.bindings.isEmpty }
             commit(updated, oldPrefixes: entry.prefixes, oldBindings: entry.bindings, now: now, reason: "expired", into: &out)
         }
         earliestDeadline = cache.entries.values.compactMap(HomeAgent.deadline(of:)).min()
         return out
+    }
+
+    /// Sends a Binding Refresh Request (RFC 6275 §9.5.5, naming the BID as RFC 5648 §5.8 allows) to
+    /// each binding of `entry` whose refresh is overdue, once per registration: a router whose own
+    /// refresh BU was lost answers with a new BU before its binding lapses. The request is not
+    /// authenticated (none is defined): a router answers it only within its BU rate limit.
+    private mutating func requestRefresh(_ hoa: IPv6Address, _ entry: BindingCacheEntry, except lapsing: Set<UInt16>,
+                                         now: Instant, into out: inout HomeAgentOutput) {
+        let due = entry.bindings.values.filter { !$0.refreshRequested && !lapsing.contains($0.bid) && $0.refreshRequestAt <= now }
+        guard !due.isEmpty else { return }
+        var updated = entry
+        for b in due.sorted(by: { $0.bid < $1.bid }) {
+            updated.bindings[b.bid]?.refreshRequested = true
+            let options: [MobilityOption] = b.bid == 0 ? [] : [.bindingIdentifier(BindingIdentifier(bid: b.bid))]
+            out.signals.append(signal(.bindingRefreshRequest(BindingRefreshRequest(options: options)), to: b.path, homeAddress: hoa))
+            count("refresh_requests_sent")
+        }
+        cache.set(hoa, updated)  // not a change a driver persists: a restored binding may be asked again
     }
 
     /// When `expire(now:)` next has work to do (possibly earlier, never later).

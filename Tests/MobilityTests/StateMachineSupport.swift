@@ -50,6 +50,8 @@ struct Harness {
     /// Every BU the MR sent: time, uplink, message.
     var sent: [(Instant, String, BindingUpdate)] = []
     var acks: [BindingAcknowledgement] = []
+    /// Every signal the HA sent on its own (not in answer to a BU).
+    var haSent: [MobilityMessage] = []
 
     init(ha: HomeAgentConfiguration = haConfiguration(), mr: MobileRouterConfiguration = mrConfiguration()) {
         self.ha = HomeAgent(configuration: ha)
@@ -82,6 +84,19 @@ struct Harness {
         }
     }
 
+    /// Signals the HA sends on its own (Binding Refresh Requests from its timers) go to the MR.
+    mutating func deliverFromHA(_ output: HomeAgentOutput) {
+        haEvents += output.events
+        for s in output.signals {
+            haSent.append(s.message)
+            guard !dropToMR, let uplink = ports.first(where: { $0.value == s.destination.port })?.key else { continue }
+            let mrOut = mr.receive(mobilityHeader: s.mobilityHeader, innerSource: s.innerSource,
+                                   innerDestination: s.innerDestination, via: uplink, now: now)
+            mrEvents += mrOut.events
+            deliver(MobileRouterOutput(signals: mrOut.signals, events: []))
+        }
+    }
+
     mutating func up(_ uplink: String, _ coa: IPAddress) { deliver(mr.uplinkChanged(uplink, careOf: coa, now: now)) }
     mutating func down(_ uplink: String) { deliver(mr.uplinkChanged(uplink, careOf: nil, now: now)) }
 
@@ -90,13 +105,13 @@ struct Harness {
         let end = now + d
         while let next = [mr.nextDeadline, ha.nextDeadline].compactMap({ $0 }).min(), next <= end {
             now = max(now, next)
-            haEvents += ha.expire(now: now).events
+            deliverFromHA(ha.expire(now: now))
             deliver(mr.tick(now: now))
             // A BU held back by the update-rate limit stays due; let a little time pass.
             if let again = [mr.nextDeadline, ha.nextDeadline].compactMap({ $0 }).min(), again <= now { now = now + .milliseconds(10) }
         }
         now = max(now, end)
-        haEvents += ha.expire(now: now).events
+        deliverFromHA(ha.expire(now: now))
         deliver(mr.tick(now: now))
     }
 

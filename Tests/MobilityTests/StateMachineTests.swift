@@ -77,6 +77,45 @@ struct StateMachineTests {
         // Refresh advice is 3/4 of 120 s: one refresh every 90 s.
         #expect(refreshes == 40)
         #expect(!h.haEvents.contains { if case .bindingRemoved = $0 { return true }; return false })
+        // A router that refreshes on its own is never asked to.
+        #expect(h.haSent.isEmpty)
+        #expect(h.ha.counters["refresh_requests_sent"] == nil)
+    }
+
+    @Test("HA sends a Binding Refresh Request when a refresh is overdue; the router answers with a BU")
+    func bindingRefreshRequest() throws {
+        var h = Harness(ha: haConfiguration(maxLifetime: 120))
+        h.up("wlan", wlanCoA)
+        h.up("cell", cellCoA)
+        let registered = h.now
+        let binding = try #require(h.ha.cache[mrHome]?.bindings[1])
+        #expect(binding.refreshRequestAt == registered + .seconds(105))
+        // The router's own refresh (at 90 s) is lost: the HA's timer alone runs until 104 s: nothing.
+        #expect(h.ha.expire(now: registered + .seconds(104)).signals.isEmpty)
+        // At 105 s (an eighth of the lifetime left) one request per binding, to its path, naming its BID.
+        let out = h.ha.expire(now: registered + .seconds(105))
+        #expect(out.signals.map(\.destination) == [h.path("wlan"), h.path("cell")])
+        for (signal, bid) in zip(out.signals, [UInt16(1), 2]) {
+            guard case .bindingRefreshRequest(let brr) = signal.message else {
+                Issue.record("not a BRR: \(signal.message)")
+                continue
+            }
+            #expect(brr.options == [.bindingIdentifier(BindingIdentifier(bid: bid))])
+            #expect(signal.innerDestination == mrHome)
+        }
+        #expect(h.ha.counters["refresh_requests_sent"] == 2)
+        // Once per registration.
+        #expect(h.ha.expire(now: registered + .seconds(106)).signals.isEmpty)
+        // The router answers each with a BU; the HA renews the binding (a new registration, a new request later).
+        h.now = registered + .seconds(106)
+        let sentBefore = h.sent.count
+        h.deliverFromHA(out)
+        #expect(h.sent.count == sentBefore + 2)
+        #expect(h.mr.counters["refresh_requests_received"] == 2)
+        let renewed = try #require(h.ha.cache[mrHome]?.bindings[1])
+        #expect(renewed.registeredAt == registered + .seconds(106) && !renewed.refreshRequested)
+        #expect(renewed.expires > registered + .seconds(120))
+        #expect(!h.haEvents.contains { if case .bindingRemoved = $0 { return true }; return false })
     }
 
     @Test("HA expires bindings whose refreshes stop arriving; MR notices its own expiry")
