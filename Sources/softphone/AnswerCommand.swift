@@ -14,6 +14,7 @@ struct Answer: AsyncParsableCommand {
     @Option(help: "ALSA capture device.") var captureDevice: String?
     @Option(help: "ALSA playback device.") var playbackDevice: String?
     @OptionGroup var common: CommonOptions
+    @OptionGroup var configFile: ConfigOption
 
     func run() async throws {
         try checkFlags(seconds: [("duration", duration), ("run-for", runFor)], tone: tone)

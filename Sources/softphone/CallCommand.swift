@@ -15,6 +15,7 @@ struct Call: AsyncParsableCommand {
     @Option(name: .customLong("hold-after"), help: "Put the call on hold (re-INVITE, sendonly) this many seconds after the answer.") var holdAfter: Double?
     @Option(name: .customLong("resume-after"), help: "Take it off hold this many seconds after the answer.") var resumeAfter: Double?
     @OptionGroup var common: CommonOptions
+    @OptionGroup var configFile: ConfigOption
 
     func run() async throws {
         try checkFlags(seconds: [("duration", duration), ("answer-timeout", answerTimeout), ("hold-after", holdAfter),

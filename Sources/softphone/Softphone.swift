@@ -49,8 +49,27 @@ struct Softphone: AsyncParsableCommand {
         commandName: "softphone",
         abstract: "A headless SIP softphone (UDP/TCP, IPv6/IPv4, Opus, iLBC and G.711).",
         discussion: """
+        `call` and `answer` also read their flags from a JSON file (--config FILE): each key is a flag
+        without its dashes; flags on the command line override the file.
+
         Exit codes: 0 done, 1 usage or configuration error, 2 call rejected, 3 no answer (timeout),
         4 cancelled, 5 registration failed, 6 media failure, 7 request failed.
         """,
         subcommands: [Call.self, Answer.self, Register.self, Message.self, Options.self])
+
+    /// Parses the command line after putting the keys of `call`/`answer --config FILE` in front of
+    /// it (`ConfigFile`), then runs the command.
+    static func main() async {
+        do {
+            let arguments = try ConfigFile.expanding(Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
