@@ -62,9 +62,11 @@ let package = Package(
         // SwiftPM refuses unsafe flags in a dependency, so ILBC is not published as a library product
         // (docs/ARCHITECTURE.md, departures).
         .target(name: "ILBC", dependencies: ["AudioCodec"], swiftSettings: [.unsafeFlags(["-O"])]),
+        // WAV files (16-bit PCM) read and written: shared by the `ilbc` command and the softphone.
+        .target(name: "WAV"),
         .executableTarget(
             name: "ILBCCommand",
-            dependencies: ["ILBC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ILBC", "WAV", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // SIP messages, transactions, dialogs, digest, user agent core: sans-I/O.
         .target(name: "SIP", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -78,7 +80,7 @@ let package = Package(
         .target(
             name: "Phone",
             dependencies: [
-                "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "COpus", "CALSA",
+                "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "WAV", "COpus", "CALSA",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -170,12 +172,13 @@ let package = Package(
         .testTarget(
             name: "PhoneTests",
             dependencies: [
-                "Phone", "SIP", "SDP", "RTP", "AudioCodec", "TestSupport",
+                "Phone", "SIP", "SDP", "RTP", "AudioCodec", "WAV", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["Peers"]
         ),
         // Depends on `ilbc` so the command-line tests find the binary built next to them.
+        .testTarget(name: "WAVTests", dependencies: ["WAV"]),
         .testTarget(name: "ILBCTests", dependencies: ["ILBC", "AudioCodec", "ILBCCommand", "TestSupport"], exclude: ["pesq_check.py"]),
         .testTarget(
             name: "MapServerTests",

@@ -1,5 +1,6 @@
 import Foundation
 import ILBC
+import WAV
 
 /// What a path's extension says it holds.
 enum FileKind {
@@ -43,13 +44,13 @@ enum AudioIO {
             if bytes.count % 2 != 0 { throw .usage("\"\(path)\" has an odd number of bytes; raw input must be 16-bit samples") }
             return (0..<(bytes.count / 2)).map { Int16(bitPattern: UInt16(bytes[2 * $0]) | UInt16(bytes[2 * $0 + 1]) << 8) }
         case .wav:
-            let wav: WAVFile
-            do { wav = try WAVFile(parsing: bytes) } catch {
+            let wav: WAVAudio
+            do { wav = try WAVAudio(parsing: bytes) } catch {
                 throw .usage("\"\(path)\": \(error)\(conversionHint(path))")
             }
-            guard wav.sampleRate == 8000, wav.channels == 1, wav.bitsPerSample == 16 else {
+            guard wav.sampleRate == 8000, wav.fileChannels == 1 else {
                 throw .usage(
-                    "\"\(path)\" is \(wav.sampleRate) Hz, \(wav.channels) channel(s), \(wav.bitsPerSample)-bit; "
+                    "\"\(path)\" is \(wav.sampleRate) Hz, \(wav.fileChannels) channel(s), 16-bit; "
                         + "iLBC needs 8000 Hz mono 16-bit.\(conversionHint(path))")
             }
             return wav.samples
@@ -70,7 +71,7 @@ enum AudioIO {
             }
             try writeBytes(bytes, to: path)
         case .wav:
-            try writeBytes(WAVFile(samples: samples).serialized(), to: path)
+            try writeBytes(WAVAudio(sampleRate: 8000, samples: samples).bytes, to: path)
         case .lbc:
             throw .usage("\"\(path)\": `ilbc decode` writes audio (.wav, .pcm, .raw), not .lbc")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import WAV
 
 /// Something that gives mono 16-bit audio in frames.
 public protocol AudioSource: AnyObject {

@@ -220,6 +220,7 @@ func run(_ path: String, _ args: [String]) throws -> Int32 {
 import NIOCore
 import SIP
 import RTP
+import WAV
 
 @Suite struct ByteBufferWireTests {
     @Test func sipAndRTPThroughByteBuffers() throws {

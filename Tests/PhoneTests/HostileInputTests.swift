@@ -7,6 +7,7 @@ import Glibc
 import SDP
 import RTP
 @testable import Phone
+import WAV
 
 // Issue 14 (softphone) and issue 13 items 9 and 12: the real `softphone` binary, hostile
 // input over real sockets, then a normal call to show it still works and nothing changed.

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import SDP
 @testable import Phone
+import WAV
 
 /// Values from files and peers that once trapped or allocated without bound (issue 14),
 /// at the level of the Phone library.

@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import TestSupport
 @testable import Phone
+import WAV
 
 /// The test signal: 62.5 ms tone bursts at 16 frequencies in a fixed pseudo-random
 /// order, so a stretch of it matches one place only (a plain tone would match anywhere).

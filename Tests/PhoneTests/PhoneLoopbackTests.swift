@@ -2,6 +2,7 @@ import Testing
 import Foundation
 import NIOPosix
 @testable import Phone
+import WAV
 
 /// Two `Phone`s in this process on loopback (no namespace, no root, no peers): the NIO
 /// transports, media sessions and the driver end to end.
