@@ -41,7 +41,14 @@ public struct WAVAudio: Sendable, Equatable {
             let body = offset + 8
             let available = b.count - body
             guard let size = Int(exactly: declared), size <= available else {
-                throw .chunkOverrun(chunk: id, offset: offset, declaredSize: declared, available: available)
+                // A data chunk that says more than the file holds is a stream's placeholder size
+                // (0xFFFFFFFF from ffmpeg or arecord writing to a pipe) or a recording cut short:
+                // its samples are the rest of the file. Any other chunk that overruns is an error.
+                guard id == "data" else {
+                    throw .chunkOverrun(chunk: id, offset: offset, declaredSize: declared, available: available)
+                }
+                pcm = b[body...]
+                break
             }
             if id == "fmt " {
                 format = try WAVFormat(parsing: b[body..<(body + size)])
