@@ -5,7 +5,6 @@ import SIP
 /// Exit codes that say how a call or request ended.
 enum ExitStatus: Int32 {
     case ok = 0
-    case usage = 1
     case rejected = 2
     case noAnswer = 3
     case cancelled = 4
@@ -52,8 +51,9 @@ struct Softphone: AsyncParsableCommand {
         `call` and `answer` also read their flags from a JSON file (--config FILE): each key is a flag
         without its dashes; flags on the command line override the file.
 
-        Exit codes: 0 done, 1 usage or configuration error, 2 call rejected, 3 no answer (timeout),
-        4 cancelled, 5 registration failed, 6 media failure, 7 request failed.
+        Exit codes: 0 done, 2 call rejected, 3 no answer (timeout), 4 cancelled, 5 registration
+        failed, 6 media failure, 7 request failed, 64 usage or configuration error (a flag, a value
+        or a --config file; the message says which).
         """,
         subcommands: [Call.self, Answer.self, Register.self, Message.self, Options.self])
 

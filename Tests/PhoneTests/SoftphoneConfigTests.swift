@@ -33,7 +33,7 @@ import Foundation
         let run = try SoftphoneRun(["call", "--config", config, "sip:bob@127.0.0.1:9"], dir: dir, name: "unknown")
         defer { run.stop() }
         let status = run.waitForExit(20)
-        #expect(status != nil && status != 0)
+        #expect(status == 64, "usage errors exit 64 (EX_USAGE), as docs/phone.md says")
         #expect(run.stderr.contains("key 'ring-tone'") && run.stderr.contains("call.json"), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
@@ -44,7 +44,7 @@ import Foundation
         let run = try SoftphoneRun(["call", "--config", config, "sip:bob@127.0.0.1:9"], dir: dir, name: "value")
         defer { run.stop() }
         let status = run.waitForExit(20)
-        #expect(status != nil && status != 0)
+        #expect(status == 64, "usage errors exit 64 (EX_USAGE), as docs/phone.md says")
         #expect(run.stderr.contains("key 'answer-timeout'") && run.stderr.contains("soon"), "\(run.stderr)")
     }
 
@@ -55,7 +55,7 @@ import Foundation
         let run = try SoftphoneRun(["answer", "--config", config], dir: dir, name: "json")
         defer { run.stop() }
         let status = run.waitForExit(20)
-        #expect(status != nil && status != 0)
+        #expect(status == 64, "usage errors exit 64 (EX_USAGE), as docs/phone.md says")
         #expect(run.stderr.contains("answer.json is not a JSON object of flags"), "\(run.stderr)")
         #expect(run.stdout.isEmpty)
     }
