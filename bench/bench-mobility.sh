@@ -3,7 +3,8 @@
 #   - tunnel throughput: iperf3 TCP host->correspondent through nemo vs kernel VXLAN over the
 #     same veths vs direct over the veths (no tunnel)
 #   - handover: 1,000 pkt/s UDP each way while uplink A goes down/up 10 times, MCoA vs single CoA
-#   - signaling: BU->BA round trip and HA registrations/s and memory with 10,000 bindings
+#   - signaling: BU->BA round trip and HA registrations/s and memory with 100,000 bindings
+#     (BENCH_BINDINGS overrides the count)
 # Run from the repo root: bash bench/bench-mobility.sh
 # (Daemons are started with `ip netns exec … &` directly, not through a shell function, so $!
 # is the daemon itself: its /proc entries are read and it is the process that gets killed.)
@@ -172,25 +173,27 @@ python3 -c 'import sys; s,m=float(sys.argv[1]),float(sys.argv[2]); print("bench:
 
 fi
 
-# ---- signaling: BU->BA round trip, 10,000 bindings ------------------------------------------
+# ---- signaling: BU->BA round trip, 100,000 bindings -----------------------------------------
 [[ "$PARTS" == *" signaling "* ]] || exit 0
-python3 - "$WORK/ha-10k.json" <<'PY'
+BINDINGS="${BENCH_BINDINGS:-100000}"
+python3 - "$WORK/ha-10k.json" "$BINDINGS" <<'PY'
 import json, sys
-accounts = [{"homeAddress": "2001:db8:ffff::1:%x" % i if i < 0x10000 else "", "spi": 1000 + i,
-             "key": "0102030405060708090a0b0c0d0e0f10", "prefixes": ["2001:db8:%x:%x::/64" % (0xe000, i)],
-             "maximumLifetime": 600} for i in range(10000)]
-for i, a in enumerate(accounts):
-    low = 0x10000 + i
-    a["homeAddress"] = "2001:db8:ffff::%x:%x" % (low >> 16, low & 0xffff)
-    a["prefixes"] = ["2001:db8:%x:%x::/64" % (0xe000, i)]
+n = int(sys.argv[2])
+# Account i: home address 2001:db8:ffff::1:0 + i, prefix 2001:db8:e000::/48 + i (as mobility-bench derives them).
+accounts = []
+for i in range(n):
+    low, high = 0x10000 + i, 0xe000 * 0x10000 + i
+    accounts.append({"homeAddress": "2001:db8:ffff::%x:%x" % (low >> 16, low & 0xffff), "spi": 1000 + i,
+                     "key": "0102030405060708090a0b0c0d0e0f10",
+                     "prefixes": ["2001:db8:%x:%x::/64" % (high >> 16, high & 0xffff)], "maximumLifetime": 600})
 json.dump({"listen": ["2001:db8:f::1"], "port": 4192, "homeAgentAddress": "2001:db8:ffff::1", "tunnel": "nemo1",
            "mobileRouters": accounts}, open(sys.argv[1], "w"))
 PY
 ip netns exec "${P}ha" "$NEMO" ha --config "$WORK/ha-10k.json" --control "$WORK/ha10k.sock" --state-dir "$WORK/ha10k-state" --log-level warning >>"$WORK/ha10k.log" 2>&1 &
 HA10=$!; PIDS+=("$HA10")
-for _ in $(seq 100); do [ -S "$WORK/ha10k.sock" ] && break; sleep 0.1; done
+for _ in $(seq 600); do [ -S "$WORK/ha10k.sock" ] && break; sleep 0.1; done
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$HA10/status)
-out=$(ns mr "$MOBILITY_BENCH" signaling --home-agent 2001:db8:f::1 --port 4192 --source 2001:db8:1::100 --accounts 10000 --window 32 --rtt-samples 500)
+out=$(ns mr "$MOBILITY_BENCH" signaling --home-agent 2001:db8:f::1 --port 4192 --source 2001:db8:1::100 --accounts "$BINDINGS" --window 32 --rtt-samples 500)
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$HA10/status)
 bindings=$(counter "$WORK/ha10k.sock" binding_updates_received)
 regs=$("$NEMO" status --control "$WORK/ha10k.sock" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["bindings"]))')
@@ -198,3 +201,4 @@ echo "$out" | awk '/^rtt_samples/ {print "bench: bu_ba_rtt_median " $4 " ms (one
 echo "$out" | awk '/^registered/ {print "bench: ha_registrations_per_s " $7 " registrations/s (window 32, each adds a kernel route) refused " $9}'
 echo "bench: ha_bindings $regs bindings held"
 python3 -c 'import sys; a,b,n=int(sys.argv[1]),int(sys.argv[2]),max(1,int(sys.argv[3])); print("bench: ha_memory_per_binding %.0f bytes (RSS growth / bindings)" % ((b-a)*1024/n))' "$rss0" "$rss1" "$regs"
+python3 -c 'import sys; a,b,n=int(sys.argv[1]),int(sys.argv[2]),int(sys.argv[3]); print("bench: ha_bindings_%dk_memory %.1f MB (RSS growth with %d bindings, each with a kernel route)" % (n // 1000, (b-a)/1024, n))' "$rss0" "$rss1" "$regs"

@@ -12,7 +12,7 @@ struct SignalingBenchCommand: ParsableCommand {
         commandName: "signaling",
         abstract: "Benchmark a home agent: send signed BUs for N generated accounts, time the BAs.",
         discussion: """
-        Account i has home address 2001:db8:ffff::1:0 + i, SPI 1000 + i, prefix 2001:db8:e000+i::/64 and the
+        Account i has home address 2001:db8:ffff::1:0 + i, SPI 1000 + i, prefix 2001:db8:e000::/48 + i (a /64 each) and the
         given key (bench/bench-mobility.sh generates the matching HA configuration).
         """)
 
@@ -44,7 +44,7 @@ struct SignalingBenchCommand: ParsableCommand {
     static func prefix(_ i: Int) -> IPv6Prefix { IPv6Prefix(address: IPv6Address(high: 0x2001_0db8_e000_0000 + UInt64(i), low: 0), length: 64) }
 
     func validate() throws {
-        guard (1...65_535).contains(accounts) else { throw ValidationError("--accounts must be 1...65535 (home addresses 2001:db8:ffff::1:0 + i)") }
+        guard (1...1_000_000).contains(accounts) else { throw ValidationError("--accounts must be 1...1000000 (home addresses 2001:db8:ffff::1:0 + i)") }
         guard (1...4096).contains(window) else { throw ValidationError("--window must be 1...4096") }
         guard (0...accounts).contains(rttSamples) else { throw ValidationError("--rtt-samples must be 0...--accounts") }
         guard key.count == 32, key.allSatisfy(\.isHexDigit) else { throw ValidationError("--key must be exactly 32 hex digits (16 octets)") }
