@@ -109,7 +109,7 @@ public struct NMEALog: Sendable {
 /// A file for a replay source could not be used.
 public enum ReplayFileError: Error, Sendable, Hashable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
-    case notGPX(path: String, reason: String)
+    case notGPX(path: String, reason: GPXFormatError)
     case noTrackPoints(path: String)
 
     public var description: String {
