@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,14 +15,19 @@ public struct HTTPTimeouts: Sendable, Hashable {
     }
 }
 
-/// The agent's HTTP/1.1 client: one request per connection (`Connection: close`) over a POSIX
-/// socket to an `HTTPEndpoint`, IPv6 or IPv4 (whatever getaddrinfo answers, in its order).
+/// The agent's HTTP/1.1 client over a POSIX socket to an `HTTPEndpoint`, IPv6 or IPv4 (whatever
+/// getaddrinfo answers, in its order). One request at a time; the connection is kept for the next
+/// request when the answer allows it (HTTP/1.1, delimited body, no `Connection: close`). A kept
+/// connection the server has closed meanwhile is replaced by a new one before any answer is read.
 /// The blocking socket work runs on the client's own serial queue, not on the Swift concurrency
-/// pool; the answer is read by `HTTPResponseParser`.
+/// pool; the answer is read by `HTTPResponseParser`. Cancelling the calling task abandons the
+/// exchange within a tenth of a second (`HTTPClientError.cancelled`).
 public final class HTTPClient: Sendable {
     public let endpoint: HTTPEndpoint
     public let limits: HTTPResponseParser.Limits
     private let queue = DispatchQueue(label: "monnemo-agent.http")
+    /// The connection kept from the last exchange (only touched on `queue`).
+    private let kept = Mutex<Int32?>(nil)
 
     public init(endpoint: HTTPEndpoint, limits: HTTPResponseParser.Limits = .init()) {
         self.endpoint = endpoint
@@ -29,17 +35,22 @@ public final class HTTPClient: Sendable {
     }
 
     /// Sends `method target` (target: the path below `endpoint.basePath`, with its query) with
-    /// `fields` (Host, Content-Length and Connection are added) and `body`; returns the answer.
+    /// `fields` (Host and Content-Length are added) and `body`; returns the answer.
     public func send(method: String, target: String, fields: [HTTPResponse.Field], body: [UInt8],
                      timeouts: HTTPTimeouts) async throws(HTTPClientError) -> HTTPResponse {
         let request = try requestBytes(method: method, target: target, fields: fields, body: body)
         let head = method == "HEAD"
-        let result: Result<HTTPResponse, HTTPClientError> = await withCheckedContinuation { continuation in
-            queue.async {
-                continuation.resume(returning: Result { () throws(HTTPClientError) in
-                    try self.exchange(request, head: head, timeouts: timeouts)
-                })
+        let cancelled = CancelFlag()
+        let result: Result<HTTPResponse, HTTPClientError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                queue.async {
+                    continuation.resume(returning: Result { () throws(HTTPClientError) in
+                        try self.exchange(request, head: head, timeouts: timeouts, cancelled: cancelled)
+                    })
+                }
             }
+        } onCancel: {
+            cancelled.set()
         }
         return try result.get()
     }
@@ -48,7 +59,6 @@ public final class HTTPClient: Sendable {
     func requestBytes(method: String, target: String, fields: [HTTPResponse.Field], body: [UInt8]) throws(HTTPClientError) -> [UInt8] {
         var all = [HTTPResponse.Field(name: "Host", value: endpoint.hostHeader)] + fields
         all.append(HTTPResponse.Field(name: "Content-Length", value: String(body.count)))
-        all.append(HTTPResponse.Field(name: "Connection", value: "close"))
         var head = "\(method) \(endpoint.basePath)\(target) HTTP/1.1\r\n"
         for field in all {
             guard !field.value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else {
@@ -62,28 +72,73 @@ public final class HTTPClient: Sendable {
 
     // MARK: - Blocking socket work (on `queue`)
 
-    private func exchange(_ request: [UInt8], head: Bool, timeouts: HTTPTimeouts) throws(HTTPClientError) -> HTTPResponse {
-        let deadline = Deadline(seconds: timeouts.total)
+    private func exchange(_ request: [UInt8], head: Bool, timeouts: HTTPTimeouts, cancelled: CancelFlag) throws(HTTPClientError) -> HTTPResponse {
+        let deadline = Deadline(seconds: timeouts.total, cancelled: cancelled)
+        if cancelled.isSet { throw .cancelled }
+        if let fd = kept.withLock({ fd in defer { fd = nil }; return fd }) {
+            if Self.isIdleAndOpen(fd),
+               case .response(let response) = try exchange(on: fd, reused: true, request, head: head, timeouts: timeouts, deadline: deadline) {
+                return response
+            }
+            // Closed by the server while idle (or closed under the request): a new connection.
+        }
         let fd = try connect(timeout: timeouts.connect, deadline: deadline)
-        defer { close(fd) }
-        try writeAll(fd, request, idle: timeouts.idle, deadline: deadline)
+        switch try exchange(on: fd, reused: false, request, head: head, timeouts: timeouts, deadline: deadline) {
+        case .response(let response): return response
+        case .stale: throw .badResponse(.prematureEnd(part: .statusLine, received: 0, expected: nil))
+        }
+    }
+
+    enum Outcome {
+        case response(HTTPResponse)
+        /// A kept connection that was closed before any byte of the answer (only when `reused`).
+        case stale
+    }
+
+    /// One request and its answer on `fd`; keeps `fd` for the next exchange when the answer allows
+    /// it, closes it otherwise.
+    private func exchange(on fd: Int32, reused: Bool, _ request: [UInt8], head: Bool, timeouts: HTTPTimeouts,
+                          deadline: Deadline) throws(HTTPClientError) -> Outcome {
+        var keep = false
+        defer {
+            if keep { kept.withLock { $0 = fd } } else { close(fd) }
+        }
+        do {
+            try writeAll(fd, request, idle: timeouts.idle, deadline: deadline)
+        } catch {
+            if reused, case .socket = error { return .stale }
+            throw error
+        }
         var parser = HTTPResponseParser(limits: limits, headRequest: head)
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        var receivedAny = false
         while true {
             try wait(fd, for: Int16(POLLIN), phase: .receive, limit: timeouts.idle, deadline: deadline)
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 {
                 let code = errno
                 if code == EINTR || code == EAGAIN || code == EWOULDBLOCK { continue }
+                if reused && !receivedAny && (code == ECONNRESET || code == EPIPE) { return .stale }
                 throw .socket(phase: .receive, errno: code)
             }
+            if n == 0 && reused && !receivedAny { return .stale }
+            receivedAny = true
             do {
-                if n == 0 { return try parser.endOfStream() }
-                if let response = try parser.parse(chunk[0..<n]) { return response }
+                if n == 0 { return .response(try parser.endOfStream()) }
+                if let response = try parser.parse(chunk[0..<n]) {
+                    keep = parser.connectionReusable
+                    return .response(response)
+                }
             } catch {
                 throw .badResponse(error)
             }
         }
+    }
+
+    /// A kept connection with nothing to read (data or EOF now would mean it is no longer usable).
+    static func isIdleAndOpen(_ fd: Int32) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 0
     }
 
     /// A connected non-blocking socket to the first address that accepts.
@@ -150,30 +205,41 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    /// Waits until `fd` is ready for `events`, at most `limit` seconds and not past `deadline`.
+    /// Waits until `fd` is ready for `events`, at most `limit` seconds and not past `deadline`;
+    /// looks at the deadline's cancel flag every tenth of a second.
     private func wait(_ fd: Int32, for events: Int16, phase: HTTPClientError.Phase, limit: Double,
                       deadline: Deadline) throws(HTTPClientError) {
+        let idle = Deadline(seconds: limit, cancelled: deadline.cancelled)
         while true {
-            let left = deadline.remaining
-            let idleBound = Deadline.sane(limit) <= left
-            let span = min(Deadline.sane(limit), left)
-            guard span > 0 else { throw .timedOut(phase: phase, seconds: idleBound ? limit : deadline.seconds) }
+            if deadline.cancelled.isSet { throw .cancelled }
+            let idleLeft = idle.remaining, totalLeft = deadline.remaining
+            let left = min(idleLeft, totalLeft)
+            guard left > 0 else { throw .timedOut(phase: phase, seconds: idleLeft <= totalLeft ? idle.seconds : deadline.seconds) }
             var p = pollfd(fd: fd, events: events, revents: 0)
-            let ready = poll(&p, 1, Int32((span * 1000).rounded(.up)))
+            let ready = poll(&p, 1, Int32((min(left, 0.1) * 1000).rounded(.up)))
             if ready > 0 { return }
-            if ready == 0 { throw .timedOut(phase: phase, seconds: idleBound ? limit : deadline.seconds) }
+            if ready == 0 { continue }
             let code = errno
             guard code == EINTR else { throw .socket(phase: phase, errno: code) }
         }
     }
 }
 
+/// Set when the task that asked for an exchange is cancelled; read by the socket loop.
+final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
 /// A point on the monotonic clock by which an exchange must be over.
 struct Deadline {
     let seconds: Double
+    let cancelled: CancelFlag
     private let end: ContinuousClock.Instant
 
-    init(seconds: Double) {
+    init(seconds: Double, cancelled: CancelFlag) {
+        self.cancelled = cancelled
         self.seconds = Self.sane(seconds)
         end = ContinuousClock.now + .milliseconds(Int64((self.seconds * 1000).rounded(.up)))
     }

@@ -29,6 +29,8 @@ public enum HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible
     case socket(phase: Phase, errno: Int32)
     /// The server's answer is not a well-formed HTTP/1.1 response.
     case badResponse(HTTPResponseParseError)
+    /// The task that asked for the exchange was cancelled (the agent is stopping).
+    case cancelled
 
     public var description: String {
         switch self {
@@ -45,6 +47,7 @@ public enum HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .timedOut(let phase, let seconds): "no progress in \(Self.seconds(seconds)) s while \(phase.rawValue)"
         case .socket(let phase, let code): "connection error while \(phase.rawValue): \(Self.text(errno: code))"
         case .badResponse(let error): "bad answer: \(error)"
+        case .cancelled: "cancelled (the agent is stopping)"
         }
     }
 

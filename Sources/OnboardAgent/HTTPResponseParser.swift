@@ -47,6 +47,8 @@ public struct HTTPResponseParser: Sendable {
     private var response = HTTPResponse(status: 0)
     private var contentLength: Int?
     private var chunked = false
+    /// HTTP/1.1 without `Connection: close`: the server keeps the connection open after the body.
+    private var persistent = false
 
     public init(limits: Limits = Limits(), headRequest: Bool = false) {
         self.limits = limits
@@ -55,6 +57,11 @@ public struct HTTPResponseParser: Sendable {
 
     /// True once a whole response has been read.
     public var isComplete: Bool { state == .done }
+
+    /// The connection may carry another request: the response is complete, HTTP/1.1 without
+    /// `Connection: close`, its body was delimited by its length (not by the close), and nothing
+    /// followed it.
+    public var connectionReusable: Bool { state == .done && persistent && position == buffer.count }
 
     /// Takes the next bytes; returns the response when it is complete (and again on later calls;
     /// bytes after a complete response are ignored).
@@ -199,6 +206,7 @@ public struct HTTPResponseParser: Sendable {
         response = HTTPResponse(status: status, reason: String(decoding: rest.dropFirst(), as: UTF8.self))
         contentLength = nil
         chunked = false
+        persistent = minor == 0x31
     }
 
     /// `name: value`.
@@ -218,6 +226,8 @@ public struct HTTPResponseParser: Sendable {
             let codings = field.value.split(separator: ",").map { $0.trimmingSpaces().lowercased() }
             guard !chunked, codings == ["chunked"] else { throw .unsupportedTransferEncoding(field.value) }
             chunked = true
+        case "connection":
+            if field.value.split(separator: ",").contains(where: { $0.trimmingSpaces().lowercased() == "close" }) { persistent = false }
         default: break
         }
     }
@@ -247,6 +257,7 @@ public struct HTTPResponseParser: Sendable {
             state = length == 0 ? .done : .fixedBody(remaining: length)
         } else {
             state = .untilEnd
+            persistent = false
         }
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Telemetry
 
 /// Sends the two kinds of upload; the uploader does not care how.
@@ -15,8 +15,9 @@ public final class HTTPUploadTransport: UploadTransport {
     let timeout: TimeInterval
     let minimumBytesPerSecond: Double
 
-    /// `timeout`: longest wait for an answer to a small request (and for any progress at all); a
-    /// slow server counts as a failure and is retried. A body of N bytes gets
+    /// `timeout`: longest wait for a connection and for the answer to a small request; a slow
+    /// server counts as a failure and is retried. (The wait for the answer gets the whole upload's
+    /// time: a body that fits the socket buffers leaves while the server is still reading it.) A body of N bytes gets
     /// `timeout + N / minimumBytesPerSecond` in all, so a large picture on a slow link is not cut
     /// off (and retried forever) at a fixed timeout. Throws for a URL the client cannot use
     /// (`https://` among them: `HTTPClientError.tlsNotSupported`).
@@ -70,7 +71,7 @@ public final class HTTPUploadTransport: UploadTransport {
                       HTTPResponse.Field(name: "Authorization", value: "Bearer \(token)"),
                       HTTPResponse.Field(name: "User-Agent", value: "monnemo-agent")]
         let response = try await client.send(method: "POST", target: target, fields: fields, body: body,
-                                             timeouts: HTTPTimeouts(connect: base, idle: base, total: total))
+                                             timeouts: HTTPTimeouts(connect: base, idle: total, total: total))
         return UploadResponse(status: response.status, body: response.body)
     }
 }

@@ -4,15 +4,20 @@ import Synchronization
 import Testing
 @testable import OnboardAgent
 
-/// A one-connection TCP server on a loopback address: reads the request, answers `reply`
-/// (or nothing, keeping the connection open for `silence` seconds), closes.
+/// A TCP server on a loopback address. Each connection: reads a request, answers with the next of
+/// `replies` (or, after `silence` seconds, with nothing more), and goes on reading on the same
+/// connection unless `closeAfterEach`; connections are served one after the other.
 final class OneShotServer: Sendable {
     let port: UInt16
     private let fd: Int32
-    private let received = Mutex<[UInt8]>([])
-    private let done = Mutex<Bool>(false)
+    private let received = Mutex<[[UInt8]]>([])
+    private let accepted = Mutex<Int>(0)
 
-    init?(family: Int32, reply: [UInt8], silence: Double = 0) {
+    convenience init?(family: Int32, reply: [UInt8], silence: Double = 0) {
+        self.init(family: family, replies: [reply], closeAfterEach: true, silence: silence)
+    }
+
+    init?(family: Int32, replies: [[UInt8]], closeAfterEach: Bool, silence: Double = 0) {
         let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         var port: UInt16 = 0
@@ -21,7 +26,7 @@ final class OneShotServer: Sendable {
             a.sin6_family = sa_family_t(AF_INET6)
             a.sin6_addr = in6addr_loopback
             let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            guard ok == 0, listen(fd, 1) == 0 else { close(fd); return nil }
+            guard ok == 0, listen(fd, 4) == 0 else { close(fd); return nil }
             var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
             _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
             port = UInt16(bigEndian: a.sin6_port)
@@ -30,7 +35,7 @@ final class OneShotServer: Sendable {
             a.sin_family = sa_family_t(AF_INET)
             a.sin_addr.s_addr = inet_addr("127.0.0.1")
             let ok = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard ok == 0, listen(fd, 1) == 0 else { close(fd); return nil }
+            guard ok == 0, listen(fd, 4) == 0 else { close(fd); return nil }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
             port = UInt16(bigEndian: a.sin_port)
@@ -38,36 +43,48 @@ final class OneShotServer: Sendable {
         self.fd = fd
         self.port = port
         let thread = Thread { [self] in
-            let client = accept(fd, nil, nil)
-            guard client >= 0 else { return }
-            var request: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while !Self.complete(request) {
-                let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { break }
-                request += chunk[0..<n]
+            var replies = replies
+            while !replies.isEmpty {
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { return }
+                accepted.withLock { $0 += 1 }
+                var pending: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                serving: while !replies.isEmpty {
+                    while Self.requestLength(pending) == nil {
+                        let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+                        if n <= 0 { break serving }
+                        pending += chunk[0..<n]
+                    }
+                    let length = Self.requestLength(pending) ?? pending.count
+                    received.withLock { $0.append(Array(pending.prefix(length))) }
+                    pending.removeFirst(length)
+                    if silence > 0 { usleep(UInt32(silence * 1_000_000)) }
+                    let reply = replies.removeFirst()
+                    _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if closeAfterEach { break }
+                }
+                close(client)
             }
-            received.withLock { $0 = request }
-            if silence > 0 { usleep(UInt32(silence * 1_000_000)) }
-            _ = reply.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            close(client)
-            done.withLock { $0 = true }
         }
         thread.start()
     }
 
     deinit { close(fd) }
 
-    var request: String { String(decoding: received.withLock { $0 }, as: UTF8.self) }
+    var request: String { String(decoding: received.withLock { $0.first ?? [] }, as: UTF8.self) }
+    var requests: Int { received.withLock { $0.count } }
+    var connections: Int { accepted.withLock { $0 } }
 
-    /// Head received and as many body bytes as its Content-Length says.
-    static func complete(_ bytes: [UInt8]) -> Bool {
+    /// The length of the first complete request (head and Content-Length body), nil before it is all there.
+    static func requestLength(_ bytes: [UInt8]) -> Int? {
         let text = String(decoding: bytes, as: UTF8.self)
-        guard let end = text.range(of: "\r\n\r\n") else { return false }
+        guard let end = text.range(of: "\r\n\r\n") else { return nil }
+        let headLength = text[..<end.upperBound].utf8.count
         let head = text[..<end.lowerBound].lowercased()
-        guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-              let length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) else { return true }
-        return text.utf8.count - text[..<end.upperBound].utf8.count >= length
+        let length = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") })
+            .flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
+        return bytes.count >= headLength + length ? headLength + length : nil
     }
 }
 
@@ -86,7 +103,27 @@ struct HTTPClientTests {
         let request = server.request
         #expect(request.hasPrefix("POST /base/api/v1/telemetry?x=1 HTTP/1.1\r\nHost: \(host):\(server.port)\r\n"))
         #expect(request.contains("\r\nContent-Type: application/json\r\n"))
-        #expect(request.contains("\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"))
+        #expect(request.hasSuffix("\r\nContent-Length: 2\r\n\r\n{}"))
+    }
+
+    @Test("a kept connection carries the next request; one the server closed is replaced")
+    func keepAlive() async throws {
+        let ok = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
+        let timeouts = HTTPTimeouts(connect: 5, idle: 5, total: 10)
+        let keeping = try #require(OneShotServer(family: AF_INET, replies: [ok, ok, ok], closeAfterEach: false))
+        let client = HTTPClient(endpoint: HTTPEndpoint(host: "127.0.0.1", port: keeping.port))
+        for _ in 0..<3 {
+            #expect(try await client.send(method: "POST", target: "/", fields: [], body: [1, 2, 3], timeouts: timeouts).body == Array("ok".utf8))
+        }
+        #expect(keeping.requests == 3 && keeping.connections == 1)
+
+        let closing = try #require(OneShotServer(family: AF_INET, replies: [ok, ok], closeAfterEach: true))
+        let again = HTTPClient(endpoint: HTTPEndpoint(host: "127.0.0.1", port: closing.port))
+        for _ in 0..<2 {
+            #expect(try await again.send(method: "POST", target: "/", fields: [], body: [], timeouts: timeouts).status == 200)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(closing.requests == 2 && closing.connections == 2)
     }
 
     @Test("a server that never answers is a receive timeout; a closed port is refused")
@@ -106,6 +143,20 @@ struct HTTPClientTests {
             try await refused.send(method: "GET", target: "/", fields: [.init(name: "Authorization", value: "Bearer a\r\nX: y")], body: [],
                                    timeouts: HTTPTimeouts())
         }
+    }
+
+    @Test("cancelling the asking task abandons the exchange at once")
+    func cancellation() async throws {
+        let server = try #require(OneShotServer(family: AF_INET, reply: Self.answer, silence: 3))
+        let client = HTTPClient(endpoint: HTTPEndpoint(host: "127.0.0.1", port: server.port))
+        let started = ContinuousClock.now
+        let task = Task {
+            try await client.send(method: "GET", target: "/", fields: [], body: [], timeouts: HTTPTimeouts(connect: 10, idle: 10, total: 10))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        await #expect(throws: HTTPClientError.cancelled) { try await task.value }
+        #expect(ContinuousClock.now - started < .seconds(2))
     }
 
     @Test("server URLs: https is refused with what to do instead; hosts, ports and paths")

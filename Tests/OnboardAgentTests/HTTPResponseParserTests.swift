@@ -63,6 +63,22 @@ struct HTTPResponseParserTests {
         #expect(repeated.body == Array("ok".utf8))
     }
 
+    @Test("the connection may carry another request only after a delimited HTTP/1.1 answer without close")
+    func reuse() throws {
+        func reusable(_ text: String, close: Bool = false) throws -> Bool {
+            var parser = HTTPResponseParser()
+            if try parser.parse(Array(text.utf8)) == nil, close { _ = try parser.endOfStream() }
+            return parser.connectionReusable
+        }
+        #expect(try reusable("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+        #expect(try reusable(String(decoding: Self.chunked, as: UTF8.self)))
+        #expect(try !reusable("HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\nok"))
+        #expect(try !reusable("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+        #expect(try !reusable("HTTP/1.1 200 OK\r\n\r\nuntil the close", close: true))
+        #expect(try !reusable("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"))
+        #expect(try !reusable("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\no"))
+    }
+
     @Test("bad status lines", arguments: [
         "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 OK\r\n\r\n", "HTTP/1.1\r\n\r\n",
         "ICY 200 OK\r\n\r\n", "\r\n", "HTTP/1.1 099 x\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n",
