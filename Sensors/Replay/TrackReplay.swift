@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Plays recorded GPS events back in the receiver's own rhythm.
 ///
