@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The track points of a GPX 1.1 file, as fixes.
 ///
@@ -83,12 +86,6 @@ private struct GPXReader {
     private var text = ""
     /// Elements open inside the current <trkpt> (1: its own children such as <time>).
     private var depthInPoint = 0
-    private let isoFractional: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
-    private let iso = ISO8601DateFormatter()
 
     mutating func read(_ bytes: [UInt8]) throws(GPXFormatError) {
         var xml = XMLReader(bytes: bytes)
@@ -132,14 +129,21 @@ private struct GPXReader {
                 current = nil
             } else {
                 if depthInPoint == 1 {
-                    let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                    if name == "time" { current?.time = isoFractional.date(from: value) ?? iso.date(from: value) }
+                    let value = Self.trimmed(text)
+                    if name == "time" { current?.time = RFC3339Time.date(value) }
                     if name == "ele" { current?.ele = Double(value) }
                 }
                 depthInPoint -= 1
             }
             text = ""
         }
+    }
+
+    /// Without leading and trailing XML white space (space, tab, CR, LF).
+    private static func trimmed(_ text: String) -> Substring {
+        let space: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        guard let first = text.firstIndex(where: { !space($0) }), let last = text.lastIndex(where: { !space($0) }) else { return "" }
+        return text[first...last]
     }
 
     /// An attribute by local name (`lat` or `gpx:lat`).
