@@ -73,7 +73,7 @@ BASE_KB=$( { /usr/bin/time -f "%M" "$BIN/monnemo-agent" --help >/dev/null; } 2>&
 echo "bench: agent_peak_rss $(echo "scale=1; $RSS_KB / 1024" | bc) MB target < 40"
 echo "bench: onboard_rss_agent_mb $(echo "scale=1; $RSS_KB / 1024" | bc) MB target <= 20"
 echo "bench: agent_peak_private $(echo "scale=1; $PRIVATE_KB / 1024" | bc) MB target < 40"
-echo "  (of the RSS, $(echo "scale=1; $BASE_KB / 1024" | bc) MB is already there for \`monnemo-agent --help\`: Swift runtime, Foundation with ICU, SQLite)" >&2
+echo "  (of the RSS, $(echo "scale=1; $BASE_KB / 1024" | bc) MB is already there for \`monnemo-agent --help\`: Swift runtime, Foundation, SQLite)" >&2
 echo "bench: agent_cpu_extrapolated_from_10x $(echo "scale=3; 100 * $CPU_S / 600" | bc) percent_of_core target < 2"
 echo "  (10 min of readings used $CPU_S s CPU; $(grep -c uploaded "$WORK/footprint.log") uploads)" >&2
 
