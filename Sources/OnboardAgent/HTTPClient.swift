@@ -34,6 +34,10 @@ public final class HTTPClient: Sendable {
         self.limits = limits
     }
 
+    deinit {
+        if let fd = kept.withLock({ $0 }) { close(fd) }
+    }
+
     /// Sends `method target` (target: the path below `endpoint.basePath`, with its query) with
     /// `fields` (Host and Content-Length are added) and `body`; returns the answer.
     public func send(method: String, target: String, fields: [HTTPResponse.Field], body: [UInt8],
