@@ -1,5 +1,5 @@
 import CTurboJPEG
-import Foundation
+import FoundationEssentials
 
 /// A libturbojpeg failure, with its own message.
 public struct JPEGCodecError: Error, Sendable, Hashable, CustomStringConvertible {

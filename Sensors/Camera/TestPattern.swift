@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Generated pictures for machines without a camera: colour bars, a grey ramp,
 /// a square that moves one step per frame, and the time and frame number

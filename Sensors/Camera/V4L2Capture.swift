@@ -1,5 +1,8 @@
 import CV4L2
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a V4L2 camera cannot deliver frames; each message says what to check.
 public enum V4L2Error: Error, Sendable, Hashable, CustomStringConvertible {

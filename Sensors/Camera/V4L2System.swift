@@ -1,5 +1,8 @@
 import CV4L2
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The system calls V4L2 capture makes: the seam where tests put a recorded camera.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A pixel format by its V4L2 four-character code.
 public struct PixelFormat: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a climate channel measures.
 public enum ClimateQuantity: String, Sendable, Hashable, Codable {

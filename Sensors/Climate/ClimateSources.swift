@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Waits between readings. Sources take one so tests can run them without
 /// sleeping; the default is `Task.sleep`.

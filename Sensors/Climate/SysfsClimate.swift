@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One temperature or humidity channel found in sysfs, and how to turn its
 /// files into a value.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Turns a stream of position reports into one fix per receiver time.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Builds fixes from a receiver's NMEA sentences, one per epoch (receiver time).
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension GPSSourceConfig {
     /// Starts the configured GPS source; nil for `.none`. Replay files are read

@@ -1,6 +1,6 @@
-import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// The track points of a GPX 1.1 file, as fixes.
@@ -19,16 +19,12 @@ public struct GPXTrack: Sendable {
     }
 
     public init(bytes: [UInt8], path: String = "<memory>") throws(ReplayFileError) {
-        let reader = GPXReader()
-        let parser = XMLParser(data: Data(bytes))
-        parser.delegate = reader
-        parser.shouldProcessNamespaces = true
-        guard parser.parse(), parser.parserError == nil else {
-            let reason = parser.parserError.map { "\($0.localizedDescription) at line \(parser.lineNumber)" } ?? "XML error at line \(parser.lineNumber)"
-            throw .notGPX(path: path, reason: reason)
+        var reader = GPXReader()
+        do {
+            try reader.read(bytes)
+        } catch {
+            throw .notGPX(path: path, reason: error)
         }
-        guard reader.sawGPX else { throw .notGPX(path: path, reason: "no <gpx> root element") }
-        guard reader.closedGPX else { throw .notGPX(path: path, reason: "the file ends before </gpx>; truncated?") }
         guard !reader.points.isEmpty else { throw .noTrackPoints(path: path) }
 
         var fixes: [GPSFix] = []
@@ -82,58 +78,77 @@ private struct GPXPoint {
     var elevation: Double?
 }
 
-/// SAX-style collector of track points; used by one parse on one thread.
-private final class GPXReader: NSObject, XMLParserDelegate {
+/// Collects the track points of a GPX document from `XMLReader`'s events.
+private struct GPXReader {
     var points: [GPXPoint] = []
     var skipped = 0
-    var sawGPX = false
-    var closedGPX = false
     private var current: (lat: Double?, lon: Double?, time: Date?, ele: Double?)?
     private var text = ""
+    /// Elements open inside the current <trkpt> (1: its own children such as <time>).
     private var depthInPoint = 0
-    private let isoFractional: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
-    private let iso = ISO8601DateFormatter()
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
-                qualifiedName: String?, attributes: [String: String] = [:]) {
-        if name == "gpx" { sawGPX = true }
-        if name == "trkpt" {
-            current = (Double(attributes["lat"] ?? ""), Double(attributes["lon"] ?? ""), nil, nil)
-            depthInPoint = 0
-        } else if current != nil {
-            depthInPoint += 1
-        }
-        text = ""
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        text += string
-    }
-
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-        if name == "gpx" { closedGPX = true }
-        guard let point = current else { return }
-        let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        // Only the point's own children, not <extensions> content.
-        if depthInPoint == 1 {
-            if name == "time" { current?.time = isoFractional.date(from: value) ?? iso.date(from: value) }
-            if name == "ele" { current?.ele = Double(value) }
-        }
-        if name == "trkpt" {
-            if let lat = point.lat, let lon = point.lon, let time = point.time,
-               (-90...90).contains(lat), (-180...180).contains(lon) {
-                points.append(GPXPoint(latitude: lat, longitude: lon, time: time, elevation: point.ele))
-            } else {
-                skipped += 1
+    mutating func read(_ bytes: [UInt8]) throws(GPXFormatError) {
+        var xml = XMLReader(bytes: bytes)
+        var first = true
+        while true {
+            let next: XMLReader.Event?
+            do { next = try xml.next() } catch { throw .xml(error) }
+            guard let event = next else { return }
+            if first, case .start(let name, _) = event, XMLReader.localName(name) != "gpx" {
+                throw .rootIsNotGPX(found: name)
             }
-            current = nil
-        } else {
-            depthInPoint -= 1
+            first = false
+            handle(event)
         }
-        text = ""
+    }
+
+    private mutating func handle(_ event: XMLReader.Event) {
+        switch event {
+        case .start(let qualified, let attributes):
+            let name = XMLReader.localName(qualified)
+            if name == "trkpt" {
+                current = (Self.attribute("lat", attributes).flatMap(Double.init), Self.attribute("lon", attributes).flatMap(Double.init), nil, nil)
+                depthInPoint = 0
+            } else if current != nil {
+                depthInPoint += 1
+            }
+            text = ""
+        case .text(let string):
+            // Only the text of a point's own children is used; <extensions> and the rest may be large.
+            if current != nil && depthInPoint == 1 { text += string }
+        case .end(let qualified):
+            let name = XMLReader.localName(qualified)
+            guard let point = current else { return }
+            if name == "trkpt" {
+                if let lat = point.lat, let lon = point.lon, let time = point.time,
+                   (-90...90).contains(lat), (-180...180).contains(lon) {
+                    points.append(GPXPoint(latitude: lat, longitude: lon, time: time, elevation: point.ele))
+                } else {
+                    skipped += 1
+                }
+                current = nil
+            } else {
+                if depthInPoint == 1 {
+                    let value = Self.trimmed(text)
+                    if name == "time" { current?.time = RFC3339Time.date(value) }
+                    if name == "ele" { current?.ele = Double(value) }
+                }
+                depthInPoint -= 1
+            }
+            text = ""
+        }
+    }
+
+    /// Without leading and trailing XML white space (space, tab, CR, LF).
+    private static func trimmed(_ text: String) -> Substring {
+        let space: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        guard let first = text.firstIndex(where: { !space($0) }), let last = text.lastIndex(where: { !space($0) }) else { return "" }
+        return text[first...last]
+    }
+
+    /// An attribute by local name (`lat` or `gpx:lat`).
+    private static func attribute(_ name: String, _ attributes: [String: String]) -> String? {
+        if let value = attributes[name] { return value }
+        return attributes.first { XMLReader.localName($0.key) == name }?.value
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Plays recorded GPS events back in the receiver's own rhythm.
 ///
@@ -109,7 +109,7 @@ public struct NMEALog: Sendable {
 /// A file for a replay source could not be used.
 public enum ReplayFileError: Error, Sendable, Hashable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
-    case notGPX(path: String, reason: String)
+    case notGPX(path: String, reason: GPXFormatError)
     case noTrackPoints(path: String)
 
     public var description: String {

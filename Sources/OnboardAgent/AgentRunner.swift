@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Sensors
 import Synchronization
@@ -80,7 +80,7 @@ public final class AgentRunner: Sendable {
         let clock = VehicleClock(start: start, speed: isReplay ? c.replaySpeed : 1, clock: self.clock)
 
         let gpsEvents = try gpsStream(clock: clock)
-        let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: c.server, token: c.token, timeout: c.requestTimeout,
+        let uploader = Uploader(outbox: outbox, transport: try HTTPUploadTransport(server: c.server, token: c.token, timeout: c.requestTimeout,
                                                                   minimumBytesPerSecond: c.minimumUploadBytesPerSecond),
                                 policy: RetryPolicy(base: c.retryBase, cap: c.retryCap, seed: UInt64.random(in: 1...UInt64.max)),
                                 batchLimit: c.batchLimit, logger: logger, clock: self.clock)

@@ -71,7 +71,7 @@ public enum AgentToken {
         guard server.scheme?.lowercased() == "http", let host = server.host?.lowercased() else { return nil }
         let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.") { return nil }
-        return "the token travels in clear text over http:// to \(host): anyone on the path can read it and upload as this vehicle; use https:// (TLS in front of monnemo-server, see docs/operations.md)"
+        return "the token travels in clear text over http:// to \(host): anyone on the path can read it and upload as this vehicle; keep it on a network you trust (the vehicle's own network or a VPN), or run a TLS-terminating proxy on the vehicle and point --server at it (the agent has no TLS of its own, see docs/agent.md)"
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Logging
 import Telemetry
 import Timekeeping
@@ -105,18 +105,9 @@ public final class Uploader: @unchecked Sendable {
                         seqs: [picture.seq])
     }
 
-    /// A transport error in one line ("Failed to connect to ... : Couldn't connect to server").
+    /// A transport error in one line ("cannot connect to 10.0.0.1 port 8080: connection refused").
     static func describe(_ error: any Error) -> String {
-        let e = error as NSError
-        if let text = e.userInfo[NSLocalizedDescriptionKey] as? String, !text.isEmpty { return text }
-        if let urlError = error as? URLError {
-            switch urlError.code {
-            case .timedOut: return "no answer in time"
-            case .cannotConnectToHost: return "connection refused"
-            case .networkConnectionLost: return "connection lost"
-            default: return "network error \(urlError.code.rawValue)"
-            }
-        }
+        if let e = error as? HTTPClientError { return e.description }
         return "\(error)"
     }
 

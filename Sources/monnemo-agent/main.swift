@@ -19,7 +19,7 @@ struct MonnemoAgent: AsyncParsableCommand {
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run in the foreground (for systemd) until SIGTERM.")
 
-    @Option(help: "The map server's base URL, e.g. http://map.example:8080.") var server: String
+    @Option(help: "The map server's base URL, e.g. http://map.example:8080 (plain http only: the agent has no TLS; see docs/agent.md).") var server: String
     @OptionGroup var tokenOptions: TokenOptions
     @Option(help: "Folder for the outbox database (created if missing).") var data: String
     @Option(help: "gpsd address HOST:PORT (default 127.0.0.1:2947 unless --gpx/--nmea or a profile says otherwise).") var gpsd: String?
@@ -63,9 +63,7 @@ struct Run: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https" else {
-            throw ValidationError("--server must be an http:// or https:// URL")
-        }
+        let url = try ServerFlag.url(server)
         let token = try tokenOptions.resolve()
         if let warning = AgentToken.plainHTTPWarning(server: url) { Logger(label: "monnemo-agent").warning("\(warning)") }
         var base: SensorProfile
@@ -185,7 +183,7 @@ struct Drain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Upload everything in the outbox without reading sensors, then exit (0 when empty, 1 on timeout).")
 
-    @Option(help: "The map server's base URL.") var server: String
+    @Option(help: "The map server's base URL, http://HOST[:PORT] (plain http only).") var server: String
     @OptionGroup var tokenOptions: TokenOptions
     @Option(help: "The agent's data folder.") var data: String
     @Option(help: "Give up after this many seconds.") var timeout: Double = 600
@@ -198,9 +196,7 @@ struct Drain: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "monnemo-agent")
-        guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https" else {
-            throw ValidationError("--server must be an http:// or https:// URL")
-        }
+        let url = try ServerFlag.url(server)
         let token = try tokenOptions.resolve()
         if let warning = AgentToken.plainHTTPWarning(server: url) { logger.warning("\(warning)") }
         let path = AgentConfiguration.outboxPath(dataFolder: data)
@@ -209,7 +205,7 @@ struct Drain: AsyncParsableCommand {
             logger.critical("THE OUTBOX WAS DAMAGED: moved it aside to \(movedAside) and started a new one; its readings are NOT uploaded")
         }
         let clock = SystemClock()
-        let uploader = Uploader(outbox: outbox, transport: HTTPUploadTransport(server: url, token: token),
+        let uploader = Uploader(outbox: outbox, transport: try HTTPUploadTransport(server: url, token: token),
                                 policy: RetryPolicy(base: .milliseconds(200), cap: .seconds(10), seed: UInt64.random(in: 1...UInt64.max)),
                                 batchLimit: max(1, min(batchLimit, TelemetryBatch.maximumRecords)), clock: clock)
         let deadline = clock.now() + Duration.saturatingSeconds(timeout)
@@ -238,6 +234,19 @@ struct TokenOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+}
+
+/// `--server`: an http:// URL the agent's own client can use (https:// is refused, with what to do instead).
+enum ServerFlag {
+    static func url(_ text: String) throws -> URL {
+        do {
+            _ = try HTTPEndpoint(url: text)
+        } catch {
+            throw ValidationError("--server: \(error.description)")
+        }
+        guard let url = URL(string: text) else { throw ValidationError("--server: \(text) is not a URL") }
+        return url
     }
 }
 

@@ -29,7 +29,7 @@ final class ScriptedTransport: UploadTransport {
         let batch = try TelemetryBatch(json: body)
         state.withLock { $0.batches.append(batch.records.map(\.seq)) }
         switch next() {
-        case .fail: throw URLError(.timedOut)
+        case .fail: throw HTTPClientError.timedOut(phase: .receive, seconds: 15)
         case .respond(let status, let text)?: return UploadResponse(status: status, body: Array(text.utf8))
         case nil: return UploadResponse(status: 200, body: Array("{\"accepted\":\(batch.records.count),\"duplicates\":0}".utf8))
         }
@@ -38,7 +38,7 @@ final class ScriptedTransport: UploadTransport {
     func postPicture(_ picture: OutboxPicture) async throws -> UploadResponse {
         state.withLock { $0.pictures.append(picture.seq) }
         switch next() {
-        case .fail: throw URLError(.timedOut)
+        case .fail: throw HTTPClientError.timedOut(phase: .receive, seconds: 15)
         case .respond(let status, let text)?: return UploadResponse(status: status, body: Array(text.utf8))
         case nil: return UploadResponse(status: 201, body: Array("{\"id\":\"v-\(picture.seq)\",\"duplicate\":false}".utf8))
         }

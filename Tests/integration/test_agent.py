@@ -429,6 +429,17 @@ def test_flags_that_would_trap_are_refused(data_dir):
         assert 'Fatal error' not in out.stderr, (flag, out.stderr)
 
 
+def test_https_is_refused_with_what_to_do_instead(data_dir):
+    """The agent has no TLS: an https:// server is refused at start, saying why and what to do."""
+    env = dict(os.environ, MONNEMO_TOKEN='x')
+    for command in (['run', '--camera', 'none', '--climate', 'none', '--gpsd', '127.0.0.1:1'], ['drain', '--timeout', '5']):
+        out = subprocess.run([agent_binary(), command[0], '--server', 'https://map.example.org', '--data',
+                              os.path.join(data_dir, 'a'), *command[1:]], capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode != 0, (command, out.stderr)
+        assert 'https:// is not supported' in out.stderr and 'TLS-terminating proxy' in out.stderr, out.stderr
+        assert 'Fatal error' not in out.stderr, out.stderr
+
+
 def test_a_corrupt_outbox_is_moved_aside(data_dir):
     fake = ScriptedServer([])
     threading.Thread(target=fake.serve_forever, daemon=True).start()
