@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
-        .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"]),
+        .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Telemetry
+import Timekeeping
 
 /// What the outbox holds: a telemetry record (fix or climate) or a picture.
 public enum OutboxItem: Sendable, Hashable {
@@ -93,7 +94,7 @@ public final class Outbox: Sendable {
     /// Opens (creating if needed) the outbox at `path`. A new outbox starts its sequence numbers
     /// at the current time in microseconds, so a vehicle whose data folder was wiped does not
     /// reuse numbers the server already has (it would take them for duplicates).
-    public init(path: String, capBytes: Int = 256 << 20, readOnly: Bool = false, now: Date = Date()) throws {
+    public init(path: String, capBytes: Int = 256 << 20, readOnly: Bool = false, now: Instant = SystemClock().now()) throws {
         self.path = path
         self.capBytes = capBytes
         var config = Configuration()
@@ -109,7 +110,7 @@ public final class Outbox: Sendable {
         try db.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
         }
-        let firstSeq = Int64(now.timeIntervalSince1970 * 1_000_000)
+        let firstSeq = Timestamp(now).microseconds
         try db.write { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -134,7 +135,7 @@ public final class Outbox: Sendable {
     /// check, moves it (and its -wal/-shm) aside as `PATH.corrupt-YYYYMMDDTHHMMSSZ` and starts a new
     /// one. Returns the outbox and the path the damaged file was moved to (nil when it was fine):
     /// the caller must say so loudly, as the readings in it are no longer sent.
-    public static func openOrReplace(path: String, capBytes: Int = 256 << 20, now: Date = Date()) throws
+    public static func openOrReplace(path: String, capBytes: Int = 256 << 20, now: Instant = SystemClock().now()) throws
         -> (outbox: Outbox, movedAside: String?)
     {
         do {
@@ -145,9 +146,9 @@ public final class Outbox: Sendable {
             _ = error
         } catch is OutboxCorrupt {
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime, .withTimeZone]
-        let stamp = formatter.string(from: now).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        // YYYYMMDDTHHMMSSZ: the RFC 3339 time without its separators and fraction.
+        let seconds = Timestamp(now).rfc3339.split(separator: ".").first.map(String.init) ?? ""
+        let stamp = seconds.filter { $0 != ":" && $0 != "-" && $0 != "Z" } + "Z"
         var aside = "\(path).corrupt-\(stamp)"
         var n = 1
         while FileManager.default.fileExists(atPath: aside) { n += 1; aside = "\(path).corrupt-\(stamp)-\(n)" }
@@ -314,10 +315,10 @@ public final class Outbox: Sendable {
     }
 
     /// Notes the outcome of an upload for `status`.
-    public func recordUpload(_ summary: String, at time: Date = Date()) throws {
+    public func recordUpload(_ summary: String, at time: Instant = SystemClock().now()) throws {
         try db.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_upload', ?), ('last_upload_time', ?)",
-                           arguments: [summary, Int64(time.timeIntervalSince1970 * 1_000_000)])
+                           arguments: [summary, Timestamp(time).microseconds])
         }
     }
 

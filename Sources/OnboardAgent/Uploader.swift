@@ -122,13 +122,13 @@ public final class Uploader: @unchecked Sendable {
                 try outbox.remove(seqs: acknowledged)
                 policy.succeeded()
                 let summary = "ok: \(what), accepted \(accepted), duplicates \(duplicates), \(elapsed)"
-                try? outbox.recordUpload(summary)
+                try? outbox.recordUpload(summary, at: clock.now())
                 logger.info("uploaded \(what): accepted \(accepted), duplicates \(duplicates), \(elapsed)")
                 return .sent
             case .quarantine(let seq, let reason):
                 try outbox.quarantine(seq: seq, reason: reason)
                 policy.succeeded()
-                try? outbox.recordUpload("refused: \(what): seq \(seq) quarantined: \(reason)")
+                try? outbox.recordUpload("refused: \(what): seq \(seq) quarantined: \(reason)", at: clock.now())
                 logger.error("server refused seq \(seq) as invalid; quarantined it (see `monnemo-agent status`): \(reason)")
                 return .sent
             case .oneByOneThrough(let last, let reason):
@@ -137,7 +137,7 @@ public final class Uploader: @unchecked Sendable {
                 return .sent
             case .retry(let reason):
                 let delay = policy.delayAfterFailure()
-                try? outbox.recordUpload("failed: \(what): \(reason)")
+                try? outbox.recordUpload("failed: \(what): \(reason)", at: clock.now())
                 logger.warning("upload of \(what) failed after \(elapsed): \(reason); retry \(policy.failures) in \(delay)")
                 return .failed(delay)
             }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import Telemetry
+import Timekeeping
 @testable import OnboardAgent
 
 /// Issue 14: a server (or a man in the middle) must never crash the agent; a damaged outbox must
@@ -105,7 +106,7 @@ import Telemetry
         let folder = temporaryFolder()
         let path = folder + "/outbox.sqlite"
         #expect(FileManager.default.createFile(atPath: path, contents: Data(garbage)))
-        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        let now = Instant.seconds(1_700_000_000)
         let (outbox, aside) = try Outbox.openOrReplace(path: path, now: now)
         #expect(aside == path + ".corrupt-20231114T221320Z")
         #expect(FileManager.default.contents(atPath: aside ?? "") == Data(garbage))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Telemetry
+import Timekeeping
 @testable import OnboardAgent
 
 func temporaryFolder() -> String {
@@ -26,7 +27,7 @@ func pictureReading(_ i: Int, bytes: Int = 1000) -> NewReading {
 @Suite struct OutboxTests {
     @Test func sequenceNumbersAreConsecutiveAcrossKindsAndStartAtCreationTime() throws {
         let folder = temporaryFolder()
-        let created = Date(timeIntervalSince1970: 1_700_000_000)
+        let created = Instant.seconds(1_700_000_000)
         let outbox = try Outbox(path: folder + "/o.sqlite", now: created)
         let a = try outbox.append(fixReading(0)).seq
         let b = try outbox.append(climateReading(0)).seq
@@ -48,7 +49,7 @@ func pictureReading(_ i: Int, bytes: Int = 1000) -> NewReading {
             for i in 0..<5 { seqs.append(try outbox.append(fixReading(i)).seq) }
             try outbox.remove(seqs: [seqs[0]])
         }
-        let reopened = try Outbox(path: path, now: Date(timeIntervalSince1970: 2_000_000_000))
+        let reopened = try Outbox(path: path, now: .seconds(2_000_000_000))
         let records = try reopened.pendingRecords()
         #expect(records.map(\.seq) == Array(seqs[1...]))
         guard case .fix(let f) = records[0].payload else { Issue.record("not a fix"); return }
