@@ -145,18 +145,19 @@ struct HTTPClientTests {
         }
     }
 
-    @Test("cancelling the asking task abandons the exchange at once")
+    /// The server answers after 3 s, within every timeout: a client that ignored the cancellation
+    /// would return that answer. (How fast it gives up is not timed here: a loaded 2-core machine
+    /// running every suite at once can delay any thread by seconds; the 0.1 s poll is in the code.)
+    @Test("cancelling the asking task abandons the exchange: the answer is not waited for")
     func cancellation() async throws {
         let server = try #require(OneShotServer(family: AF_INET, reply: Self.answer, silence: 3))
         let client = HTTPClient(endpoint: HTTPEndpoint(host: "127.0.0.1", port: server.port))
-        let started = ContinuousClock.now
         let task = Task {
             try await client.send(method: "GET", target: "/", fields: [], body: [], timeouts: HTTPTimeouts(connect: 10, idle: 10, total: 10))
         }
         try await Task.sleep(for: .milliseconds(200))
         task.cancel()
         await #expect(throws: HTTPClientError.cancelled) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(2))
     }
 
     @Test("server URLs: https is refused with what to do instead; hosts, ports and paths")

@@ -59,9 +59,8 @@ import SIP
         let port = try #require(await waitForPort(answered))
         var call = CallScript(uri: "sip:bob@127.0.0.1:\(port)")
         call.duration = 30
-        let started = Date()
+        // Ended by the answerer's hang-up (after its 0.5 s), not by the caller's own 30 s.
         #expect(try await call.run(configuration: configuration("alice", tone: 1000), observe: { _ in }) == .callEnded(.remoteHangup))
-        #expect(Date().timeIntervalSince(started) < 20)
         #expect(try await answerer.value == .completed)
     }
 
