@@ -43,7 +43,25 @@ final class SIPTransport {
     }
 
     /// Binds UDP (and TCP at the same port when `tcp`). Port 0 picks a free UDP port and uses it for TCP too.
+    /// That port may be taken for TCP (a connection elsewhere on the machine got it as its local
+    /// port): then another free UDP port is tried, up to 16 times.
     func start(udp wantUDP: Bool = true, tcp wantTCP: Bool = true) throws {
+        let anyPort = port == 0 && wantUDP && wantTCP
+        var attempts = 0
+        while true {
+            do {
+                try bindBoth(udp: wantUDP, tcp: wantTCP)
+                return
+            } catch let error as IOError where anyPort && error.errnoCode == EADDRINUSE && attempts < 15 {
+                attempts += 1
+                try? udp?.close().wait()
+                udp = nil
+                port = 0
+            }
+        }
+    }
+
+    private func bindBoth(udp wantUDP: Bool, tcp wantTCP: Bool) throws {
         if wantUDP {
             let handler = DatagramInbound { [weak self] bytes, from in
                 self?.onMessage(bytes, SIPTransport.endpoint(.udp, from))
