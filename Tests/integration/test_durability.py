@@ -9,24 +9,12 @@ import threading
 import time
 from collections import Counter
 
-from conftest import ServerProcess, fix
+from conftest import ServerProcess, all_readings, fix
 
 WRITERS = 4
 # Acknowledgements received this long before the kill are "forgotten" by the writer, as by a client
 # that was killed between reading the answer and recording it: it sends those batches again.
 FORGET_WINDOW = 0.5
-
-
-def all_readings(server, vehicle):
-    """Every fix of a vehicle through the public API, following the paging links."""
-    seqs, url = [], f'/api/v1/vehicles/{vehicle}/readings?kind=fix&limit=5000'
-    while url:
-        status, body, headers = server.get(url)
-        assert status == 200, body[:200]
-        seqs += [r['seq'] for r in json.loads(body)]
-        link = headers.get('Link')
-        url = link[1:link.index('>')] if link else None
-    return seqs
 
 
 class Writer:
@@ -83,8 +71,10 @@ class Writer:
 
 def test_acknowledged_records_survive_kill_9_exactly_once(data_dir):
     # Every writer is on 127.0.0.1 and writes as fast as it can: the per-client limit would hold them
-    # all to one client's rate. This test is about commits under full load, so the limit is off.
-    server = ServerProcess(data_dir, ['--rate-limit', 'off'])
+    # all to one client's rate, and the per-token limit (200 requests' burst) each writer to 50
+    # requests/s, and a writer that gets 429 stops. This test is about commits under full load, so
+    # both limits are off.
+    server = ServerProcess(data_dir, ['--rate-limit', 'off', '--token-rate-limit', 'off'])
     tokens = [server.add_vehicle(f'v{i}') for i in range(WRITERS)]
     server.start()
     writers = [Writer(server, tokens[i], seed=7 + i) for i in range(WRITERS)]
