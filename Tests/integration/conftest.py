@@ -149,3 +149,16 @@ def fix(seq, t, lat=48.0, lon=2.0, **extra):
            'kind': 'fix', 'lat': lat, 'lon': lon, 'mode': 3}
     rec.update(extra)
     return rec
+
+
+def all_readings(server, vehicle, port=None):
+    """Every fix of a vehicle through the public API, following the paging links (`port`: another
+    listener for the same data, such as a balancer in front of several instances)."""
+    seqs, url = [], f'/api/v1/vehicles/{vehicle}/readings?kind=fix&limit=5000'
+    while url:
+        status, body, headers = server.request('GET', url, port=port)
+        assert status == 200, body[:200]
+        seqs += [r['seq'] for r in json.loads(body)]
+        link = headers.get('Link')
+        url = link[1:link.index('>')] if link else None
+    return seqs

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from cluster_support import LiveReader, Nginx, Postgres, free_tcp_port
-from conftest import ServerProcess, fix
+from conftest import ServerProcess, all_readings, fix
 
 INSTANCES = 3
 WRITERS = 4
@@ -78,18 +78,6 @@ class Writer:
         while not stop.is_set():
             self.send_until_acknowledged(self.new_batch(), time.time() + 60)
             time.sleep(0.05)
-
-
-def readings_through(port, vehicle):
-    """Every fix of a vehicle through the balancer, following the paging links."""
-    import urllib.request
-    seqs, path = [], f'/api/v1/vehicles/{vehicle}/readings?kind=fix&limit=5000'
-    while path:
-        with urllib.request.urlopen(f'http://127.0.0.1:{port}{path}', timeout=30) as r:
-            seqs += [x['seq'] for x in json.loads(r.read())]
-            link = r.headers.get('Link')
-        path = link[1:link.index('>')] if link else None
-    return seqs
 
 
 def wait_until(predicate, timeout):
@@ -168,7 +156,7 @@ def test_instances_behind_nginx_survive_a_kill_and_a_database_restart(postgres, 
                  for s in w.send_until_acknowledged(w.new_batch(), time.time() + 30) and w.acknowledged[-1]}
 
         for i, w in enumerate(writers):
-            seqs = readings_through(nginx.port, f'bike-{i}')
+            seqs = all_readings(instances[0], f'bike-{i}', port=nginx.port)
             twice = [s for s, n in Counter(seqs).items() if n > 1]
             assert not twice, f'bike-{i}: stored more than once: {twice[:5]}'
             assert set(seqs) == set(range(w.next_seq)), \
@@ -218,7 +206,7 @@ def test_an_instance_that_loses_the_database_answers_503_and_recovers_on_its_own
         status, body, _ = server.post_batch(token, [fix(2, START + 1)])
         answer = json.loads(body)
         assert status == 200 and (answer['accepted'], answer['duplicates']) == (1, 0), body
-        assert readings_through(server.http_port, 'car') == [1, 2]
+        assert all_readings(server, 'car') == [1, 2]
     finally:
         print(open(server.log_path, errors='replace').read()[-3000:])
         server.kill()
