@@ -9,7 +9,10 @@ export PATH := $(VENV)/bin:$(PATH)
 PYTHON ?= $(VENV)/bin/python3
 APT_PACKAGES = $(sort $(shell sed 's/#.*//' deps/apt-*.txt 2>/dev/null))
 PIP_PACKAGES = $(sort $(shell sed 's/#.*//' deps/pip-*.txt 2>/dev/null))
-DEMO_APT = libsqlite3-dev libjs-leaflet curl python3 libgps-dev libv4l-dev libturbojpeg0-dev
+DEMO_APT = libsqlite3-dev libjs-leaflet curl python3 python3-venv libgps-dev libv4l-dev libturbojpeg0-dev \
+           libopus-dev libasound2-dev iproute2
+# PESQ of the demo's call (the report): numpy and pesq in the project's virtual environment.
+DEMO_PIP = numpy cython pesq==0.0.4
 FUZZ_SECONDS ?= 30
 # Benchmarks: one script per part, bench/bench-PART.sh; its `bench:` lines are kept in bench/results/PART.txt.
 BENCH_PARTS = $(sort $(patsubst bench/bench-%.sh,%,$(wildcard bench/bench-*.sh)))
@@ -21,6 +24,7 @@ export SWIFT_BACKTRACE := enable=no
 
 help:
 	@echo "make demo    - install, build (release) and run the Tour de France demo on http://localhost:8080"
+	@echo "               (as root: over the mobility stack in network namespaces; otherwise on loopback)"
 	@echo "make test    - install everything the tests need, build, run every test"
 	@echo "make bench   - run every benchmark (make bench-PART: $(BENCH_PARTS))"
 
@@ -29,7 +33,7 @@ deps:
 	@bash scripts/install-deps.sh $(APT_PACKAGES) -- $(PIP_PACKAGES)
 
 deps-demo:
-	@bash scripts/install-deps.sh $(DEMO_APT) --
+	@bash scripts/install-deps.sh $(DEMO_APT) -- $(DEMO_PIP)
 
 build:
 	$(SWIFT) build --build-tests
@@ -69,13 +73,14 @@ test-integration:
 fuzz:
 	@for f in fuzz/run-*.sh; do [ -e "$$f" ] || continue; echo "== $$f ($(FUZZ_SECONDS) s)"; bash "$$f" $(FUZZ_SECONDS) || exit 1; done
 
-# The demo needs only the server and the agent (release).
+# The demo's programs (release): the map server and the agent; over the mobility stack also the
+# home agent and mobile routers, the XCAST6 sender, relay and viewers, and the softphone.
+DEMO_PRODUCTS = monnemo-server monnemo-agent nemo xcast6 softphone
 build-demo:
-	$(SWIFT) build -c release --product monnemo-server
-	$(SWIFT) build -c release --product monnemo-agent
+	@for p in $(DEMO_PRODUCTS); do echo "swift build -c release --product $$p"; $(SWIFT) build -c release --product $$p || exit 1; done
 
 demo: deps-demo build-demo
-	bash Demos/tour-de-france.sh
+	bash Demos/tour-de-france.sh $(DEMO_ARGS)
 
 bench: $(addprefix bench-,$(BENCH_PARTS))
 

@@ -1,54 +1,18 @@
 #!/usr/bin/env bash
-# The main demo: monnemo-server on http://localhost:8080 with an embedded SQLite database under
-# demo-data/, and three vehicles (two bicycles and a car) reporting live from the project's own
-# routes in Sensors/traces, each driven by a real `monnemo-agent` process (GPX replay at real time,
-# synthetic climate every 10 s, a test-pattern camera picture every 30 s, its own outbox under
-# demo-data/agents/). Ctrl-C stops everything.
+# `make demo`: the Tour de France over the mobility stack (Demos/tour/tour.py: two bicycles and a
+# car as NEMO mobile networks in network namespaces, handing over between hotspots and a cellular
+# network, feeding the map, streaming video over XCAST6 and holding a SIP call; a report of what was
+# lost at the end) wherever the machine allows it: root, network namespaces, /dev/net/tun.
+# Elsewhere it says exactly what is missing and runs the loopback demo (Demos/loopback.sh: the map
+# server and three agents on this host, no mobility). Both serve http://localhost:8080/.
+# Arguments go to tour.py (e.g. --duration 120, --speed 5, --single-coa); see tour.py --help.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${DATA:-demo-data}
-PORT=${PORT:-8080}
-OSMAND_PORT=${OSMAND_PORT:-5055}
-BIN_DIR=${BIN_DIR:-$(swift build -c release --show-bin-path)}
-BIN=${BIN:-$BIN_DIR/monnemo-server}
-AGENT=${AGENT:-$BIN_DIR/monnemo-agent}
-mkdir -p "$DATA/tokens" "$DATA/agents"
-
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo
-  echo "stopping the demo…"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup INT TERM EXIT
-
-for v in bike-1:"Bicycle 1" bike-2:"Bicycle 2" car:"Car"; do
-  id=${v%%:*}; name=${v#*:}
-  if [ ! -s "$DATA/tokens/$id" ]; then
-    "$BIN" vehicle add "$id" --name "$name" --data "$DATA" | tail -n 1 > "$DATA/tokens/$id"
-  fi
-done
-
-"$BIN" serve --data "$DATA" --http-port "$PORT" --osmand-port "$OSMAND_PORT" --web-dir Web &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "monnemo-server did not start"; exit 1; }
-
-for id in bike-1 bike-2 car; do
-  "$AGENT" run --server "http://127.0.0.1:$PORT" --token "$(cat "$DATA/tokens/$id")" --data "$DATA/agents/$id" \
-    --gpx "Sensors/traces/tdf-$id.gpx" --loop \
-    --climate synthetic --climate-interval 10 --camera test --picture-interval 30 \
-    2>>"$DATA/agents/$id.log" &
-  pids+=($!)
-done
-echo "  agents: logs in $DATA/agents/*.log, outbox: $AGENT status --data $DATA/agents/ID"
-
-echo
-echo "  Nautilus demo running: open http://localhost:$PORT/  (Ctrl-C stops everything)"
-echo
-wait "${pids[0]}" || true
+BIN_DIR=${BIN_DIR:-$(swift build -c release --show-bin-path 2>/dev/null || echo .build/release)}
+export BIN_DIR
+if why=$(python3 Demos/tour/tour.py --check --bin-dir "$BIN_DIR" 2>&1); then
+  exec python3 Demos/tour/tour.py --bin-dir "$BIN_DIR" "$@"
+fi
+echo "$why" >&2
+echo "tour: running the loopback demo instead (map server and agents on this host, no mobility stack)" >&2
+exec bash Demos/loopback.sh

@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """A userspace access-link delay for the handover benchmark (this kernel has no sch_netem).
 
-link-delay.py LISTEN UPSTREAM DELAY_MS
+link-delay.py LISTEN UPSTREAM DELAY_MS [LOSS_PERCENT]
 
 Runs in an access router's namespace, bound to LISTEN:4191 (the home agent's outer address,
 also put on the router's loopback so the mobile router's datagrams stop here), and relays
 each datagram to UPSTREAM:4191 (another address of the same home agent) and the answers back,
 each DELAY_MS later, in order. One upstream socket per mobile-router address, so the home
 agent sees this router as a NAT: everything over this access link, signaling and data, takes
-the delay both ways.
+the delay both ways. With LOSS_PERCENT, that share of datagrams (each way, at random) is
+dropped, as a lossy radio link would (the Tour de France demo's cellular network).
 """
-import heapq, itertools, select, socket, sys, time
+import heapq, itertools, random, select, socket, sys, time
 
 listen, upstream, delay = sys.argv[1], sys.argv[2], float(sys.argv[3]) / 1000
+loss = float(sys.argv[4]) / 100 if len(sys.argv) > 4 else 0.0
 PORT = 4191
 down = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 down.bind((listen, PORT))
@@ -21,6 +23,8 @@ ups, client_of = {}, {}
 queue, order = [], itertools.count()
 
 def push(sock, data, dest):
+    if loss and random.random() < loss:
+        return
     heapq.heappush(queue, (time.monotonic() + delay, next(order), sock, data, dest))
 
 while True:

@@ -1,0 +1,167 @@
+"""The demo's network, in network namespaces named PREFIX-…:
+
+    Internet (PREFIX-net): map server, XCAST6 relay and viewers, the SIP correspondent, probe sinks
+        |-- home network (PREFIX-home): `nemo ha`, outer addresses 2001:db8:f::1 and ::2
+        |-- per vehicle V and access technology T (wlan, cell): an access router PREFIX-V-T
+              (rate by tbf on its links, delay and loss by a userspace relay: this kernel has no
+              netem), whose radio side is one uplink of
+              the mobile router PREFIX-V (`nemo mr`, one uplink per technology)
+                 |-- the vehicle LAN PREFIX-V-lan (addresses from the vehicle's /64 by router
+                     advertisement): monnemo-agent, xcast6 send, softphone
+
+The access routers know nothing of the vehicles' prefixes, so every packet of the onboard
+programs crosses the NEMO tunnel. Addresses are documentation ranges, local to the namespaces.
+Everything made here is found again by its prefix: `remove(prefix)` kills every process left in
+those namespaces and deletes them, also after a crash of the script that made them.
+"""
+import os
+import signal
+import subprocess
+import time
+
+SERVICES = '2001:db8:100::1'        # every service of "the Internet" listens here
+HA_OUTER = '2001:db8:f::1'          # the home agent as the mobile routers address it
+HA_RELAYED = '2001:db8:f::2'        # where the access routers' relays hand their datagrams
+HOME_PREFIX = '2001:db8:ffff::/64'
+
+
+class CommandFailed(Exception):
+    def __init__(self, argv, stderr):
+        super().__init__(f'{" ".join(argv)}: {stderr.strip()}')
+        self.argv, self.stderr = argv, stderr
+
+
+def sh(*argv, check=True):
+    r = subprocess.run(list(argv), capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise CommandFailed(list(argv), r.stderr or r.stdout)
+    return r
+
+
+def ours(prefix):
+    """Namespaces whose names start with PREFIX- (a run's, or a killed run's leftovers)."""
+    out = sh('ip', 'netns', 'list', check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.split() and line.split()[0].startswith(prefix + '-')]
+
+
+def remove(prefix):
+    """Stops every process in the prefix's namespaces and deletes them. Returns what it removed."""
+    names = ours(prefix)
+    pids = set()
+    for ns in names:
+        pids |= {int(p) for p in sh('ip', 'netns', 'pids', ns, check=False).stdout.split()}
+    pids.discard(os.getpid())
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        end = time.time() + 3
+        while time.time() < end and any(os.path.exists(f'/proc/{p}') for p in pids):
+            time.sleep(0.05)
+    for ns in names:
+        sh('ip', 'netns', 'del', ns, check=False)
+    return names
+
+
+class Vehicle:
+    """A vehicle's addresses: index i (1-based) picks its prefixes."""
+
+    def __init__(self, ident, name, short, index):
+        self.id, self.name, self.short, self.index = ident, name, short, index
+        self.prefix = f'2001:db8:a{index}::/64'
+        self.router_lan = f'2001:db8:a{index}::1'
+        self.home_address = f'2001:db8:ffff::1{index}'
+
+    def access_subnet(self, tech_index):
+        return f'2001:db8:{self.index}{tech_index}'
+
+
+class Network:
+    def __init__(self, prefix, vehicles, techs):
+        self.prefix, self.vehicles, self.techs = prefix, vehicles, techs
+        self.made = []
+
+    def ns(self, short):
+        return f'{self.prefix}-{short}'
+
+    def _add(self, short, router=False):
+        name = self.ns(short)
+        sh('ip', 'netns', 'add', name)
+        self.made.append(name)
+        sh('ip', '-n', name, 'link', 'set', 'lo', 'up')
+        settings = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0',
+                    'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv6.conf.default.keep_addr_on_down=1']
+        if router:
+            settings += ['net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.accept_ra=0',
+                         'net.ipv6.conf.default.accept_ra=0']
+        sh('ip', 'netns', 'exec', name, 'sysctl', '-qw', *settings)
+        return name
+
+    def _link(self, a, if_a, b, if_b):
+        sh('ip', 'link', 'add', if_a, 'netns', a, 'type', 'veth', 'peer', 'name', if_b, 'netns', b)
+        sh('ip', '-n', a, 'link', 'set', if_a, 'up')
+        sh('ip', '-n', b, 'link', 'set', if_b, 'up')
+
+    @staticmethod
+    def _addr(ns, dev, addr):
+        sh('ip', '-n', ns, '-6', 'addr', 'add', addr, 'dev', dev, 'nodad')
+
+    @staticmethod
+    def _route(ns, dest, via, *extra):
+        sh('ip', '-n', ns, '-6', 'route', 'add', dest, 'via', via, *extra)
+
+    def up(self):
+        net = self._add('net', router=True)
+        home = self._add('home', router=True)
+        self._addr(net, 'lo', SERVICES + '/128')
+        self._link(net, 'home0', home, 'up0')
+        self._addr(net, 'home0', '2001:db8:e::1/64')
+        self._addr(home, 'up0', '2001:db8:e::2/64')
+        self._addr(home, 'lo', HA_OUTER + '/128')
+        self._addr(home, 'lo', HA_RELAYED + '/128')
+        self._route(home, 'default', '2001:db8:e::1')
+        self._route(net, '2001:db8:f::/64', '2001:db8:e::2')
+        self._route(net, HOME_PREFIX, '2001:db8:e::2')
+        for v in self.vehicles:
+            mr = self._add(v.short, router=True)
+            lan = self._add(f'{v.short}-lan')
+            # The vehicle LAN takes its address from the MR's router advertisements.
+            sh('ip', 'netns', 'exec', lan, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_ra=1',
+               'net.ipv6.conf.default.accept_ra=1', 'net.ipv6.conf.all.autoconf=1', 'net.ipv6.conf.default.autoconf=1')
+            self._link(mr, 'lan', lan, 'eth0')
+            self._route(net, v.prefix, '2001:db8:e::2')
+            for t, (tech, spec) in enumerate(self.techs.items(), start=1):
+                ar = self._add(f'{v.short}-{tech}', router=True)
+                sub = v.access_subnet(t)
+                link_if = f'{v.short}{tech}'[:15]
+                self._link(net, link_if, ar, 'up0')
+                self._addr(net, link_if, f'2001:db8:e{v.index}{t}::1/64')
+                self._addr(ar, 'up0', f'2001:db8:e{v.index}{t}::2/64')
+                self._route(ar, 'default', f'2001:db8:e{v.index}{t}::1')
+                self._route(net, f'{sub}::/64', f'2001:db8:e{v.index}{t}::2')
+                # The home agent's outer address ends here: the relay carries it on, delayed.
+                self._addr(ar, 'lo', HA_OUTER + '/128')
+                self._link(ar, 'down0', mr, tech)
+                self._addr(ar, 'down0', f'{sub}::1/64')
+                self._addr(mr, tech, f'{sub}::100/64')
+                sh('ip', '-n', mr, '-6', 'route', 'add', 'default', 'via', f'{sub}::1', 'dev', tech, 'metric', str(100 * t))
+                for ns, dev in ((ar, 'down0'), (mr, tech)):
+                    sh('ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', spec['rate'],
+                       'burst', spec.get('burst', '64kb'), 'latency', '200ms')
+
+    def lan_address(self, v):
+        """The vehicle LAN's address from the MR's prefix (SLAAC), or None while there is none."""
+        out = sh('ip', '-n', self.ns(f'{v.short}-lan'), '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global',
+                 check=False).stdout
+        for line in out.split('\n'):
+            parts = line.split()
+            if 'inet6' in parts:
+                addr = parts[parts.index('inet6') + 1].split('/')[0]
+                if addr.startswith(v.prefix.split('::')[0] + ':'):
+                    return addr
+        return None
+
+    def set_uplink(self, v, tech, up):
+        sh('ip', '-n', self.ns(v.short), 'link', 'set', tech, 'up' if up else 'down')

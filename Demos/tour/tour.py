@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""The Tour de France over the mobility stack: two bicycles and a car, each a NEMO mobile network
+handing over between hotspots and a cellular network as it rides, feeding the public map, the
+car streaming its camera over XCAST6 and a bicycle holding a SIP call; at the end, a report of
+what was lost.
+
+usage: tour.py [--duration S] [--speed X] [--single-coa] [--port 8080] [--data DIR] [--prefix P]
+
+Needs root, network namespaces and /dev/net/tun (`make demo` checks and otherwise runs the
+loopback demo). Open http://localhost:PORT/ while it rides. Ctrl-C (or --duration) stops it:
+the coverage is restored, every agent's outbox is drained, the report is printed and written to
+DATA/report.json, and every namespace, link and process it made is removed. A run that was
+killed leaves namespaces behind: the next run (same --prefix) removes them first.
+"""
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import coverage  # noqa: E402
+import report  # noqa: E402
+import topology  # noqa: E402
+import zones as zone_maker  # noqa: E402
+from topology import SERVICES, Vehicle  # noqa: E402
+
+VEHICLES = [Vehicle('bike-1', 'Bicycle 1', 'b1', 1), Vehicle('bike-2', 'Bicycle 2', 'b2', 2),
+            Vehicle('car', 'Car', 'car', 3)]
+# The access networks: a hotspot (fast, short range) and the cellular network (slower, longer
+# delay, a little loss, wide coverage). Delay and loss are each way.
+ACCESS = {'wlan': {'rate': '20mbit', 'delay_ms': 5, 'loss_percent': 0.0, 'label': 'WLAN hotspot'},
+          'cell': {'rate': '4mbit', 'delay_ms': 40, 'loss_percent': 0.1, 'label': 'cellular'}}
+PROBE_RATE = 50           # probe packets per second, each way, per vehicle
+CALL_SECONDS = 30         # one call lasts this long; the bicycle calls again when it ends
+VIDEO_PORTS = (5004, 5006)
+RELAY_PORT = 4000
+SIP_PORT = 5060
+
+
+class Unavailable(Exception):
+    """The machine cannot run the namespace demo (the reason says what is missing)."""
+
+
+def log(msg):
+    print(f'[{time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def requirements(bin_dir):
+    if os.geteuid() != 0:
+        raise Unavailable('it needs root (network namespaces, TUN devices): run `sudo make demo`')
+    if not shutil.which('ip') or not shutil.which('tc'):
+        raise Unavailable('iproute2 (ip, tc) is missing: apt-get install iproute2')
+    if not os.path.exists('/dev/net/tun'):
+        raise Unavailable('/dev/net/tun is missing: modprobe tun (in a container: --device /dev/net/tun)')
+    probe = f'tdfcheck{os.getpid()}'
+    r = subprocess.run(['ip', 'netns', 'add', probe], capture_output=True, text=True)
+    subprocess.run(['ip', 'netns', 'del', probe], capture_output=True)
+    if r.returncode != 0:
+        raise Unavailable(f'network namespaces cannot be made here ({r.stderr.strip()}): a privileged container or a VM is needed')
+    for b in ('nemo', 'monnemo-server', 'monnemo-agent', 'xcast6', 'softphone'):
+        if not os.access(os.path.join(bin_dir, b), os.X_OK):
+            raise Unavailable(f'{b} is not built in {bin_dir}: swift build -c release')
+
+
+class Procs:
+    """Every process the demo starts, by name, each in a namespace, with its log in DATA/logs."""
+
+    def __init__(self, logs):
+        self.logs, self.running = logs, {}
+
+    def start(self, name, ns, argv, stdout=None, **kw):
+        out = stdout or open(os.path.join(self.logs, f'{name}.log'), 'ab')
+        p = subprocess.Popen(['ip', 'netns', 'exec', ns, *argv], stdout=out,
+                             stderr=subprocess.STDOUT if stdout is None else open(os.path.join(self.logs, f'{name}.log'), 'ab'),
+                             start_new_session=True, **kw)
+        self.running[name] = p
+        return p
+
+    def stop(self, name, timeout=10):
+        p = self.running.pop(name, None)
+        if p is None or p.poll() is not None:
+            return p
+        p.terminate()
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        return p
+
+    def stop_all(self):
+        for name in list(self.running):
+            self.stop(name, timeout=5)
+
+
+def wait_for(what, cond, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f'timed out after {timeout:.0f} s waiting for {what}')
+
+
+def listener(port, family, host):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((host, port))
+    s.listen(64)
+    s.set_inheritable(True)
+    return s
+
+
+class Tour:
+    def __init__(self, args):
+        self.args = args
+        self.bin = args.bin_dir
+        self.data = os.path.abspath(args.data)
+        self.net = topology.Network(args.prefix, VEHICLES, ACCESS)
+        self.events = []          # coverage changes: {t, vehicle, tech, up, lat, lon}
+        self.calls = []
+        self.started = {}
+
+    # ---- set-up -------------------------------------------------------------------------
+    def prepare_folder(self):
+        marker = os.path.join(self.data, '.nautilus-tour')
+        if os.path.isdir(self.data) and os.listdir(self.data) and not os.path.exists(marker):
+            raise ValueError(f'{self.data} holds files of something else; the tour empties its folder at start, '
+                             f'so give it a new or empty one with --data')
+        if os.path.exists(self.data):
+            shutil.rmtree(self.data)
+        os.makedirs(self.data)
+        open(marker, 'w').write('A Demos/tour/tour.py run folder: emptied by the next run.\n')
+        for sub in ('logs', 'agents', 'tokens', 'probes', 'call', 'config', 'run'):
+            os.makedirs(os.path.join(self.data, sub), exist_ok=True)
+        os.chmod(os.path.join(self.data, 'config'), 0o700)
+        os.chmod(os.path.join(self.data, 'tokens'), 0o700)
+        self.procs = Procs(os.path.join(self.data, 'logs'))
+
+    def write_configs(self):
+        cfg = os.path.join(self.data, 'config')
+        if self.args.zones:
+            self.zones_path = os.path.abspath(self.args.zones)
+            coverage.Zones.load(self.zones_path)        # a bad file fails here, before any namespace
+        else:
+            self.zones_path = os.path.join(cfg, 'zones.json')
+            zone_maker.write(self.zones_path)
+        routers, self.mr_configs = [], {}
+        for i, v in enumerate(VEHICLES):
+            key = secrets.token_hex(16)      # a fresh RFC 4285 key per run
+            routers.append({'homeAddress': v.home_address, 'nai': f'{v.id}@tour.example', 'spi': 256 + i, 'key': key,
+                            'prefixes': [v.prefix], 'maximumLifetime': 600, 'duplicateDownlink': True})
+            uplinks = [{'name': t, 'bid': n, 'priority': n, 'family': 'ipv6', 'gateway': f'{v.access_subnet(n)}::1'}
+                       for n, t in enumerate(ACCESS, start=1)]
+            mr = {'homeAddress': v.home_address, 'homeAgentAddress': '2001:db8:ffff::1',
+                  'homeAgentEndpoints': [topology.HA_OUTER], 'prefixes': [v.prefix], 'spi': 256 + i, 'key': key,
+                  'nai': f'{v.id}@tour.example', 'lifetime': 120, 'multipleCareOf': not self.args.single_coa,
+                  'discardDuplicates': True, 'uplinks': uplinks,
+                  'ingress': {'interface': 'lan', 'address': f'{v.router_lan}/64', 'routerAdvertisements': True},
+                  'tunnel': 'nemo0', 'mtu': 1400,
+                  # Voice and video over the better uplink (the hotspot while there is one), the
+                  # telemetry (TCP) anywhere, cellular first so that it leaves the hotspot to the media.
+                  'flowPolicies': [
+                      {'name': 'media', 'fid': 1, 'priority': 1, 'match': {'protocol': 17, 'localPorts': [16384, 32767]},
+                       'uplinks': ['wlan', 'cell']},
+                      {'name': 'video', 'fid': 2, 'priority': 2, 'match': {'protocol': 17, 'remotePorts': [RELAY_PORT, RELAY_PORT]},
+                       'uplinks': ['wlan', 'cell']},
+                      {'name': 'telemetry', 'fid': 3, 'priority': 3, 'match': {'protocol': 6}, 'uplinks': ['cell', 'wlan']}],
+                  'metricsPort': 9465}
+            path = os.path.join(cfg, f'mr-{v.id}.json')
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
+                json.dump(mr, f, indent=1)
+            self.mr_configs[v.id] = path
+        ha = {'listen': [topology.HA_RELAYED, topology.HA_OUTER], 'port': 4191, 'homeAgentAddress': '2001:db8:ffff::1',
+              'homePrefix': topology.HOME_PREFIX, 'tunnel': 'nemo0', 'mtu': 1400, 'allowMultipleCareOf': True,
+              'mobileRouters': routers, 'metricsPort': 9464}
+        self.ha_config = os.path.join(cfg, 'ha.json')
+        with open(os.open(self.ha_config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
+            json.dump(ha, f, indent=1)
+
+    def tool(self, name):
+        return os.path.join(self.bin, name)
+
+    def start_mobility(self):
+        run = os.path.join(self.data, 'run')
+        self.procs.start('ha', self.net.ns('home'), [self.tool('nemo'), 'ha', '--config', self.ha_config,
+                                                     '--control', f'{run}/ha.sock', '--state-dir', f'{run}/ha-state'])
+        wait_for('the home agent', lambda: os.path.exists(f'{run}/ha.sock'), 20)
+        for v in VEHICLES:
+            for tech, spec in ACCESS.items():
+                self.procs.start(f'link-{v.id}-{tech}', self.net.ns(f'{v.short}-{tech}'),
+                                 [sys.executable, os.path.join(ROOT, 'bench', 'link-delay.py'), topology.HA_OUTER,
+                                  topology.HA_RELAYED, str(spec['delay_ms']), str(spec['loss_percent'])])
+        time.sleep(0.3)
+        for v in VEHICLES:
+            self.procs.start(f'mr-{v.id}', self.net.ns(v.short),
+                             [self.tool('nemo'), 'mr', '--config', self.mr_configs[v.id], '--control', f'{run}/mr-{v.id}.sock'])
+        want = 1 if self.args.single_coa else len(ACCESS)
+        for v in VEHICLES:
+            wait_for(f'{v.name} to register with the home agent', lambda v=v: self.registered(v) >= want, 30)
+            wait_for(f'{v.name} LAN address (router advertisement)', lambda v=v: self.net.lan_address(v), 30)
+            v.lan = self.net.lan_address(v)
+        log('mobile routers registered: ' + ', '.join(f'{v.id} {v.prefix} (host {v.lan})' for v in VEHICLES))
+
+    def mr_status(self, v):
+        r = subprocess.run(['ip', 'netns', 'exec', self.net.ns(v.short), self.tool('nemo'), 'status', '--control',
+                            os.path.join(self.data, 'run', f'mr-{v.id}.sock'), '--json'], capture_output=True, text=True)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return None
+
+    def registered(self, v):
+        s = self.mr_status(v)
+        return 0 if s is None else sum(b.get('state') == 'registered' for b in s.get('bindings', []))
+
+    def start_internet(self):
+        self.speech = report.speech_wav(os.path.join(self.data, 'call', 'speech.wav'), CALL_SECONDS)
+        srv = self.tool('monnemo-server')
+        sdata = os.path.join(self.data, 'server')
+        self.tokens = {}
+        for v in VEHICLES:
+            out = subprocess.run([srv, 'vehicle', 'add', v.id, '--name', v.name, '--data', sdata],
+                                 capture_output=True, text=True, check=True).stdout
+            path = os.path.join(self.data, 'tokens', v.id)
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
+                f.write(out.strip().splitlines()[-1] + '\n')
+            self.tokens[v.id] = path
+        net = self.net.ns('net')
+        port, vport = self.args.port, self.args.video_port
+        self.procs.start('server', net, [srv, 'serve', '--data', sdata, '--bind', '::', '--http-port', '8080',
+                                         '--osmand-port=-1', '--web-dir', os.path.join(ROOT, 'Web'),
+                                         '--live-video', f'car=http://localhost:{vport}/stream.mjpg'])
+        # The map (and the car's video) on the host's localhost: listening sockets opened here,
+        # in the host's namespace, served by a relay that runs in the Internet namespace.
+        fds = []
+        for p, target in ((port, 8080), (vport, 8091)):
+            try:
+                socks = [listener(p, socket.AF_INET, '127.0.0.1')]
+            except OSError as error:
+                raise OSError(f'port {p} on localhost is taken ({error.strerror}): stop what uses it, or choose '
+                              f'another with --port/--video-port') from None
+            try:
+                socks.append(listener(p, socket.AF_INET6, '::1'))
+            except OSError:
+                pass
+            for i, s in enumerate(socks):
+                self.procs.start(f'forward-{p}-{i}', net, [sys.executable, os.path.join(HERE, 'forward.py'), str(s.fileno()),
+                                                         '::1', str(target)], pass_fds=[s.fileno()])
+                fds.append(s)
+        for s in fds:
+            s.close()
+        wait_for('the map server', lambda: self.http_ok('/healthz'), 30)
+        # XCAST6: a relay in the Internet and two viewers (the first re-served to the map page).
+        table = os.path.join(self.data, 'config', 'relay.table')
+        open(table, 'w').write('::/0 direct\n')
+        self.procs.start('xcast-relay', net, [self.tool('xcast6'), 'relay', '--listen', f'[{SERVICES}]:{RELAY_PORT}',
+                                              '--table', table])
+        for i, rtp in enumerate(VIDEO_PORTS):
+            self.procs.start(f'viewer-{i + 1}', net, [self.tool('xcast6'), 'recv', '--listen', f'[{SERVICES}]:{rtp}',
+                                                      '--serve', f'[::1]:{8091 + i}'])
+        # The SIP correspondent answers every call and records it.
+        self.procs.start('correspondent', net, [self.tool('softphone'), 'answer', '--auto', '--listen',
+                                                f'[{SERVICES}]:{SIP_PORT}', '--record',
+                                                os.path.join(self.data, 'call', 'received.wav'), '--json']
+                         + (['--play', self.speech['path']] if self.speech else ['--tone', '330']),
+                         stdout=open(os.path.join(self.data, 'call', 'correspondent.jsonl'), 'ab'))
+
+    def http_ok(self, path):
+        try:
+            with urllib.request.urlopen(f'http://127.0.0.1:{self.args.port}{path}', timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def start_probes(self):
+        net = self.net.ns('net')
+        pdir = os.path.join(self.data, 'probes')
+        for v in VEHICLES:
+            lan = self.net.ns(f'{v.short}-lan')
+            up, down = 9000 + v.index, 21000 + v.index
+            self.procs.start(f'probe-up-recv-{v.id}', net, [sys.executable, os.path.join(HERE, 'probe.py'), 'recv', SERVICES,
+                                                            str(up), f'{pdir}/{v.id}-up-recv.json'])
+            self.procs.start(f'probe-down-recv-{v.id}', lan, [sys.executable, os.path.join(HERE, 'probe.py'), 'recv', v.lan,
+                                                              str(down), f'{pdir}/{v.id}-down-recv.json'])
+        time.sleep(0.5)
+        for v in VEHICLES:
+            lan = self.net.ns(f'{v.short}-lan')
+            up, down = 9000 + v.index, 21000 + v.index
+            self.procs.start(f'probe-up-send-{v.id}', lan, [sys.executable, os.path.join(HERE, 'probe.py'), 'send',
+                                                            str(20000 + v.index), SERVICES, str(up), str(PROBE_RATE),
+                                                            f'{pdir}/{v.id}-up-send.json'])
+            self.procs.start(f'probe-down-send-{v.id}', net, [sys.executable, os.path.join(HERE, 'probe.py'), 'send',
+                                                              str(9100 + v.index), v.lan, str(down), str(PROBE_RATE),
+                                                              f'{pdir}/{v.id}-down-send.json'])
+
+    def start_onboard(self):
+        for v in VEHICLES:
+            lan = self.net.ns(f'{v.short}-lan')
+            self.started[v.id] = time.time()
+            self.procs.start(f'agent-{v.id}', lan, [
+                self.tool('monnemo-agent'), 'run', '--server', f'http://[{SERVICES}]:8080', '--token-file', self.tokens[v.id],
+                '--data', os.path.join(self.data, 'agents', v.id), '--gpx', os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.id}.gpx'),
+                '--speed', str(self.args.speed), '--loop', '--climate', 'synthetic', '--climate-interval', '10',
+                '--camera', 'test', '--picture-interval', '30', '--picture-size', '320x240',
+                '--retry-cap', '2', '--request-timeout', '5'])
+        car = next(v for v in VEHICLES if v.id == 'car')
+        send = [self.tool('xcast6'), 'send', '--camera', 'test', '--size', '320x240', '--fps', '10', '--quality', '60',
+                '--relay', f'[{SERVICES}]:{RELAY_PORT}', '--session', 'tour',
+                '--timing', os.path.join(self.data, 'video-timing.txt')]
+        for rtp in VIDEO_PORTS:
+            send += ['--receiver', f'[{SERVICES}]:{rtp}']
+        self.procs.start('xcast-send', self.net.ns(f'{car.short}-lan'), send)
+        self.next_call = time.time() + 2
+
+    def call_if_due(self):
+        """The first bicycle calls the correspondent, again each time a call ends."""
+        p = self.procs.running.get('call')
+        if p is not None and p.poll() is None:
+            return
+        if time.time() < self.next_call:
+            return
+        n = len(self.calls) + 1
+        bike = VEHICLES[0]
+        path = os.path.join(self.data, 'call', f'call-{n}.jsonl')
+        args = [self.tool('softphone'), 'call', f'sip:tour@[{SERVICES}]:{SIP_PORT}', '--codec', 'ilbc',
+                '--rtp-ports', '16384-16483', '--duration', str(CALL_SECONDS), '--answer-timeout', '20', '--json']
+        args += ['--play', self.speech['path']] if self.speech else ['--tone', '440']
+        args += ['--record', os.path.join(self.data, 'call', f'call-{n}.wav')]
+        self.procs.start('call', self.net.ns(f'{bike.short}-lan'), args, stdout=open(path, 'ab'))
+        self.calls.append({'n': n, 'events': path, 'started': time.time()})
+        self.next_call = time.time() + 2
+
+    # ---- riding -------------------------------------------------------------------------
+    def ride(self):
+        zones = coverage.Zones.load(self.zones_path)
+        replays = {v.id: coverage.Replay(coverage.load_route(os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.id}.gpx')),
+                                         self.args.speed) for v in VEHICLES}
+        state = {(v.id, t): True for v in VEHICLES for t in ACCESS}
+        sampler = report.Footprint({'bicycle': [f'mr-{VEHICLES[0].id}', f'agent-{VEHICLES[0].id}', 'call'],
+                                    'car': ['mr-car', 'agent-car', 'xcast-send'],
+                                    'agent': [f'agent-{VEHICLES[0].id}']}, self.procs)
+        for v in VEHICLES:       # where the vehicles start: no event, nothing was riding yet
+            pos = replays[v.id].at(0)
+            for tech in ACCESS:
+                if not zones.covered(tech, pos):
+                    self.net.set_uplink(v, tech, False)
+                    state[(v.id, tech)] = False
+                    self.events.append({'t': time.time(), 'vehicle': v.id, 'tech': tech, 'up': False, 'initial': True})
+        end = time.time() + self.args.duration if self.args.duration else None
+        last_status = time.time()
+        self.ride_started = time.time()
+        while not self.stopping and (end is None or time.time() < end):
+            now = time.time()
+            for v in VEHICLES:
+                pos = replays[v.id].at(now - self.started[v.id])
+                for tech in ACCESS:
+                    want = zones.covered(tech, pos)
+                    if want != state[(v.id, tech)]:
+                        self.net.set_uplink(v, tech, want)
+                        state[(v.id, tech)] = want
+                        self.events.append({'t': time.time(), 'vehicle': v.id, 'tech': tech, 'up': want,
+                                            'lat': pos[0], 'lon': pos[1]})
+                        log(f'{v.name}: {ACCESS[tech]["label"]} {"up" if want else "down"} at '
+                            f'{pos[0]:.5f},{pos[1]:.5f} → {report.describe_uplinks(state, v.id, ACCESS)}')
+            self.call_if_due()
+            sampler.sample()
+            if now - last_status >= 15:
+                last_status = now
+                hand = report.handovers(self.events, VEHICLES, ACCESS, self.ride_started)
+                log(f'riding {now - self.ride_started:.0f} s: {len(hand)} handovers; map on http://localhost:{self.args.port}/')
+            time.sleep(0.1)
+        self.ride_ended = time.time()
+        self.footprint = sampler.result(self.ride_ended - self.ride_started)
+        # Coverage back everywhere, so the outboxes can drain.
+        for v in VEHICLES:
+            for tech in ACCESS:
+                if not state[(v.id, tech)]:
+                    self.net.set_uplink(v, tech, True)
+                    state[(v.id, tech)] = True
+                    self.events.append({'t': time.time(), 'vehicle': v.id, 'tech': tech, 'up': True, 'end': True})
+
+    # ---- the end ------------------------------------------------------------------------
+    def finish(self):
+        log('stopping: coverage restored, draining the outboxes…')
+        # Stop the call (it ends with a BYE), the video and the probes first, then the agents.
+        self.procs.stop('call', timeout=15)
+        self.procs.stop('xcast-send')
+        for v in VEHICLES:
+            self.procs.stop(f'probe-up-send-{v.id}')
+            self.procs.stop(f'probe-down-send-{v.id}')
+        time.sleep(1.0)
+        for v in VEHICLES:
+            self.procs.stop(f'probe-up-recv-{v.id}')
+            self.procs.stop(f'probe-down-recv-{v.id}')
+        video = {f'viewer-{i + 1}': report.frames_shown(f'http://[::1]:{8091 + i}/metrics', self.net.ns('net'))
+                 for i in range(len(VIDEO_PORTS))}
+        video_sent = report.frames_sent(os.path.join(self.data, 'logs', 'xcast-send.log'))
+        mr = {v.id: self.mr_status(v) for v in VEHICLES}
+        agents = {}
+        for v in VEHICLES:
+            self.procs.stop(f'agent-{v.id}', timeout=20)
+            d = subprocess.run(['ip', 'netns', 'exec', self.net.ns(f'{v.short}-lan'), self.tool('monnemo-agent'), 'drain',
+                                '--server', f'http://[{SERVICES}]:8080', '--token-file', self.tokens[v.id], '--data',
+                                os.path.join(self.data, 'agents', v.id), '--timeout', '120'], capture_output=True, text=True)
+            st = subprocess.run([self.tool('monnemo-agent'), 'status', '--data', os.path.join(self.data, 'agents', v.id), '--json'],
+                                capture_output=True, text=True)
+            agents[v.id] = {'drain_status': d.returncode, 'outbox': json.loads(st.stdout) if st.returncode == 0 else None}
+        stored = {v.id: report.stored_readings(os.path.join(self.data, 'server', 'monnemo.sqlite'), v.id) for v in VEHICLES}
+        listed = report.get_json(f'http://127.0.0.1:{self.args.port}/api/v1/vehicles')
+        self.procs.stop('correspondent', timeout=15)
+        return report.build(self, video=video, video_sent=video_sent, mr=mr, agents=agents, stored=stored, listed=listed)
+
+    def run(self):
+        self.stopping = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.on_signal)
+        left = topology.remove(self.args.prefix)
+        if left:
+            log(f'removed what an earlier run left: {len(left)} namespaces ({", ".join(left[:4])}…)')
+        self.prepare_folder()
+        self.write_configs()
+        try:
+            log(f'building the network: {len(VEHICLES)} vehicles × {len(ACCESS)} access networks, home agent, Internet '
+                f'(namespaces {self.args.prefix}-*)')
+            self.net.up()
+            self.start_mobility()
+            self.start_internet()
+            self.start_probes()
+            self.start_onboard()
+            print()
+            print(f'  Nautilus Tour de France running over NEMO: open http://localhost:{self.args.port}/')
+            print(f'  ({"single care-of address" if self.args.single_coa else "multiple care-of addresses"}, '
+                  f'replay speed {self.args.speed}×; {"for " + str(self.args.duration) + " s" if self.args.duration else "Ctrl-C stops"})')
+            print()
+            self.ride()
+            result = self.finish()
+            path = os.path.join(self.data, 'report.json')
+            with open(path, 'w') as f:
+                json.dump(result, f, indent=1)
+            print(report.text(result))
+            log(f'report: {path}')
+            return 0
+        finally:
+            self.procs.stop_all()
+            topology.remove(self.args.prefix)
+            log(f'removed the namespaces {self.args.prefix}-* and every process in them')
+
+    def on_signal(self, *_):
+        if self.stopping:
+            raise KeyboardInterrupt
+        self.stopping = True
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog='The report (DATA/report.json and printed) gives, per vehicle, readings sent and stored, '
+                                        'handovers by type and the packets lost around them, video frames per viewer, the call\'s '
+                                        'loss and PESQ, and the onboard footprint.')
+    ap.add_argument('--duration', type=float, default=0, help='ride this many seconds, then stop and report (default: until Ctrl-C)')
+    ap.add_argument('--speed', type=float, default=1.0, help='route replay speed (1 = real time, about 2 handovers a minute per vehicle)')
+    ap.add_argument('--single-coa', action='store_true', help='one care-of address at a time (the baseline MCoA is measured against)')
+    ap.add_argument('--port', type=int, default=8080, help='the map on http://localhost:PORT/ (default 8080)')
+    ap.add_argument('--video-port', type=int, default=8081, help='the car\'s video (MJPEG) on localhost (default 8081)')
+    ap.add_argument('--data', default=os.path.join(ROOT, 'demo-data', 'tour'), help='run folder (an earlier run\'s is emptied at start; another non-empty folder is refused): logs, outboxes, report')
+    ap.add_argument('--zones', help='coverage file (JSON: "wlan" hotspot circles and "cellular_dead" circles, '
+                                    '[lat, lon, radius m]; default: Demos/tour/zones.py along the routes)')
+    ap.add_argument('--prefix', default='tdf', help='namespace name prefix (a second run with the same prefix removes the first one\'s leftovers)')
+    ap.add_argument('--bin-dir', default=os.environ.get('BIN_DIR') or os.path.join(ROOT, '.build', 'release'),
+                    help='where nemo, monnemo-server, monnemo-agent, xcast6 and softphone are (default .build/release)')
+    ap.add_argument('--check', action='store_true', help='only say whether this machine can run it (exit 0) or why not (exit 3)')
+    args = ap.parse_args(argv)
+    if args.speed <= 0 or args.speed > 100:
+        ap.error('--speed must be in (0, 100]')
+    if args.duration < 0:
+        ap.error('--duration must not be negative')
+    try:
+        requirements(args.bin_dir)
+    except Unavailable as why:
+        print(f'tour: the namespace demo cannot run here: {why}', file=sys.stderr)
+        return 3
+    if args.check:
+        return 0
+    try:
+        return Tour(args).run()
+    except (TimeoutError, OSError, ValueError, topology.CommandFailed, subprocess.CalledProcessError) as error:
+        print(f'tour: stopped: {error} (the logs of every program are in {os.path.join(os.path.abspath(args.data), "logs")})',
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""`make demo`'s scenario (Demos/tour/tour.py), shortened: three vehicles ride a minute at five
+times real speed over the mobility stack in network namespaces, handing over as their replayed
+positions enter and leave coverage. Its report is asserted: no reading lost, handovers recorded by
+the mobile routers, the car's video at both viewers, the call's audio; and nothing left behind.
+Also: a run killed with SIGKILL is cleaned up by the next one, and without root `make demo`'s
+script says why and runs the loopback demo."""
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import ROOT, dependency_missing
+
+TOUR = os.path.join(ROOT, 'Demos', 'tour', 'tour.py')
+
+
+def bin_dir():
+    out = subprocess.run(['swift', 'build', '--show-bin-path'], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def namespaces(prefix):
+    out = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True).stdout
+    return [l.split()[0] for l in out.splitlines() if l.split() and l.split()[0].startswith(prefix + '-')]
+
+
+def processes_using(path):
+    """PIDs of processes whose command line mentions `path` (the run's data folder)."""
+    out = subprocess.run(['pgrep', '-f', path], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split() if int(p) != os.getpid()]
+
+
+@pytest.fixture
+def run(tmp_path):
+    """Runs tour.py with a unique namespace prefix and ports; removes whatever is left at the end."""
+    if os.geteuid() != 0:
+        dependency_missing('the tour needs root for network namespaces')
+    why = subprocess.run([sys.executable, TOUR, '--check', '--bin-dir', bin_dir()], capture_output=True, text=True)
+    if why.returncode != 0:
+        dependency_missing(why.stderr.strip())
+    prefix = f'tt{os.getpid() % 1000}{random.randrange(100)}'
+    started = []
+
+    def start(*extra, data='data'):
+        data = str(tmp_path / data)
+        argv = [sys.executable, TOUR, '--bin-dir', bin_dir(), '--prefix', prefix, '--data', data,
+                '--port', str(free_port()), '--video-port', str(free_port()), *extra]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        started.append(p)
+        return p, data
+
+    yield prefix, start
+    for p in started:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    sys.path.insert(0, os.path.dirname(TOUR))
+    import topology
+    topology.remove(prefix)
+
+
+def test_the_tour_over_the_mobility_stack(run):
+    prefix, start = run
+    p, data = start('--duration', '60', '--speed', '5')
+    out, _ = p.communicate(timeout=600)
+    print(out[-6000:])
+    assert p.returncode == 0, out[-4000:]
+    r = json.load(open(os.path.join(data, 'report.json')))
+
+    # The outbox loses nothing across handovers and outages: every reading sent is stored once.
+    for vid, v in r['vehicles'].items():
+        rd = v['readings']
+        assert rd['sent'] > 100 and rd['lost'] == 0 and rd['stored'] == rd['sent'], (vid, rd)
+        assert rd['outbox_left'] == 0 and rd['drain_exit_status'] == 0, (vid, rd)
+        assert rd['by_kind_stored']['fix'] > 100 and rd['by_kind_stored']['climate'] > 0, (vid, rd)
+    assert r['totals']['readings_lost'] == 0
+
+    # Handovers where the route says (at least 10), and the mobile routers saw them too: their own
+    # handover counters (primary uplink changes) count at least the controller's uplink changes
+    # that moved the vehicle from one technology to the other.
+    assert r['totals']['handovers'] >= 10, r['totals']
+    for vid, v in r['vehicles'].items():
+        moved = sum(n for t, n in v['handovers_by_type'].items() if '→' in t)
+        assert v['handovers'] > 0, (vid, v['handovers_by_type'])
+        assert v['mobile_router']['counters'].get('handovers', 0) >= moved, (vid, v['mobile_router'], v['handovers_by_type'])
+        # The probes lost nothing but around handovers and in outages (and the cellular link's 0.1 %).
+        pr = v['probes']
+        assert pr['other'] <= 0.01 * pr['sent'] + 3, (vid, pr)
+
+    # The server listed every vehicle with its latest fix while they rode.
+    assert sorted(x['id'] for x in r['listed_by_server']) == ['bike-1', 'bike-2', 'car']
+    assert all(x['latest_fix'] for x in r['listed_by_server']), r['listed_by_server']
+
+    # Video frames reach every viewer: all that could (the car had an uplink), give or take the
+    # frames in flight at a handover.
+    vd = r['video']
+    assert vd['sent'] and vd['sent'] > 300, vd
+    for viewer, ratio in vd['delivered_ratio_with_uplink'].items():
+        assert ratio is not None and ratio >= 0.9, (viewer, vd)
+
+    # The call keeps its audio: answered, iLBC, packets through, and speech recognisable (PESQ).
+    call = r['call']
+    first = call['calls'][0]
+    assert first['answered'] and first['packets_received'] > 500, call
+    assert first['loss'] is not None and first['loss'] < 0.2, call
+    if r['call']['pesq_note'] is None:           # the shared speech sample is there (it is in CI)
+        down = call['pesq'].get('call-1-down')
+        assert isinstance(down, float) and down > 1.0, call['pesq']
+
+    # The onboard footprint was measured.
+    assert r['footprint']['bicycle']['rss_peak_mb'] > 0 and r['footprint']['car']['rss_peak_mb'] > 0
+
+    # Nothing left behind: no namespace, no process of this run.
+    assert namespaces(prefix) == []
+    assert processes_using(data) == []
+
+
+def test_a_killed_run_is_cleaned_up_by_the_next(run):
+    prefix, start = run
+    first, data1 = start(data='first')
+    seen = []
+    end = time.time() + 300
+    while time.time() < end:
+        line = first.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if 'running over NEMO' in line:
+            break
+    assert any('running over NEMO' in l for l in seen), ''.join(seen)
+    time.sleep(2)
+    first.send_signal(signal.SIGKILL)          # the script only: its programs run on
+    first.wait()
+    left = namespaces(prefix)
+    assert len(left) > 5, left                        # the killed run left its network behind
+    assert processes_using(data1), 'the killed run left no process: the test proves nothing'
+
+    second, data2 = start('--duration', '10', '--speed', '5', data='second')
+    out, _ = second.communicate(timeout=600)
+    assert second.returncode == 0, out[-4000:]
+    assert 'removed what an earlier run left' in out, out[:2000]
+    assert namespaces(prefix) == []
+    assert processes_using(data1) == [] and processes_using(data2) == []
+
+
+@pytest.fixture
+def open_dir():
+    """A folder outside pytest's (which is private to root) that an unprivileged user can enter."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix='tour-nonroot-')
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_without_root_make_demo_says_why_and_runs_the_loopback_demo(open_dir):
+    """`make demo`'s script as an unprivileged user (from a copy of what it needs, readable by
+    that user): it names what is missing and serves the loopback demo instead."""
+    if os.geteuid() != 0:
+        dependency_missing('switching to an unprivileged user needs root')
+    import pathlib
+    tmp_path = pathlib.Path(open_dir)
+    d = bin_dir()
+    root = tmp_path / 'repo'
+    shutil.copytree(os.path.join(ROOT, 'Demos'), root / 'Demos')
+    shutil.copytree(os.path.join(ROOT, 'Web'), root / 'Web')
+    os.makedirs(root / 'Sensors' / 'traces')
+    for v in ('bike-1', 'bike-2', 'car'):
+        shutil.copy(os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v}.gpx'), root / 'Sensors' / 'traces')
+    os.makedirs(root / 'bin')
+    for b in ('monnemo-server', 'monnemo-agent', 'nemo', 'xcast6', 'softphone'):
+        shutil.copy(os.path.join(d, b), root / 'bin')
+    for dirpath, dirnames, filenames in os.walk(tmp_path):
+        os.chmod(dirpath, 0o777)
+    port = free_port()
+    env = {'PATH': '/usr/bin:/bin', 'HOME': str(tmp_path), 'BIN_DIR': str(root / 'bin'), 'PORT': str(port),
+           'OSMAND_PORT': str(free_port()), 'DEMO_DURATION': '8'}
+    p = subprocess.Popen(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'bash',
+                          str(root / 'Demos' / 'tour-de-france.sh')], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path))
+    listed = None
+    end = time.time() + 60
+    while time.time() < end and p.poll() is None and listed is None:
+        try:
+            with urllib.request.urlopen(f'http://127.0.0.1:{port}/api/v1/vehicles', timeout=2) as r:
+                listed = json.loads(r.read())
+        except OSError:
+            time.sleep(0.3)
+    out, _ = p.communicate(timeout=60)
+    assert 'the namespace demo cannot run here: it needs root' in out, out
+    assert 'running the loopback demo instead' in out, out
+    assert 'Nautilus demo running (loopback)' in out, out
+    assert p.returncode == 0, out
+    assert listed is not None and sorted(v['id'] for v in listed) == ['bike-1', 'bike-2', 'car'], listed
