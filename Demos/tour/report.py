@@ -69,18 +69,48 @@ def _walk(events, vehicles, access, since=0.0, until=None):
     return out, gaps
 
 
-def probe_losses(probe_dir, vid, hands, gaps, slack=0.3):
+def load_probes(probe_dir, vid, direction):
+    try:
+        sent = json.load(open(os.path.join(probe_dir, f'{vid}-{direction}-send.json')))
+        got = set(json.load(open(os.path.join(probe_dir, f'{vid}-{direction}-recv.json')))['received'])
+    except (OSError, ValueError):
+        return None
+    return sent, got
+
+
+def dark_intervals(probe_dir, vid, gaps, before=0.3):
+    """When a vehicle could not be reached: each outage (no uplink at all) from a little before it
+    began (packets in flight) until the first probe, either way, that got through after it ended:
+    the re-registration after an outage is measured, not assumed."""
+    out = []
+    probes = [p for p in (load_probes(probe_dir, vid, d) for d in ('up', 'down')) if p]
+    for g in gaps:
+        if g['vehicle'] != vid:
+            continue
+        end = g['to'] if g['to'] is not None else float('inf')
+        back = end
+        for sent, got in probes:
+            start, rate = sent['start'], sent['rate']
+            first = next((q for q in sorted(got) if start + q / rate > end), None)
+            if first is not None:
+                back = max(back, start + first / rate)
+        out.append((g['from'] - before, back))
+    return out
+
+
+def probe_losses(probe_dir, vid, hands, gaps):
     """Lost probes of one vehicle (both directions), split into: lost around a handover, lost in
-    an outage (no uplink at all: nothing can get through), and the rest (the links' own loss)."""
+    an outage (no uplink at all, until the first packet through again), and the rest (the links'
+    own loss)."""
     result = {'sent': 0, 'received': 0, 'handover': 0, 'outage': 0, 'other': 0, 'per_handover': {}}
     mine = [h for h in hands if h['vehicle'] == vid]
-    dark = [(g['from'] - slack, (g['to'] or float('inf')) + slack) for g in gaps if g['vehicle'] == vid]
+    dark = dark_intervals(probe_dir, vid, gaps)
+    result['reattach_seconds'] = [round(b - (g['to'] or b), 3) for g, (_, b) in zip([g for g in gaps if g['vehicle'] == vid], dark)]
     for d in ('up', 'down'):
-        try:
-            sent = json.load(open(os.path.join(probe_dir, f'{vid}-{d}-send.json')))
-            got = set(json.load(open(os.path.join(probe_dir, f'{vid}-{d}-recv.json')))['received'])
-        except (OSError, ValueError):
+        p = load_probes(probe_dir, vid, d)
+        if p is None:
             continue
+        sent, got = p
         start, rate, count = sent['start'], sent['rate'], sent['count']
         result['sent'] += count
         result['received'] += len(got & set(range(count)))
@@ -316,12 +346,12 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
     lost_hand = sum(v['probes']['handover'] for v in vehicles.values())
     # Video: frames sent while the car had no uplink at all cannot arrive; the delivered ratio is
     # given both overall and over the frames sent with an uplink.
-    car_dark = [(g['from'], g['to'] or tour.ride_ended) for g in gaps if g['vehicle'] == 'car']
+    car_dark = dark_intervals(probe_dir, 'car', gaps, before=0.0)
     times = frame_send_times(os.path.join(tour.data, 'video-timing.txt'))
     in_dark = sum(1 for t in times if any(a <= t <= b for a, b in car_dark))
     shown = {k: x for k, x in video.items()}
     reachable = (video_sent or 0) - in_dark
-    video_report = {'sent': video_sent, 'sent_during_outage': in_dark, 'shown': shown,
+    video_report = {'sent': video_sent, 'sent_during_outage': in_dark,  # until the first probe through again 'shown': shown,
                     'delivered_ratio': {k: round(x / video_sent, 4) if video_sent and x is not None else None for k, x in shown.items()},
                     'delivered_ratio_with_uplink': {k: round(min(1.0, x / reachable), 4) if reachable > 0 and x is not None else None
                                                     for k, x in shown.items()}}

@@ -169,13 +169,15 @@ class Tour:
                   'discardDuplicates': True, 'uplinks': uplinks,
                   'ingress': {'interface': 'lan', 'address': f'{v.router_lan}/64', 'routerAdvertisements': True},
                   'tunnel': 'nemo0', 'mtu': 1400,
-                  # Voice and video over the better uplink (the hotspot while there is one), the
-                  # telemetry (TCP) anywhere, cellular first so that it leaves the hotspot to the media.
+                  # Voice and video over the better uplink (the hotspot while there is one), their
+                  # downlink make-before-break (the home agent sends it down both uplinks, the router
+                  # keeps the first copy: losing the hotspot loses nothing in flight); the telemetry
+                  # (TCP) anywhere, cellular first so that it leaves the hotspot to the media.
                   'flowPolicies': [
                       {'name': 'media', 'fid': 1, 'priority': 1, 'match': {'protocol': 17, 'localPorts': [16384, 32767]},
-                       'uplinks': ['wlan', 'cell']},
+                       'uplinks': ['wlan', 'cell'], 'duplicate': True},
                       {'name': 'video', 'fid': 2, 'priority': 2, 'match': {'protocol': 17, 'remotePorts': [RELAY_PORT, RELAY_PORT]},
-                       'uplinks': ['wlan', 'cell']},
+                       'uplinks': ['wlan', 'cell'], 'duplicate': True},
                       {'name': 'telemetry', 'fid': 3, 'priority': 3, 'match': {'protocol': 6}, 'uplinks': ['cell', 'wlan']}],
                   'metricsPort': 9465}
             path = os.path.join(cfg, f'mr-{v.id}.json')
@@ -238,29 +240,32 @@ class Tour:
                 f.write(out.strip().splitlines()[-1] + '\n')
             self.tokens[v.id] = path
         net = self.net.ns('net')
-        port, vport = self.args.port, self.args.video_port
-        self.procs.start('server', net, [srv, 'serve', '--data', sdata, '--bind', '::', '--http-port', '8080',
-                                         '--osmand-port=-1', '--web-dir', os.path.join(ROOT, 'Web'),
-                                         '--live-video', f'car=http://localhost:{vport}/stream.mjpg'])
         # The map (and the car's video) on the host's localhost: listening sockets opened here,
-        # in the host's namespace, served by a relay that runs in the Internet namespace.
-        fds = []
-        for p, target in ((port, 8080), (vport, 8091)):
+        # in the host's namespace (port 0: any free one), served by a relay that runs in the
+        # Internet namespace.
+        listening = []
+        for which, target in (('port', 8080), ('video_port', 8091)):
+            p = getattr(self.args, which)
             try:
                 socks = [listener(p, socket.AF_INET, '127.0.0.1')]
             except OSError as error:
                 raise OSError(f'port {p} on localhost is taken ({error.strerror}): stop what uses it, or choose '
                               f'another with --port/--video-port') from None
+            p = socks[0].getsockname()[1]
+            setattr(self.args, which, p)
             try:
                 socks.append(listener(p, socket.AF_INET6, '::1'))
             except OSError:
                 pass
+            listening.append((p, target, socks))
+        self.procs.start('server', net, [srv, 'serve', '--data', sdata, '--bind', '::', '--http-port', '8080',
+                                         '--osmand-port=-1', '--web-dir', os.path.join(ROOT, 'Web'),
+                                         '--live-video', f'car=http://localhost:{self.args.video_port}/stream.mjpg'])
+        for p, target, socks in listening:
             for i, s in enumerate(socks):
                 self.procs.start(f'forward-{p}-{i}', net, [sys.executable, os.path.join(HERE, 'forward.py'), str(s.fileno()),
                                                          '::1', str(target)], pass_fds=[s.fileno()])
-                fds.append(s)
-        for s in fds:
-            s.close()
+                s.close()
         wait_for('the map server', lambda: self.http_ok('/healthz'), 30)
         # XCAST6: a relay in the Internet and two viewers (the first re-served to the map page).
         table = os.path.join(self.data, 'config', 'relay.table')
@@ -471,7 +476,7 @@ def main(argv=None):
     ap.add_argument('--duration', type=float, default=0, help='ride this many seconds, then stop and report (default: until Ctrl-C)')
     ap.add_argument('--speed', type=float, default=1.0, help='route replay speed (1 = real time, about 2 handovers a minute per vehicle)')
     ap.add_argument('--single-coa', action='store_true', help='one care-of address at a time (the baseline MCoA is measured against)')
-    ap.add_argument('--port', type=int, default=8080, help='the map on http://localhost:PORT/ (default 8080)')
+    ap.add_argument('--port', type=int, default=8080, help='the map on http://localhost:PORT/ (default 8080; 0: any free port)')
     ap.add_argument('--video-port', type=int, default=8081, help='the car\'s video (MJPEG) on localhost (default 8081)')
     ap.add_argument('--data', default=os.path.join(ROOT, 'demo-data', 'tour'), help='run folder (an earlier run\'s is emptied at start; another non-empty folder is refused): logs, outboxes, report')
     ap.add_argument('--zones', help='coverage file (JSON: "wlan" hotspot circles and "cellular_dead" circles, '

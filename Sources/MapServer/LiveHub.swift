@@ -28,6 +28,7 @@ public final class LiveHub: Sendable {
         var subscribers: [UUID: AsyncStream<LiveEvent>.Continuation] = [:]
         var perAddress: [String: Int] = [:]
         var delayed = 0
+        var published = 0
         var closed = false
     }
     private let state = Mutex(State())
@@ -43,6 +44,8 @@ public final class LiveHub: Sendable {
     }
 
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+    /// Events handed to the subscribers so far (each counted once, whatever the number of subscribers).
+    public var publishedCount: Int { state.withLock { $0.published } }
 
     /// A stream of every event published from now on; it ends when the consumer stops or the hub
     /// closes. `address` is the client's address (nil when unknown, e.g. in-process tests: only the
@@ -103,7 +106,10 @@ public final class LiveHub: Sendable {
     }
 
     public func publish(_ event: LiveEvent) {
-        let targets = state.withLock { Array($0.subscribers.values) }
+        let targets = state.withLock { s -> [AsyncStream<LiveEvent>.Continuation] in
+            s.published &+= 1
+            return Array(s.subscribers.values)
+        }
         for c in targets { c.yield(event) }
     }
 

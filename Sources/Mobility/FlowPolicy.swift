@@ -60,13 +60,22 @@ public struct FlowPolicy: Hashable, Sendable, Codable {
     /// Uplink names, most preferred first; if none of them is registered the flow fails over
     /// to whatever uplink is.
     public var uplinks: [String]
+    /// Make-before-break for this flow: its flow binding names every registered uplink of
+    /// `uplinks` (RFC 6089 BID references), so the home agent sends each downlink packet down all
+    /// of them and the router keeps the first copy (`discardDuplicates`). When the preferred
+    /// uplink dies, the copies on the next one are already arriving: nothing waits for a BU.
+    /// The uplink direction still uses the first registered uplink only. Absent: false.
+    public var duplicate: Bool?
 
-    public init(name: String, fid: UInt16, priority: UInt16, match: FlowMatch, uplinks: [String]) {
+    public var duplicates: Bool { duplicate ?? false }
+
+    public init(name: String, fid: UInt16, priority: UInt16, match: FlowMatch, uplinks: [String], duplicate: Bool? = nil) {
         self.name = name
         self.fid = fid
         self.priority = priority
         self.match = match
         self.uplinks = uplinks
+        self.duplicate = duplicate
     }
 }
 

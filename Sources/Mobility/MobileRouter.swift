@@ -397,16 +397,18 @@ public struct MobileRouter: Sendable {
                               innerSource: configuration.homeAddress, innerDestination: configuration.homeAgentAddress, message: message, mobilityHeader: mh)
     }
 
-    /// FI options for the flow policies, each bound to its first preferred uplink among `bids`
-    /// (a policy none of whose uplinks is registered is left out: the HA then uses the default).
+    /// FI options for the flow policies, each bound to its first preferred uplink among `bids`,
+    /// or to all of them in order for a policy that `duplicates` (a policy none of whose uplinks
+    /// is registered is left out: the HA then uses the default).
     private func flowOptions(knownBIDs: Set<UInt16>) -> [MobilityOption] {
         guard multipleCareOfActive else { return [] }
         var options: [MobilityOption] = []
         for policy in configuration.flowPolicies {
-            let bid = policy.uplinks.compactMap { name in configuration.uplinks.first { $0.name == name }?.bid }.first { knownBIDs.contains($0) }
-            guard let bid else { continue }
+            let bids = policy.uplinks.compactMap { name in configuration.uplinks.first { $0.name == name }?.bid }.filter { knownBIDs.contains($0) }
+            guard let first = bids.first else { continue }
             options.append(.flowIdentification(FlowIdentification(fid: policy.fid, priority: policy.priority,
-                                                                  trafficSelector: .ipv6(policy.match.downlinkSelector), bindingReferences: [bid])))
+                                                                  trafficSelector: .ipv6(policy.match.downlinkSelector),
+                                                                  bindingReferences: policy.duplicates ? bids : [first])))
         }
         return options
     }

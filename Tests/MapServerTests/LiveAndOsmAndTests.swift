@@ -184,7 +184,10 @@ import Telemetry
                 TelemetryRecord(seq: 1, time: Timestamp(rfc3339: "2006-07-12T10:00:00Z")!, payload: .fix(Fix(lat: 48, lon: 2))),
             ]))
             #expect(outcome.accepted == 1)
-            try await Task.sleep(for: .milliseconds(100))
+            // The event reaches the hub a moment after the commit (a task); once it is in the
+            // subscriber's buffer, closing the hub still delivers it. No time bound: a loaded CI
+            // machine took more than the 100 ms this once slept.
+            while t.server.hub.publishedCount == 0 { try await Task.sleep(for: .milliseconds(10)) }
             t.server.hub.close()
             let r = try await response
             #expect(r.headers[.contentType] == "text/event-stream")

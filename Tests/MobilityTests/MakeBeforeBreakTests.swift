@@ -24,6 +24,23 @@ struct MakeBeforeBreakTests {
         #expect(plain.ha.downlinkPaths(for: plain.udp(to: 53)) == [plain.path("wlan")])
     }
 
+    @Test("A flow policy that duplicates is bound to every registered uplink of its list: the HA sends its packets down each, then down the one left")
+    func duplicatedFlow() {
+        var mr = mrConfiguration()
+        mr.flowPolicies[0].duplicate = true          // the RTP policy: cell, then wlan
+        var h = Harness(mr: mr)
+        let rtpOut = FlowKey(source: .v6(v6("2001:db8:aaaa:1::5")), destination: .v6(v6("2001:db8:c::5")), nextHeader: 17,
+                             sourcePort: 20000, destinationPort: 7000)
+        h.up("wlan", wlanCoA)
+        h.up("cell", cellCoA)
+        #expect(h.ha.downlinkPaths(for: h.udp(to: 20000)) == [h.path("cell"), h.path("wlan")])
+        #expect(h.ha.downlinkPaths(for: h.udp(to: 9999, from: 5060)) == [h.path("cell")])   // SIP: one uplink
+        #expect(h.mr.uplink(for: rtpOut) == "cell")                   // uplink: the first only
+        h.down("cell")
+        #expect(h.ha.downlinkPaths(for: h.udp(to: 20000)) == [h.path("wlan")])
+        #expect(h.mr.uplink(for: rtpOut) == "wlan")
+    }
+
     @Test("The filter drops a second copy within the window, passes it after, and passes distinct packets")
     func duplicateFilter() {
         var f = DuplicatePacketFilter(slots: 64, window: .milliseconds(500))

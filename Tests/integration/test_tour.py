@@ -60,7 +60,7 @@ def run(tmp_path):
     def start(*extra, data='data'):
         data = str(tmp_path / data)
         argv = [sys.executable, TOUR, '--bin-dir', bin_dir(), '--prefix', prefix, '--data', data,
-                '--port', str(free_port()), '--video-port', str(free_port()), *extra]
+                '--port', '0', '--video-port', '0', *extra]
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         started.append(p)
         return p, data
