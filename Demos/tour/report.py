@@ -351,9 +351,10 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
     in_dark = sum(1 for t in times if any(a <= t <= b for a, b in car_dark))
     shown = {k: x for k, x in video.items()}
     reachable = (video_sent or 0) - in_dark
-    video_report = {'sent': video_sent, 'sent_during_outage': in_dark,  # until the first probe through again 'shown': shown,
+    # "during outage": from the loss of the last uplink until the first probe through again.
+    video_report = {'sent': video_sent, 'sent_during_outage': in_dark, 'shown': shown,
                     'delivered_ratio': {k: round(x / video_sent, 4) if video_sent and x is not None else None for k, x in shown.items()},
-                    'delivered_ratio_with_uplink': {k: round(min(1.0, x / reachable), 4) if reachable > 0 and x is not None else None
+                    'delivered_ratio_with_uplink': {k: round(x / reachable, 4) if reachable > 0 and x is not None else None
                                                     for k, x in shown.items()}}
     calls = call_summary(tour)
     received = correspondent_losses(os.path.join(tour.data, 'call', 'correspondent.jsonl'))
