@@ -10,6 +10,7 @@ public struct ALSAError: Error, Sendable, CustomStringConvertible {
 /// An ALSA PCM device opened by name ("default", "hw:0,0", "plughw:1", "null", …) for
 /// mono 16-bit audio at one rate, blocking reads or writes of whole frames.
 public final class ALSADevice: AudioSource, AudioSink, @unchecked Sendable {
+    // @unchecked: the PCM handle is not thread-safe; each device is read or written by one call's media loop only.
     public enum Direction: Sendable { case capture, playback }
     public let sampleRate: Int
     public let name: String

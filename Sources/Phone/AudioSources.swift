@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import WAV
 
 /// Something that gives mono 16-bit audio in frames.
@@ -16,11 +17,12 @@ public protocol AudioSink: AnyObject {
 }
 
 /// A sine tone (or several summed), endless or for a set number of seconds.
-public final class ToneSource: AudioSource, @unchecked Sendable {
+public final class ToneSource: AudioSource, Sendable {
     public let sampleRate: Int
     let frequencies: [Double]
     let amplitude: Double
-    var n = 0
+    /// Samples given so far.
+    let position = Mutex(0)
     let total: Int?
 
     public init(frequencies: [Double], amplitude: Double = 0.5, sampleRate: Int, seconds: Double? = nil) {
@@ -39,7 +41,12 @@ public final class ToneSource: AudioSource, @unchecked Sendable {
     }
 
     public func read(_ count: Int) -> [Int16]? {
-        if let total, n >= total { return nil }
+        let start: Int? = position.withLock { n in
+            if let total, n >= total { return nil }
+            defer { n += count }
+            return n
+        }
+        guard let n = start else { return nil }
         var out = [Int16](repeating: 0, count: count)
         let scale = 32767 * amplitude / Double(max(1, frequencies.count))
         for i in 0..<count {
@@ -48,16 +55,16 @@ public final class ToneSource: AudioSource, @unchecked Sendable {
             for f in frequencies { v += sin(2 * .pi * f * t) }
             out[i] = Int16(clamping: Int((v * scale).rounded()))
         }
-        n += count
         return out
     }
 }
 
 /// Samples from a WAV file, resampled to `sampleRate`.
-public final class WAVFileSource: AudioSource, @unchecked Sendable {
+public final class WAVFileSource: AudioSource, Sendable {
     public let sampleRate: Int
     let samples: [Int16]
-    var offset = 0
+    /// Samples given so far.
+    let position = Mutex(0)
 
     public init(path: String, sampleRate: Int) throws {
         let wav = try WAVAudio(contentsOf: path)
@@ -71,10 +78,14 @@ public final class WAVFileSource: AudioSource, @unchecked Sendable {
     }
 
     public func read(_ count: Int) -> [Int16]? {
-        guard offset < samples.count else { return nil }
+        let start: Int? = position.withLock { offset in
+            guard offset < samples.count else { return nil }
+            defer { offset += count }
+            return offset
+        }
+        guard let offset = start else { return nil }
         var out = Array(samples[offset..<min(samples.count, offset + count)])
         if out.count < count { out += [Int16](repeating: 0, count: count - out.count) }
-        offset += count
         return out
     }
 }
@@ -87,17 +98,18 @@ public final class SilenceSource: AudioSource {
 }
 
 /// Records into a WAV file, resampling from the codec rate to the file rate.
-public final class WAVFileSink: AudioSink, @unchecked Sendable {
+public final class WAVFileSink: AudioSink, Sendable {
     public let sampleRate: Int
     let recorder: WAVRecorder
-    var resampler: Resampler
+    /// Held while a block is resampled and appended, so blocks reach the file in order.
+    let resampler: Mutex<Resampler>
 
     public init(path: String, inputRate: Int, fileRate: Int? = nil) throws {
         sampleRate = inputRate
         recorder = try WAVRecorder(path: path, sampleRate: fileRate ?? inputRate)
-        resampler = Resampler(from: inputRate, to: fileRate ?? inputRate)
+        resampler = Mutex(Resampler(from: inputRate, to: fileRate ?? inputRate))
     }
 
-    public func write(_ samples: [Int16]) { recorder.append(resampler.process(samples)) }
+    public func write(_ samples: [Int16]) { resampler.withLock { recorder.append($0.process(samples)) } }
     public func close() { recorder.close() }
 }

@@ -15,6 +15,7 @@ public struct OpusError: Error, Sendable, CustomStringConvertible {
 /// fullband). `decode(nil)` runs the decoder's packet-loss concealment; with in-band
 /// FEC on, `decodeRecovering(next:)` rebuilds a lost frame from the packet after it.
 public final class OpusCodec: AudioCodec, @unchecked Sendable {
+    // @unchecked: the libopus encoder and decoder states are not thread-safe; one call's media loop is their only user.
     public let sampleRate: Int
     public let samplesPerFrame: Int
     let encoder: OpaquePointer

@@ -80,6 +80,7 @@ public enum PhoneEvent: Sendable, Equatable {
 /// The softphone: a SIP user agent core driven by SwiftNIO sockets and timers, with one
 /// `CallMedia` per call. All state lives on one event loop.
 public final class Phone: @unchecked Sendable {
+    // @unchecked: the mutable state is confined to `loop` (every action hops onto it); `start()` sets `transport` and `port` first.
     public let configuration: PhoneConfiguration
     let group: EventLoopGroup
     let ownsGroup: Bool

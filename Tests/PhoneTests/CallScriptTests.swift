@@ -1,21 +1,22 @@
 import Testing
 import Foundation
 import SIP
+import Synchronization
 @testable import Phone
 
 /// The call scripts the `softphone` commands run, driven in this process on loopback.
 @Suite(.serialized) struct CallScriptTests {
     /// Events a script hands its observer, and the port its phone listens on.
-    final class Observed: @unchecked Sendable {
-        var events: [PhoneEvent] = []
-        let lock = NSLock()
-        func add(_ e: PhoneEvent) { lock.lock(); events.append(e); lock.unlock() }
+    final class Observed: Sendable {
+        let events = Mutex<[PhoneEvent]>([])
+        func add(_ e: PhoneEvent) { events.withLock { $0.append(e) } }
         var port: Int? {
-            lock.lock(); defer { lock.unlock() }
-            for case .listening(_, let p) in events { return p }
-            return nil
+            events.withLock { events in
+                for case .listening(_, let p) in events { return p }
+                return nil
+            }
         }
-        func has(_ match: (PhoneEvent) -> Bool) -> Bool { lock.lock(); defer { lock.unlock() }; return events.contains(where: match) }
+        func has(_ match: (PhoneEvent) -> Bool) -> Bool { events.withLock { $0.contains(where: match) } }
     }
 
     func configuration(_ user: String, tone: Double) -> PhoneConfiguration {

@@ -1,18 +1,18 @@
 import Testing
 import Foundation
 import NIOPosix
+import Synchronization
 @testable import Phone
 import WAV
 
 /// Two `Phone`s in this process on loopback (no namespace, no root, no peers): the NIO
 /// transports, media sessions and the driver end to end.
 @Suite(.serialized) struct PhoneLoopbackTests {
-    final class Collected: @unchecked Sendable {
-        var events: [PhoneEvent] = []
-        let lock = NSLock()
-        func add(_ e: PhoneEvent) { lock.lock(); events.append(e); lock.unlock() }
+    final class Collected: Sendable {
+        let events = Mutex<[PhoneEvent]>([])
+        func add(_ e: PhoneEvent) { events.withLock { $0.append(e) } }
         func has(_ match: (PhoneEvent) -> Bool) -> Bool { count(match) > 0 }
-        func count(_ match: (PhoneEvent) -> Bool) -> Int { lock.lock(); defer { lock.unlock() }; return events.filter(match).count }
+        func count(_ match: (PhoneEvent) -> Bool) -> Int { events.withLock { $0.filter(match).count } }
     }
 
     func collect(_ p: Phone) -> Collected {

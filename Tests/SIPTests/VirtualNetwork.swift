@@ -1,4 +1,5 @@
 @testable import SIP
+import Synchronization
 
 /// Several user agents joined by a lossless-unless-told network and a virtual clock.
 /// Every message crosses as octets, so each hop also exercises the writer and parser.
@@ -79,10 +80,10 @@ struct VirtualNetwork {
     }
 }
 
-/// Deterministic tokens for one agent (tests run on one thread).
-final class TokenCounter: @unchecked Sendable {
-    var n = 0
+/// Deterministic tokens for one agent.
+final class TokenCounter: Sendable {
+    let n = Mutex(0)
     let prefix: String
     init(_ prefix: String) { self.prefix = prefix }
-    func next() -> String { n += 1; return "\(prefix)\(n)" }
+    func next() -> String { n.withLock { n in n += 1; return "\(prefix)\(n)" } }
 }
