@@ -400,7 +400,7 @@ class Tour:
     def finish(self):
         log('stopping: coverage restored, draining the outboxes…')
         # Stop the call (it ends with a BYE), the video and the probes first, then the agents.
-        self.procs.stop('call', timeout=15)
+        self.procs.stop('call', timeout=40)        # SIGTERM: it hangs up, its BYE answered (at most 32 s)
         self.procs.stop('xcast-send')
         for v in VEHICLES:
             self.procs.stop(f'probe-up-send-{v.id}')

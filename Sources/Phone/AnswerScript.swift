@@ -12,13 +12,16 @@ public struct AnswerScript: Sendable {
     /// Stop after this many seconds in all.
     public var runFor: Double?
 
+    /// Ends the script early when requested: every call is hung up, then the phone stops.
+    public var stop: ScriptStop?
+
     public init() {}
 
     /// Starts a phone that answers every INVITE with `configuration`'s media, runs until the limits, shuts it down.
     public func run(configuration: PhoneConfiguration, observe: @escaping @Sendable (PhoneEvent) -> Void) async throws -> ScriptOutcome {
         var c = configuration
         c.autoAnswer = true
-        let scripted = try ScriptedPhone(configuration: c, observe: observe)
+        let scripted = try ScriptedPhone(configuration: c, stop: stop, observe: observe)
         guard await scripted.registerIfConfigured() else { return .registrationFailed }
         let limit = auto ? calls : (calls ?? 1)
         var ended = 0
@@ -38,7 +41,14 @@ public struct AnswerScript: Sendable {
             }
             guard case .ended = e else { break }
             ended += 1
+            if stop?.isRequested == true { break }
         }
+        if stop?.isRequested == true {
+            // The calls the stop hung up end in a moment: their ends are reported, recordings closed.
+            scripted.phone.hangUp()
+            while await scripted.waitForEnd(timeout: 2) != nil {}
+        }
+        await scripted.settle()
         scripted.phone.shutdown()
         return .completed
     }

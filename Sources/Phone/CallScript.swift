@@ -16,12 +16,15 @@ public struct CallScript: Sendable {
     /// Seconds after the answer to take it off hold.
     public var resumeAfter: Double?
 
+    /// Ends the call early when requested (the caller hangs up as at the end of `duration`).
+    public var stop: ScriptStop?
+
     public init(uri: String) { self.uri = uri }
 
     /// Starts a phone with `configuration` (its media: play file, record file, tone, devices), runs
     /// the call, and shuts the phone down.
     public func run(configuration: PhoneConfiguration, observe: @escaping @Sendable (PhoneEvent) -> Void) async throws -> ScriptOutcome {
-        let scripted = try ScriptedPhone(configuration: configuration, observe: observe)
+        let scripted = try ScriptedPhone(configuration: configuration, stop: stop, observe: observe)
         let phone = scripted.phone
         guard await scripted.registerIfConfigured() else { return .registrationFailed }
         do { try phone.call(uri) } catch {
@@ -35,12 +38,14 @@ public struct CallScript: Sendable {
         }
         guard case .answered = first else {
             if case .ended(_, let reason, _) = first {
+                await scripted.settle()
                 phone.shutdown()
                 return .callEnded(reason)
             }
             // nobody answered in time: we cancel, but the call ended for want of an answer
             phone.hangUp()
             let e = await scripted.waitForEnd(timeout: 5)
+            await scripted.settle()
             phone.shutdown()
             if case .ended(_, let reason, _) = e, reason != .cancelled { return .callEnded(reason) }
             return .noAnswer
@@ -60,6 +65,7 @@ public struct CallScript: Sendable {
             phone.hangUp()
             final = await scripted.waitForEnd(timeout: 5)
         }
+        await scripted.settle()
         phone.shutdown()
         if case .ended(_, let reason, _) = final { return .callEnded(reason) }
         return .completed

@@ -224,6 +224,11 @@ public final class Phone: @unchecked Sendable {
         loop.execute { for m in self.media.values { m.queueDTMF(digits) } }
     }
 
+    /// Whether a request of ours still awaits its final answer (a BYE being retransmitted, say).
+    public func hasPendingRequests() async -> Bool {
+        (try? await loop.submit { self.ua?.hasPendingRequests ?? false }.get()) ?? false
+    }
+
     /// Hangs up, closes sockets and stops the event loops.
     public func shutdown() {
         try? loop.submit {

@@ -41,6 +41,12 @@ public actor PhoneEventInbox {
         }
     }
 
+    /// Ends the current wait with nil (a stop was requested); events keep arriving after it.
+    func wake() {
+        waiter?.continuation.resume(returning: nil)
+        waiter = nil
+    }
+
     func expire(_ id: Int) {
         guard let w = waiter, w.id == id else { return }
         waiter = nil

@@ -6,12 +6,27 @@ public struct ScriptedPhone: Sendable {
     let inbox: PhoneEventInbox
     let observe: @Sendable (PhoneEvent) -> Void
 
-    /// Builds the phone and binds its SIP sockets; `observe` sees every event the script reads, in order.
-    public init(configuration: PhoneConfiguration, observe: @escaping @Sendable (PhoneEvent) -> Void) throws {
+    /// Builds the phone and binds its SIP sockets; `observe` sees every event the script reads, in
+    /// order. A requested `stop` hangs up every call and wakes the script's current wait.
+    public init(configuration: PhoneConfiguration, stop: ScriptStop? = nil, observe: @escaping @Sendable (PhoneEvent) -> Void) throws {
         phone = Phone(configuration: configuration)
         inbox = PhoneEventInbox(phone)
         self.observe = observe
         try phone.start()
+        let (phone, inbox) = (phone, inbox)
+        stop?.onRequest {
+            phone.hangUp()
+            Task { await inbox.wake() }
+        }
+    }
+
+    /// Waits, at most `timeout` seconds, until no request of ours awaits its answer, so that a BYE
+    /// lost on the way is sent again (RFC 3261 Timer E) and answered before the sockets close.
+    func settle(timeout: Double = 32) async {
+        let end = ContinuousClock.now + .milliseconds(Int(ScriptedPhone.boundedSeconds(timeout) * 1000))
+        while ContinuousClock.now < end, await phone.hasPendingRequests() {
+            await ScriptedPhone.sleep(seconds: 0.05)
+        }
     }
 
     /// Hands events to the observer until `stop` says so or `timeout` seconds pass; returns the deciding event.

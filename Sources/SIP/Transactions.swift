@@ -113,6 +113,10 @@ public struct TransactionLayer: Sendable {
 
     public var clientCount: Int { clients.count }
     public var serverCount: Int { servers.count }
+    /// Client transactions still waiting for their final response (and retransmitting over UDP).
+    public var clientsAwaitingFinalResponse: Int {
+        clients.values.count { $0.state == .calling || $0.state == .trying || $0.state == .proceeding }
+    }
 
     /// Starts a client transaction and sends the request. ACKs to 2xx have no transaction
     /// and are only sent.

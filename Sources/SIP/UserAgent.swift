@@ -38,6 +38,8 @@ public struct UserAgent: Sendable {
     var refreshAt: Double?
     /// Whether the registrar holds our binding (its last answer to REGISTER was a 2xx).
     public internal(set) var isRegistered = false
+    /// Whether a request of ours still awaits its final answer (a BYE being sent again, say).
+    public var hasPendingRequests: Bool { transactions.clientsAwaitingFinalResponse > 0 }
 
     public init(configuration: UserAgentConfiguration, random: @escaping @Sendable () -> String = UserAgent.randomToken) {
         self.configuration = configuration

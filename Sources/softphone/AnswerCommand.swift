@@ -27,6 +27,10 @@ struct Answer: AsyncParsableCommand {
         script.calls = calls
         script.runFor = runFor
         let printer = EventPrinter(json: common.json)
+        let stop = ScriptStop()
+        script.stop = stop
+        let signals = stopOnSignals(stop)
+        defer { signals.forEach { $0.cancel() } }
         try finish(with: try await script.run(configuration: c, observe: printer.print))
     }
 }

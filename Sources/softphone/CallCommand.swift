@@ -30,6 +30,10 @@ struct Call: AsyncParsableCommand {
         script.holdAfter = holdAfter
         script.resumeAfter = resumeAfter
         let printer = EventPrinter(json: common.json)
+        let stop = ScriptStop()
+        script.stop = stop
+        let signals = stopOnSignals(stop)
+        defer { signals.forEach { $0.cancel() } }
         try finish(with: try await script.run(configuration: c, observe: printer.print))
     }
 }

@@ -50,6 +50,32 @@ func incomingHandle(_ net: VirtualNetwork, _ name: String) -> CallHandle? {
         #expect(net.agents["bob"]!.transactions.serverCount == 0)
     }
 
+    @Test func aLostByeIsPendingUntilItsRetransmissionIsAnswered() throws {
+        var net = pair()
+        var droppedBye = false
+        net.drop = { m, _ in
+            if case .request(let r) = m, r.method == .bye, !droppedBye { droppedBye = true; return true }
+            return false
+        }
+        var handle = ""
+        net.with("alice") { a, now in let (h, o) = a.call(try! SIPURI(parsing: "sip:bob@127.0.0.1:5080"), sdp: offer, now: now); handle = h; return o }
+        net.run(until: 1)
+        let incoming = try #require(incomingHandle(net, "bob"))
+        net.with("bob") { b, now in b.answer(incoming, sdp: answerSDP, now: now) }
+        net.run(until: 2)
+        // The INVITE's transaction lingers (2xx retransmissions are absorbed for 32 s), but it
+        // awaits nothing: only requests without their final response count.
+        #expect(!net.agents["alice"]!.hasPendingRequests)
+        net.with("alice") { a, now in a.hangUp(handle, now: now) }
+        net.run(until: 2.1)
+        #expect(net.has("alice") { $0 == .ended(handle, .localHangup) })
+        #expect(net.agents["alice"]!.hasPendingRequests)           // the BYE was lost: still waiting
+        net.run(until: 4)
+        #expect(net.sent("alice", .bye).count == 2)
+        #expect(net.has("bob") { $0 == .ended(incoming, .remoteHangup) })
+        #expect(!net.agents["alice"]!.hasPendingRequests)
+    }
+
     @Test func lostInviteIsRetransmitted() throws {
         var net = pair()
         var dropped = 0
