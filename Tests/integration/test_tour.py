@@ -75,10 +75,46 @@ def run(tmp_path):
     topology.remove(prefix)
 
 
+def look_at_the_map(port):
+    """The public page on the host's localhost while the vehicles ride: every vehicle listed, and
+    the car's panel showing its live video (XCAST6 → viewer → MJPEG), frames changing."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_browser import chrome
+    driver = chrome()
+    try:
+        driver.get(f'http://localhost:{port}/')
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
+        for v in ('bike-1', 'bike-2', 'car'):
+            WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-vehicle="{v}"]'))
+        driver.find_element(By.CSS_SELECTOR, 'button[data-vehicle="car"]').click()
+        live = driver.find_element(By.ID, 'd-live')
+        WebDriverWait(driver, 20).until(lambda d: live.is_displayed() and d.execute_script(
+            'return arguments[0].naturalWidth', live) == 320)
+        shots = set()
+        deadline = time.time() + 10
+        while time.time() < deadline and len(shots) < 3:
+            shots.add(live.screenshot_as_png)
+            time.sleep(0.5)
+        assert len(shots) >= 3, 'the car\'s live video does not change on the map'
+    finally:
+        driver.quit()
+
+
 def test_the_tour_over_the_mobility_stack(run):
     prefix, start = run
     p, data = start('--duration', '60', '--speed', '5')
-    out, _ = p.communicate(timeout=600)
+    head = []
+    while True:
+        line = p.stdout.readline()
+        assert line, ''.join(head)
+        head.append(line)
+        if 'running over NEMO: open http://localhost:' in line:
+            port = int(line.split('http://localhost:')[1].split('/')[0])
+            break
+    look_at_the_map(port)
+    rest, _ = p.communicate(timeout=600)
+    out = ''.join(head) + rest
     print(out[-6000:])
     assert p.returncode == 0, out[-4000:]
     r = json.load(open(os.path.join(data, 'report.json')))
