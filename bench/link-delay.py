@@ -16,7 +16,8 @@ import heapq, itertools, random, select, socket, sys, time
 listen, upstream, delay = sys.argv[1], sys.argv[2], float(sys.argv[3]) / 1000
 loss = float(sys.argv[4]) / 100 if len(sys.argv) > 4 else 0.0
 PORT = 4191
-down = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+FAMILY = socket.AF_INET6 if ":" in listen else socket.AF_INET   # IPv4 too (DSMIPv6 over an IPv4-only link)
+down = socket.socket(FAMILY, socket.SOCK_DGRAM)
 down.bind((listen, PORT))
 down.setblocking(False)
 ups, client_of = {}, {}
@@ -40,8 +41,8 @@ while True:
                 key = addr[:2]
                 u = ups.get(key)
                 if u is None:
-                    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-                    u.bind(("::", 0))
+                    u = socket.socket(FAMILY, socket.SOCK_DGRAM)
+                    u.bind(("::" if FAMILY == socket.AF_INET6 else "0.0.0.0", 0))
                     u.setblocking(False)
                     ups[key], client_of[u] = u, key
                 push(u, data, (upstream, PORT))

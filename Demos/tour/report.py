@@ -309,7 +309,8 @@ class Footprint:
 
 # ---- the report -------------------------------------------------------------------------------
 def build(tour, video, video_sent, mr, agents, stored, listed):
-    from tour import ACCESS, VEHICLES  # the demo's own tables
+    from tour import VEHICLES  # the demo's own table
+    ACCESS = tour.access
     since = tour.ride_started
     hands = handovers(tour.events, VEHICLES, ACCESS, since)
     gaps = outages(tour.events, VEHICLES, ACCESS, since, tour.ride_ended)
@@ -371,7 +372,7 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
                 score, note = pesq_score(tour.speech['path'], path)
                 pesq[name] = score if score is not None else f'n/a: {note}'
     return {
-        'mode': 'single-coa' if tour.args.single_coa else 'mcoa',
+        'mode': ('single-coa' if tour.args.single_coa else 'mcoa') + ('+ipv4-cellular' if tour.args.ipv4_cellular else ''),
         'speed': tour.args.speed,
         'ride_seconds': round(tour.ride_ended - tour.ride_started, 1),
         'access': ACCESS,

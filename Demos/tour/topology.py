@@ -23,6 +23,8 @@ SERVICES = '2001:db8:100::1'        # every service of "the Internet" listens he
 HA_OUTER = '2001:db8:f::1'          # the home agent as the mobile routers address it
 HA_RELAYED = '2001:db8:f::2'        # where the access routers' relays hand their datagrams
 HOME_PREFIX = '2001:db8:ffff::/64'
+HA_OUTER4 = '192.0.2.100'           # the same two over IPv4 (an IPv4-only access network: DSMIPv6)
+HA_RELAYED4 = '192.0.2.101'
 
 
 class CommandFailed(Exception):
@@ -77,6 +79,14 @@ class Vehicle:
     def access_subnet(self, tech_index):
         return f'2001:db8:{self.index}{tech_index}'
 
+    def access_subnet4(self, tech_index):
+        """The IPv4 /28 of an IPv4-only access network: (router address, mobile router address)."""
+        base = 16 * (2 * (self.index - 1) + tech_index - 1)
+        return f'203.0.113.{base + 1}', f'203.0.113.{base + 14}'
+
+    def gateway(self, tech_index, family):
+        return self.access_subnet4(tech_index)[0] if family == 'ipv4' else f'{self.access_subnet(tech_index)}::1'
+
 
 class Network:
     def __init__(self, prefix, vehicles, techs):
@@ -95,7 +105,7 @@ class Network:
                     'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv6.conf.default.keep_addr_on_down=1']
         if router:
             settings += ['net.ipv6.conf.all.forwarding=1', 'net.ipv6.conf.all.accept_ra=0',
-                         'net.ipv6.conf.default.accept_ra=0']
+                         'net.ipv6.conf.default.accept_ra=0', 'net.ipv4.ip_forward=1']
         sh('ip', 'netns', 'exec', name, 'sysctl', '-qw', *settings)
         return name
 
@@ -124,6 +134,13 @@ class Network:
         self._route(home, 'default', '2001:db8:e::1')
         self._route(net, '2001:db8:f::/64', '2001:db8:e::2')
         self._route(net, HOME_PREFIX, '2001:db8:e::2')
+        # IPv4 beside it, for IPv4-only access networks.
+        sh('ip', '-n', net, 'addr', 'add', '192.0.2.1/30', 'dev', 'home0')
+        sh('ip', '-n', home, 'addr', 'add', '192.0.2.2/30', 'dev', 'up0')
+        for a in (HA_OUTER4, HA_RELAYED4):
+            sh('ip', '-n', home, 'addr', 'add', a + '/32', 'dev', 'lo')
+        sh('ip', '-n', home, 'route', 'add', 'default', 'via', '192.0.2.1')
+        sh('ip', '-n', net, 'route', 'add', '192.0.2.100/31', 'via', '192.0.2.2')
         for v in self.vehicles:
             mr = self._add(v.short, router=True)
             lan = self._add(f'{v.short}-lan')
@@ -137,16 +154,28 @@ class Network:
                 sub = v.access_subnet(t)
                 link_if = f'{v.short}{tech}'[:15]
                 self._link(net, link_if, ar, 'up0')
-                self._addr(net, link_if, f'2001:db8:e{v.index}{t}::1/64')
-                self._addr(ar, 'up0', f'2001:db8:e{v.index}{t}::2/64')
-                self._route(ar, 'default', f'2001:db8:e{v.index}{t}::1')
-                self._route(net, f'{sub}::/64', f'2001:db8:e{v.index}{t}::2')
-                # The home agent's outer address ends here: the relay carries it on, delayed.
-                self._addr(ar, 'lo', HA_OUTER + '/128')
                 self._link(ar, 'down0', mr, tech)
-                self._addr(ar, 'down0', f'{sub}::1/64')
-                self._addr(mr, tech, f'{sub}::100/64')
-                sh('ip', '-n', mr, '-6', 'route', 'add', 'default', 'via', f'{sub}::1', 'dev', tech, 'metric', str(100 * t))
+                if spec.get('family') == 'ipv4':
+                    k = 4 * (2 * (v.index - 1) + t)          # a /30 per IPv4 access router's upstream link
+                    sh('ip', '-n', net, 'addr', 'add', f'198.51.100.{k + 1}/30', 'dev', link_if)
+                    sh('ip', '-n', ar, 'addr', 'add', f'198.51.100.{k + 2}/30', 'dev', 'up0')
+                    sh('ip', '-n', ar, 'route', 'add', 'default', 'via', f'198.51.100.{k + 1}')
+                    # The home agent's IPv4 outer address ends here: the relay carries it on.
+                    sh('ip', '-n', ar, 'addr', 'add', HA_OUTER4 + '/32', 'dev', 'lo')
+                    gw, mine = v.access_subnet4(t)
+                    sh('ip', '-n', ar, 'addr', 'add', gw + '/28', 'dev', 'down0')
+                    sh('ip', '-n', mr, 'addr', 'add', mine + '/28', 'dev', tech)
+                    sh('ip', '-n', mr, 'route', 'add', 'default', 'via', gw, 'dev', tech, 'metric', str(100 * t))
+                else:
+                    self._addr(net, link_if, f'2001:db8:e{v.index}{t}::1/64')
+                    self._addr(ar, 'up0', f'2001:db8:e{v.index}{t}::2/64')
+                    self._route(ar, 'default', f'2001:db8:e{v.index}{t}::1')
+                    self._route(net, f'{sub}::/64', f'2001:db8:e{v.index}{t}::2')
+                    # The home agent's outer address ends here: the relay carries it on, delayed.
+                    self._addr(ar, 'lo', HA_OUTER + '/128')
+                    self._addr(ar, 'down0', f'{sub}::1/64')
+                    self._addr(mr, tech, f'{sub}::100/64')
+                    sh('ip', '-n', mr, '-6', 'route', 'add', 'default', 'via', f'{sub}::1', 'dev', tech, 'metric', str(100 * t))
                 for ns, dev in ((ar, 'down0'), (mr, tech)):
                     sh('ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', spec['rate'],
                        'burst', spec.get('burst', '64kb'), 'latency', '200ms')

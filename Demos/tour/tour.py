@@ -37,8 +37,17 @@ VEHICLES = [Vehicle('bike-1', 'Bicycle 1', 'b1', 1), Vehicle('bike-2', 'Bicycle 
             Vehicle('car', 'Car', 'car', 3)]
 # The access networks: a hotspot (fast, short range) and the cellular network (slower, longer
 # delay, a little loss, wide coverage). Delay and loss are each way.
-ACCESS = {'wlan': {'rate': '20mbit', 'delay_ms': 5, 'loss_percent': 0.0, 'label': 'WLAN hotspot'},
-          'cell': {'rate': '4mbit', 'delay_ms': 40, 'loss_percent': 0.1, 'label': 'cellular'}}
+ACCESS = {'wlan': {'rate': '20mbit', 'delay_ms': 5, 'loss_percent': 0.0, 'label': 'WLAN hotspot', 'family': 'ipv6'},
+          'cell': {'rate': '4mbit', 'delay_ms': 40, 'loss_percent': 0.1, 'label': 'cellular', 'family': 'ipv6'}}
+
+
+def access_networks(ipv4_cellular):
+    """The access networks of a run: with `ipv4_cellular` the cellular network is IPv4-only, and
+    the routers reach their home agent over it with IPv4 care-of addresses (DSMIPv6, RFC 5555)."""
+    out = {t: dict(spec) for t, spec in ACCESS.items()}
+    if ipv4_cellular:
+        out['cell'].update(family='ipv4', label='cellular (IPv4 only)')
+    return out
 PROBE_RATE = 50           # probe packets per second, each way, per vehicle
 CALL_SECONDS = 30         # one call lasts this long; the bicycle calls again when it ends
 VIDEO_PORTS = (5004, 5006)
@@ -127,7 +136,8 @@ class Tour:
         self.args = args
         self.bin = args.bin_dir
         self.data = os.path.abspath(args.data)
-        self.net = topology.Network(args.prefix, VEHICLES, ACCESS)
+        self.access = access_networks(args.ipv4_cellular)
+        self.net = topology.Network(args.prefix, VEHICLES, self.access)
         self.events = []          # coverage changes: {t, vehicle, tech, up, lat, lon}
         self.calls = []
         self.started = {}
@@ -161,10 +171,10 @@ class Tour:
             key = secrets.token_hex(16)      # a fresh RFC 4285 key per run
             routers.append({'homeAddress': v.home_address, 'nai': f'{v.id}@tour.example', 'spi': 256 + i, 'key': key,
                             'prefixes': [v.prefix], 'maximumLifetime': 600, 'duplicateDownlink': True})
-            uplinks = [{'name': t, 'bid': n, 'priority': n, 'family': 'ipv6', 'gateway': f'{v.access_subnet(n)}::1'}
-                       for n, t in enumerate(ACCESS, start=1)]
+            uplinks = [{'name': t, 'bid': n, 'priority': n, 'family': spec['family'], 'gateway': v.gateway(n, spec['family'])}
+                       for n, (t, spec) in enumerate(self.access.items(), start=1)]
             mr = {'homeAddress': v.home_address, 'homeAgentAddress': '2001:db8:ffff::1',
-                  'homeAgentEndpoints': [topology.HA_OUTER], 'prefixes': [v.prefix], 'spi': 256 + i, 'key': key,
+                  'homeAgentEndpoints': [topology.HA_OUTER, topology.HA_OUTER4], 'prefixes': [v.prefix], 'spi': 256 + i, 'key': key,
                   'nai': f'{v.id}@tour.example', 'lifetime': 120, 'multipleCareOf': not self.args.single_coa,
                   'discardDuplicates': True, 'uplinks': uplinks,
                   'ingress': {'interface': 'lan', 'address': f'{v.router_lan}/64', 'routerAdvertisements': True},
@@ -184,7 +194,7 @@ class Tour:
             with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
                 json.dump(mr, f, indent=1)
             self.mr_configs[v.id] = path
-        ha = {'listen': [topology.HA_RELAYED, topology.HA_OUTER], 'port': 4191, 'homeAgentAddress': '2001:db8:ffff::1',
+        ha = {'listen': [topology.HA_RELAYED, topology.HA_OUTER, topology.HA_RELAYED4, topology.HA_OUTER4], 'port': 4191, 'homeAgentAddress': '2001:db8:ffff::1',
               'homePrefix': topology.HOME_PREFIX, 'tunnel': 'nemo0', 'mtu': 1400, 'allowMultipleCareOf': True,
               'mobileRouters': routers, 'metricsPort': 9464}
         self.ha_config = os.path.join(cfg, 'ha.json')
@@ -200,15 +210,17 @@ class Tour:
                                                      '--control', f'{run}/ha.sock', '--state-dir', f'{run}/ha-state'])
         wait_for('the home agent', lambda: os.path.exists(f'{run}/ha.sock'), 20)
         for v in VEHICLES:
-            for tech, spec in ACCESS.items():
+            for tech, spec in self.access.items():
                 self.procs.start(f'link-{v.id}-{tech}', self.net.ns(f'{v.short}-{tech}'),
-                                 [sys.executable, os.path.join(ROOT, 'bench', 'link-delay.py'), topology.HA_OUTER,
-                                  topology.HA_RELAYED, str(spec['delay_ms']), str(spec['loss_percent'])])
+                                 [sys.executable, os.path.join(ROOT, 'bench', 'link-delay.py'),
+                                  *((topology.HA_OUTER4, topology.HA_RELAYED4) if spec['family'] == 'ipv4'
+                                    else (topology.HA_OUTER, topology.HA_RELAYED)),
+                                  str(spec['delay_ms']), str(spec['loss_percent'])])
         time.sleep(0.3)
         for v in VEHICLES:
             self.procs.start(f'mr-{v.id}', self.net.ns(v.short),
                              [self.tool('nemo'), 'mr', '--config', self.mr_configs[v.id], '--control', f'{run}/mr-{v.id}.sock'])
-        want = 1 if self.args.single_coa else len(ACCESS)
+        want = 1 if self.args.single_coa else len(self.access)
         for v in VEHICLES:
             wait_for(f'{v.name} to register with the home agent', lambda v=v: self.registered(v) >= want, 30)
             wait_for(f'{v.name} LAN address (router advertisement)', lambda v=v: self.net.lan_address(v), 30)
@@ -352,13 +364,13 @@ class Tour:
         zones = coverage.Zones.load(self.zones_path)
         replays = {v.id: coverage.Replay(coverage.load_route(os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.id}.gpx')),
                                          self.args.speed) for v in VEHICLES}
-        state = {(v.id, t): True for v in VEHICLES for t in ACCESS}
+        state = {(v.id, t): True for v in VEHICLES for t in self.access}
         sampler = report.Footprint({'bicycle': [f'mr-{VEHICLES[0].id}', f'agent-{VEHICLES[0].id}', 'call'],
                                     'car': ['mr-car', 'agent-car', 'xcast-send'],
                                     'agent': [f'agent-{VEHICLES[0].id}']}, self.procs)
         for v in VEHICLES:       # where the vehicles start: no event, nothing was riding yet
             pos = replays[v.id].at(0)
-            for tech in ACCESS:
+            for tech in self.access:
                 if not zones.covered(tech, pos):
                     self.net.set_uplink(v, tech, False)
                     state[(v.id, tech)] = False
@@ -370,27 +382,27 @@ class Tour:
             now = time.time()
             for v in VEHICLES:
                 pos = replays[v.id].at(now - self.started[v.id])
-                for tech in ACCESS:
+                for tech in self.access:
                     want = zones.covered(tech, pos)
                     if want != state[(v.id, tech)]:
                         self.net.set_uplink(v, tech, want)
                         state[(v.id, tech)] = want
                         self.events.append({'t': time.time(), 'vehicle': v.id, 'tech': tech, 'up': want,
                                             'lat': pos[0], 'lon': pos[1]})
-                        log(f'{v.name}: {ACCESS[tech]["label"]} {"up" if want else "down"} at '
-                            f'{pos[0]:.5f},{pos[1]:.5f} → {report.describe_uplinks(state, v.id, ACCESS)}')
+                        log(f'{v.name}: {self.access[tech]["label"]} {"up" if want else "down"} at '
+                            f'{pos[0]:.5f},{pos[1]:.5f} → {report.describe_uplinks(state, v.id, self.access)}')
             self.call_if_due()
             sampler.sample()
             if now - last_status >= 15:
                 last_status = now
-                hand = report.handovers(self.events, VEHICLES, ACCESS, self.ride_started)
+                hand = report.handovers(self.events, VEHICLES, self.access, self.ride_started)
                 log(f'riding {now - self.ride_started:.0f} s: {len(hand)} handovers; map on http://localhost:{self.args.port}/')
             time.sleep(0.1)
         self.ride_ended = time.time()
         self.footprint = sampler.result(self.ride_ended - self.ride_started)
         # Coverage back everywhere, so the outboxes can drain.
         for v in VEHICLES:
-            for tech in ACCESS:
+            for tech in self.access:
                 if not state[(v.id, tech)]:
                     self.net.set_uplink(v, tech, True)
                     state[(v.id, tech)] = True
@@ -437,7 +449,7 @@ class Tour:
         self.prepare_folder()
         self.write_configs()
         try:
-            log(f'building the network: {len(VEHICLES)} vehicles × {len(ACCESS)} access networks, home agent, Internet '
+            log(f'building the network: {len(VEHICLES)} vehicles × {len(self.access)} access networks, home agent, Internet '
                 f'(namespaces {self.args.prefix}-*)')
             self.net.up()
             self.start_mobility()
@@ -447,6 +459,7 @@ class Tour:
             print()
             print(f'  Nautilus Tour de France running over NEMO: open http://localhost:{self.args.port}/')
             print(f'  ({"single care-of address" if self.args.single_coa else "multiple care-of addresses"}, '
+                  f'{"IPv4-only cellular (DSMIPv6), " if self.args.ipv4_cellular else ""}'
                   f'replay speed {self.args.speed}×; {"for " + str(self.args.duration) + " s" if self.args.duration else "Ctrl-C stops"})')
             print()
             self.ride()
@@ -476,6 +489,9 @@ def main(argv=None):
     ap.add_argument('--duration', type=float, default=0, help='ride this many seconds, then stop and report (default: until Ctrl-C)')
     ap.add_argument('--speed', type=float, default=1.0, help='route replay speed (1 = real time, about 2 handovers a minute per vehicle)')
     ap.add_argument('--single-coa', action='store_true', help='one care-of address at a time (the baseline MCoA is measured against)')
+    ap.add_argument('--ipv4-cellular', action='store_true',
+                    help='dual-stack mobility: the cellular network is IPv4-only, the routers register over it with '
+                         'IPv4 care-of addresses (DSMIPv6) and keep their IPv6 home address and prefix')
     ap.add_argument('--port', type=int, default=8080, help='the map on http://localhost:PORT/ (default 8080; 0: any free port)')
     ap.add_argument('--video-port', type=int, default=8081, help='the car\'s video (MJPEG) on localhost (default 8081)')
     ap.add_argument('--data', default=os.path.join(ROOT, 'demo-data', 'tour'), help='run folder (an earlier run\'s is emptied at start; another non-empty folder is refused): logs, outboxes, report')

@@ -167,6 +167,26 @@ def test_the_tour_over_the_mobility_stack(run):
     assert processes_using(data) == []
 
 
+def test_dual_stack_mobility_over_an_ipv4_only_cellular_network(run):
+    """Demos/dual-stack.sh's scenario: the cellular network is IPv4-only; each router registers an
+    IPv4 care-of address (DSMIPv6) beside its IPv6 hotspot one, hands over between them, and keeps
+    its IPv6 prefix: nothing is lost from the outboxes, and data really went over IPv4."""
+    prefix, start = run
+    p, data = start('--duration', '30', '--speed', '5', '--ipv4-cellular')
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 0, out[-4000:]
+    r = json.load(open(os.path.join(data, 'report.json')))
+    assert r['mode'] == 'mcoa+ipv4-cellular'
+    assert r['totals']['readings_lost'] == 0 and r['totals']['handovers'] >= 5, r['totals']
+    for vid, v in r['vehicles'].items():
+        b = {x['uplink']: x for x in v['mobile_router']['bindings']}
+        assert b['cell']['careOf'].startswith('203.0.113.') and b['cell']['state'] == 'registered', (vid, b)
+        assert b['wlan']['careOf'].startswith('2001:db8:'), (vid, b)
+        assert v['mobile_router']['counters'].get('packets_to_tunnel_cell', 0) > 50, (vid, v['mobile_router'])
+        assert v['readings']['lost'] == 0 and v['readings']['sent'] > 50, (vid, v['readings'])
+    assert namespaces(prefix) == []
+
+
 def test_a_killed_run_is_cleaned_up_by_the_next(run):
     prefix, start = run
     first, data1 = start(data='first')
