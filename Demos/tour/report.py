@@ -309,8 +309,7 @@ class Footprint:
 
 # ---- the report -------------------------------------------------------------------------------
 def build(tour, video, video_sent, mr, agents, stored, listed):
-    from tour import VEHICLES  # the demo's own table
-    ACCESS = tour.access
+    VEHICLES, ACCESS = tour.vehicles, tour.access
     since = tour.ride_started
     hands = handovers(tour.events, VEHICLES, ACCESS, since)
     gaps = outages(tour.events, VEHICLES, ACCESS, since, tour.ride_ended)
@@ -347,12 +346,14 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
     lost_hand = sum(v['probes']['handover'] for v in vehicles.values())
     # Video: frames sent while the car had no uplink at all cannot arrive; the delivered ratio is
     # given both overall and over the frames sent with an uplink.
-    car_dark = dark_intervals(probe_dir, 'car', gaps, before=0.0)
+    # Frames sent while the car had no coverage at all cannot arrive; those sent while it was
+    # re-registering after an outage count against the delivery ratio.
+    car_dark = [(g['from'], g['to'] or tour.ride_ended) for g in gaps if tour.camera and g['vehicle'] == tour.camera.id]
     times = frame_send_times(os.path.join(tour.data, 'video-timing.txt'))
     in_dark = sum(1 for t in times if any(a <= t <= b for a, b in car_dark))
     shown = {k: x for k, x in video.items()}
     reachable = (video_sent or 0) - in_dark
-    # "during outage": from the loss of the last uplink until the first probe through again.
+    # "during outage": from the loss of the last uplink until coverage came back.
     video_report = {'sent': video_sent, 'sent_during_outage': in_dark, 'shown': shown,
                     'delivered_ratio': {k: round(x / video_sent, 4) if video_sent and x is not None else None for k, x in shown.items()},
                     'delivered_ratio_with_uplink': {k: round(x / reachable, 4) if reachable > 0 and x is not None else None
@@ -372,6 +373,7 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
                 score, note = pesq_score(tour.speech['path'], path)
                 pesq[name] = score if score is not None else f'n/a: {note}'
     return {
+        'scenario': tour.args.scenario,
         'mode': ('single-coa' if tour.args.single_coa else 'mcoa') + ('+ipv4-cellular' if tour.args.ipv4_cellular else ''),
         'speed': tour.args.speed,
         'ride_seconds': round(tour.ride_ended - tour.ride_started, 1),
@@ -385,7 +387,7 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
                    'probes_lost_per_handover': round(lost_hand / n_hand, 3) if n_hand else None},
         'video': video_report,
         'call': {'calls': calls, 'received_by_correspondent': received, 'pesq': pesq, 'pesq_note': why,
-                 'codec': 'iLBC'},
+                 'codec': 'iLBC', 'caller': tour.caller.name if tour.caller else None},
         'footprint': tour.footprint,
         'handovers': hands,
         'outage_intervals': gaps,
@@ -394,7 +396,7 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
 
 
 def text(r):
-    lines = ['', f'Tour de France report ({r["mode"]}, {r["ride_seconds"]} s of riding at {r["speed"]}×)', '']
+    lines = ['', f'{"E-Bag" if r.get("scenario") == "ebag" else "Tour de France"} report ({r["mode"]}, {r["ride_seconds"]} s of riding at {r["speed"]}×)', '']
     for vid, v in r['vehicles'].items():
         rd, p = v['readings'], v['probes']
         lines.append(f'  {v["name"]}: readings sent {rd["sent"]}, stored {rd["stored"]}, lost {rd["lost"]} '
@@ -409,11 +411,12 @@ def text(r):
     lines.append(f'  handovers: {t["handovers"]}, probe packets lost per handover: {t["probes_lost_per_handover"]} '
                  f'({r["mode"]}; 2006: {r["result_2006"]})')
     vd = r['video']
-    lines.append(f'  video (car, XCAST6 through a relay): sent {vd["sent"]} frames ({vd["sent_during_outage"]} during outages), '
-                 + ', '.join(f'{k} showed {n}' for k, n in vd['shown'].items()))
+    if vd['sent'] is not None or vd['shown']:
+        lines.append(f'  video (car, XCAST6 through a relay): sent {vd["sent"]} frames ({vd["sent_during_outage"]} during outages), '
+                     + ', '.join(f'{k} showed {n}' for k, n in vd['shown'].items()))
     c = r['call']
     done = [x for x in c['calls'] if x['answered']]
-    lines.append(f'  call (bicycle 1 → correspondent, {c["codec"]}): {len(done)} of {len(c["calls"])} calls answered; '
+    lines.append(f'  call ({c.get("caller", "bicycle 1")} → correspondent, {c["codec"]}): {len(done)} of {len(c["calls"])} calls answered; '
                  + ', '.join(f'loss {s.get("loss")}' for s in c['received_by_correspondent'][:3])
                  + '; PESQ ' + (', '.join(f'{k} {v:.2f}' if isinstance(v, float) else f'{k} {v}' for k, v in c['pesq'].items())
                                 if c['pesq'] else f'n/a: {c["pesq_note"]}'))

@@ -7,7 +7,8 @@
               netem), whose radio side is one uplink of
               the mobile router PREFIX-V (`nemo mr`, one uplink per technology)
                  |-- the vehicle LAN PREFIX-V-lan (addresses from the vehicle's /64 by router
-                     advertisement): monnemo-agent, xcast6 send, softphone
+                     advertisement): monnemo-agent, xcast6 send, softphone (an E-Bag: several
+                     machines, PREFIX-V-laptop and PREFIX-V-phone, on a bridge in the router)
 
 The access routers know nothing of the vehicles' prefixes, so every packet of the onboard
 programs crosses the NEMO tunnel. Addresses are documentation ranges, local to the namespaces.
@@ -68,10 +69,18 @@ def remove(prefix):
 
 
 class Vehicle:
-    """A vehicle's addresses: index i (1-based) picks its prefixes."""
+    """A vehicle (or a walker's E-Bag) and its mobile network: index i (1-based) picks its
+    prefixes; `hosts` are the machines on its LAN (one: `lan`; several: on a bridge in the
+    router); the monnemo-agent and the probes run on `agent_host`, the softphone (when `calls`) on
+    `call_host`, xcast6 send (when `video`) on `agent_host`. It follows the route `route`
+    (Sensors/traces/tdf-ROUTE.gpx) at `pace` times the run's replay speed."""
 
-    def __init__(self, ident, name, short, index):
+    def __init__(self, ident, name, short, index, route=None, pace=1.0, hosts=('lan',), agent_host='lan',
+                 call_host=None, video=False):
         self.id, self.name, self.short, self.index = ident, name, short, index
+        self.route, self.pace, self.hosts = route or ident, pace, tuple(hosts)
+        self.agent_host, self.call_host, self.video = agent_host, call_host, video
+        self.addresses = {}
         self.prefix = f'2001:db8:a{index}::/64'
         self.router_lan = f'2001:db8:a{index}::1'
         self.home_address = f'2001:db8:ffff::1{index}'
@@ -143,11 +152,20 @@ class Network:
         sh('ip', '-n', net, 'route', 'add', '192.0.2.100/31', 'via', '192.0.2.2')
         for v in self.vehicles:
             mr = self._add(v.short, router=True)
-            lan = self._add(f'{v.short}-lan')
-            # The vehicle LAN takes its address from the MR's router advertisements.
-            sh('ip', 'netns', 'exec', lan, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_ra=1',
-               'net.ipv6.conf.default.accept_ra=1', 'net.ipv6.conf.all.autoconf=1', 'net.ipv6.conf.default.autoconf=1')
-            self._link(mr, 'lan', lan, 'eth0')
+            if len(v.hosts) > 1:       # several machines: a bridge named `lan` in the router
+                sh('ip', '-n', mr, 'link', 'add', 'lan', 'type', 'bridge')
+                sh('ip', '-n', mr, 'link', 'set', 'lan', 'up')
+            for h in v.hosts:
+                host = self._add(f'{v.short}-{h}')
+                # The vehicle's machines take their addresses from the MR's router advertisements.
+                sh('ip', 'netns', 'exec', host, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_ra=1',
+                   'net.ipv6.conf.default.accept_ra=1', 'net.ipv6.conf.all.autoconf=1', 'net.ipv6.conf.default.autoconf=1')
+                if len(v.hosts) == 1:
+                    self._link(mr, 'lan', host, 'eth0')
+                else:
+                    port = f'lan-{h}'[:15]
+                    self._link(mr, port, host, 'eth0')
+                    sh('ip', '-n', mr, 'link', 'set', port, 'master', 'lan')
             self._route(net, v.prefix, '2001:db8:e::2')
             for t, (tech, spec) in enumerate(self.techs.items(), start=1):
                 ar = self._add(f'{v.short}-{tech}', router=True)
@@ -180,9 +198,12 @@ class Network:
                     sh('ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', spec['rate'],
                        'burst', spec.get('burst', '64kb'), 'latency', '200ms')
 
-    def lan_address(self, v):
-        """The vehicle LAN's address from the MR's prefix (SLAAC), or None while there is none."""
-        out = sh('ip', '-n', self.ns(f'{v.short}-lan'), '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global',
+    def host_ns(self, v, host):
+        return self.ns(f'{v.short}-{host}')
+
+    def lan_address(self, v, host):
+        """A LAN machine's address from the MR's prefix (SLAAC), or None while there is none."""
+        out = sh('ip', '-n', self.host_ns(v, host), '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global',
                  check=False).stdout
         for line in out.split('\n'):
             parts = line.split()

@@ -33,8 +33,15 @@ import topology  # noqa: E402
 import zones as zone_maker  # noqa: E402
 from topology import SERVICES, Vehicle  # noqa: E402
 
-VEHICLES = [Vehicle('bike-1', 'Bicycle 1', 'b1', 1), Vehicle('bike-2', 'Bicycle 2', 'b2', 2),
-            Vehicle('car', 'Car', 'car', 3)]
+def scenario(name):
+    """The vehicles of a scenario: the Tour de France (two bicycles, the first calling, and a car
+    streaming its camera), or the E-Bag (a walker's personal network: one mobile router, a laptop
+    reporting the walker's position and a phone holding a call behind it; at a walker's pace)."""
+    if name == 'ebag':
+        return [Vehicle('walker', 'Walker (E-Bag)', 'wk', 1, route='bike-1', pace=0.15, hosts=('laptop', 'phone'),
+                        agent_host='laptop', call_host='phone')]
+    return [Vehicle('bike-1', 'Bicycle 1', 'b1', 1, call_host='lan'), Vehicle('bike-2', 'Bicycle 2', 'b2', 2),
+            Vehicle('car', 'Car', 'car', 3, video=True)]
 # The access networks: a hotspot (fast, short range) and the cellular network (slower, longer
 # delay, a little loss, wide coverage). Delay and loss are each way.
 ACCESS = {'wlan': {'rate': '20mbit', 'delay_ms': 5, 'loss_percent': 0.0, 'label': 'WLAN hotspot', 'family': 'ipv6'},
@@ -137,7 +144,10 @@ class Tour:
         self.bin = args.bin_dir
         self.data = os.path.abspath(args.data)
         self.access = access_networks(args.ipv4_cellular)
-        self.net = topology.Network(args.prefix, VEHICLES, self.access)
+        self.vehicles = scenario(args.scenario)
+        self.caller = next((v for v in self.vehicles if v.call_host), None)
+        self.camera = next((v for v in self.vehicles if v.video), None)
+        self.net = topology.Network(args.prefix, self.vehicles, self.access)
         self.events = []          # coverage changes: {t, vehicle, tech, up, lat, lon}
         self.calls = []
         self.started = {}
@@ -167,7 +177,7 @@ class Tour:
             self.zones_path = os.path.join(cfg, 'zones.json')
             zone_maker.write(self.zones_path)
         routers, self.mr_configs = [], {}
-        for i, v in enumerate(VEHICLES):
+        for i, v in enumerate(self.vehicles):
             key = secrets.token_hex(16)      # a fresh RFC 4285 key per run
             routers.append({'homeAddress': v.home_address, 'nai': f'{v.id}@tour.example', 'spi': 256 + i, 'key': key,
                             'prefixes': [v.prefix], 'maximumLifetime': 600, 'duplicateDownlink': True})
@@ -209,7 +219,7 @@ class Tour:
         self.procs.start('ha', self.net.ns('home'), [self.tool('nemo'), 'ha', '--config', self.ha_config,
                                                      '--control', f'{run}/ha.sock', '--state-dir', f'{run}/ha-state'])
         wait_for('the home agent', lambda: os.path.exists(f'{run}/ha.sock'), 20)
-        for v in VEHICLES:
+        for v in self.vehicles:
             for tech, spec in self.access.items():
                 self.procs.start(f'link-{v.id}-{tech}', self.net.ns(f'{v.short}-{tech}'),
                                  [sys.executable, os.path.join(ROOT, 'bench', 'link-delay.py'),
@@ -217,15 +227,18 @@ class Tour:
                                     else (topology.HA_OUTER, topology.HA_RELAYED)),
                                   str(spec['delay_ms']), str(spec['loss_percent'])])
         time.sleep(0.3)
-        for v in VEHICLES:
+        for v in self.vehicles:
             self.procs.start(f'mr-{v.id}', self.net.ns(v.short),
                              [self.tool('nemo'), 'mr', '--config', self.mr_configs[v.id], '--control', f'{run}/mr-{v.id}.sock'])
         want = 1 if self.args.single_coa else len(self.access)
-        for v in VEHICLES:
+        for v in self.vehicles:
             wait_for(f'{v.name} to register with the home agent', lambda v=v: self.registered(v) >= want, 30)
-            wait_for(f'{v.name} LAN address (router advertisement)', lambda v=v: self.net.lan_address(v), 30)
-            v.lan = self.net.lan_address(v)
-        log('mobile routers registered: ' + ', '.join(f'{v.id} {v.prefix} (host {v.lan})' for v in VEHICLES))
+            for h in v.hosts:
+                wait_for(f'{v.name} {h} address (router advertisement)', lambda v=v, h=h: self.net.lan_address(v, h), 30)
+                v.addresses[h] = self.net.lan_address(v, h)
+            v.lan = v.addresses[v.agent_host]
+        log('mobile routers registered: ' + ', '.join(f'{v.id} {v.prefix} (' + ', '.join(f'{h} {a}' for h, a in v.addresses.items()) + ')'
+                                                      for v in self.vehicles))
 
     def mr_status(self, v):
         r = subprocess.run(['ip', 'netns', 'exec', self.net.ns(v.short), self.tool('nemo'), 'status', '--control',
@@ -244,7 +257,7 @@ class Tour:
         srv = self.tool('monnemo-server')
         sdata = os.path.join(self.data, 'server')
         self.tokens = {}
-        for v in VEHICLES:
+        for v in self.vehicles:
             out = subprocess.run([srv, 'vehicle', 'add', v.id, '--name', v.name, '--data', sdata],
                                  capture_output=True, text=True, check=True).stdout
             path = os.path.join(self.data, 'tokens', v.id)
@@ -304,16 +317,16 @@ class Tour:
     def start_probes(self):
         net = self.net.ns('net')
         pdir = os.path.join(self.data, 'probes')
-        for v in VEHICLES:
-            lan = self.net.ns(f'{v.short}-lan')
+        for v in self.vehicles:
+            lan = self.net.host_ns(v, v.agent_host)
             up, down = 9000 + v.index, 21000 + v.index
             self.procs.start(f'probe-up-recv-{v.id}', net, [sys.executable, os.path.join(HERE, 'probe.py'), 'recv', SERVICES,
                                                             str(up), f'{pdir}/{v.id}-up-recv.json'])
             self.procs.start(f'probe-down-recv-{v.id}', lan, [sys.executable, os.path.join(HERE, 'probe.py'), 'recv', v.lan,
                                                               str(down), f'{pdir}/{v.id}-down-recv.json'])
         time.sleep(0.5)
-        for v in VEHICLES:
-            lan = self.net.ns(f'{v.short}-lan')
+        for v in self.vehicles:
+            lan = self.net.host_ns(v, v.agent_host)
             up, down = 9000 + v.index, 21000 + v.index
             self.procs.start(f'probe-up-send-{v.id}', lan, [sys.executable, os.path.join(HERE, 'probe.py'), 'send',
                                                             str(20000 + v.index), SERVICES, str(up), str(PROBE_RATE),
@@ -323,52 +336,61 @@ class Tour:
                                                               f'{pdir}/{v.id}-down-send.json'])
 
     def start_onboard(self):
-        for v in VEHICLES:
-            lan = self.net.ns(f'{v.short}-lan')
+        for v in self.vehicles:
+            lan = self.net.host_ns(v, v.agent_host)
             self.started[v.id] = time.time()
             self.procs.start(f'agent-{v.id}', lan, [
                 self.tool('monnemo-agent'), 'run', '--server', f'http://[{SERVICES}]:8080', '--token-file', self.tokens[v.id],
-                '--data', os.path.join(self.data, 'agents', v.id), '--gpx', os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.id}.gpx'),
-                '--speed', str(self.args.speed), '--loop', '--climate', 'synthetic', '--climate-interval', '10',
+                '--data', os.path.join(self.data, 'agents', v.id), '--gpx', os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.route}.gpx'),
+                '--speed', str(self.args.speed * v.pace), '--loop', '--climate', 'synthetic', '--climate-interval', '10',
                 '--camera', 'test', '--picture-interval', '30', '--picture-size', '320x240',
                 '--retry-cap', '2', '--request-timeout', '5'])
-        car = next(v for v in VEHICLES if v.id == 'car')
+        car = self.camera
+        if car is None:
+            self.next_call = time.time() + 2
+            return
         send = [self.tool('xcast6'), 'send', '--camera', 'test', '--size', '320x240', '--fps', '10', '--quality', '60',
                 '--relay', f'[{SERVICES}]:{RELAY_PORT}', '--session', 'tour',
                 '--timing', os.path.join(self.data, 'video-timing.txt')]
         for rtp in VIDEO_PORTS:
             send += ['--receiver', f'[{SERVICES}]:{rtp}']
-        self.procs.start('xcast-send', self.net.ns(f'{car.short}-lan'), send)
+        self.procs.start('xcast-send', self.net.host_ns(car, car.agent_host), send)
         self.next_call = time.time() + 2
 
     def call_if_due(self):
-        """The first bicycle calls the correspondent, again each time a call ends."""
+        """The first bicycle (the walker's phone) calls the correspondent, again each time a call ends."""
+        if self.caller is None:
+            return
         p = self.procs.running.get('call')
         if p is not None and p.poll() is None:
             return
         if time.time() < self.next_call:
             return
         n = len(self.calls) + 1
-        bike = VEHICLES[0]
+        bike = self.caller
         path = os.path.join(self.data, 'call', f'call-{n}.jsonl')
         args = [self.tool('softphone'), 'call', f'sip:tour@[{SERVICES}]:{SIP_PORT}', '--codec', 'ilbc',
                 '--rtp-ports', '16384-16483', '--duration', str(CALL_SECONDS), '--answer-timeout', '20', '--json']
         args += ['--play', self.speech['path']] if self.speech else ['--tone', '440']
         args += ['--record', os.path.join(self.data, 'call', f'call-{n}.wav')]
-        self.procs.start('call', self.net.ns(f'{bike.short}-lan'), args, stdout=open(path, 'ab'))
+        self.procs.start('call', self.net.host_ns(bike, bike.call_host), args, stdout=open(path, 'ab'))
         self.calls.append({'n': n, 'events': path, 'started': time.time()})
         self.next_call = time.time() + 2
 
     # ---- riding -------------------------------------------------------------------------
     def ride(self):
         zones = coverage.Zones.load(self.zones_path)
-        replays = {v.id: coverage.Replay(coverage.load_route(os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.id}.gpx')),
-                                         self.args.speed) for v in VEHICLES}
-        state = {(v.id, t): True for v in VEHICLES for t in self.access}
-        sampler = report.Footprint({'bicycle': [f'mr-{VEHICLES[0].id}', f'agent-{VEHICLES[0].id}', 'call'],
-                                    'car': ['mr-car', 'agent-car', 'xcast-send'],
-                                    'agent': [f'agent-{VEHICLES[0].id}']}, self.procs)
-        for v in VEHICLES:       # where the vehicles start: no event, nothing was riding yet
+        replays = {v.id: coverage.Replay(coverage.load_route(os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.route}.gpx')),
+                                         self.args.speed * v.pace) for v in self.vehicles}
+        state = {(v.id, t): True for v in self.vehicles for t in self.access}
+        groups = {}
+        if self.caller:      # one bicycle's (the E-Bag's) whole onboard stack
+            groups['bicycle' if self.args.scenario == 'tour' else 'ebag'] = [f'mr-{self.caller.id}', f'agent-{self.caller.id}', 'call']
+            groups['agent'] = [f'agent-{self.caller.id}']
+        if self.camera:
+            groups['car'] = [f'mr-{self.camera.id}', f'agent-{self.camera.id}', 'xcast-send']
+        sampler = report.Footprint(groups, self.procs)
+        for v in self.vehicles:       # where the vehicles start: no event, nothing was riding yet
             pos = replays[v.id].at(0)
             for tech in self.access:
                 if not zones.covered(tech, pos):
@@ -380,7 +402,7 @@ class Tour:
         self.ride_started = time.time()
         while not self.stopping and (end is None or time.time() < end):
             now = time.time()
-            for v in VEHICLES:
+            for v in self.vehicles:
                 pos = replays[v.id].at(now - self.started[v.id])
                 for tech in self.access:
                     want = zones.covered(tech, pos)
@@ -395,13 +417,13 @@ class Tour:
             sampler.sample()
             if now - last_status >= 15:
                 last_status = now
-                hand = report.handovers(self.events, VEHICLES, self.access, self.ride_started)
+                hand = report.handovers(self.events, self.vehicles, self.access, self.ride_started)
                 log(f'riding {now - self.ride_started:.0f} s: {len(hand)} handovers; map on http://localhost:{self.args.port}/')
             time.sleep(0.1)
         self.ride_ended = time.time()
         self.footprint = sampler.result(self.ride_ended - self.ride_started)
         # Coverage back everywhere, so the outboxes can drain.
-        for v in VEHICLES:
+        for v in self.vehicles:
             for tech in self.access:
                 if not state[(v.id, tech)]:
                     self.net.set_uplink(v, tech, True)
@@ -414,27 +436,27 @@ class Tour:
         # Stop the call (it ends with a BYE), the video and the probes first, then the agents.
         self.procs.stop('call', timeout=40)        # SIGTERM: it hangs up, its BYE answered (at most 32 s)
         self.procs.stop('xcast-send')
-        for v in VEHICLES:
+        for v in self.vehicles:
             self.procs.stop(f'probe-up-send-{v.id}')
             self.procs.stop(f'probe-down-send-{v.id}')
         time.sleep(1.0)
-        for v in VEHICLES:
+        for v in self.vehicles:
             self.procs.stop(f'probe-up-recv-{v.id}')
             self.procs.stop(f'probe-down-recv-{v.id}')
         video = {f'viewer-{i + 1}': report.frames_shown(f'http://[::1]:{8091 + i}/metrics', self.net.ns('net'))
-                 for i in range(len(VIDEO_PORTS))}
+                 for i in range(len(VIDEO_PORTS))} if self.camera else {}
         video_sent = report.frames_sent(os.path.join(self.data, 'logs', 'xcast-send.log'))
-        mr = {v.id: self.mr_status(v) for v in VEHICLES}
+        mr = {v.id: self.mr_status(v) for v in self.vehicles}
         agents = {}
-        for v in VEHICLES:
+        for v in self.vehicles:
             self.procs.stop(f'agent-{v.id}', timeout=20)
-            d = subprocess.run(['ip', 'netns', 'exec', self.net.ns(f'{v.short}-lan'), self.tool('monnemo-agent'), 'drain',
+            d = subprocess.run(['ip', 'netns', 'exec', self.net.host_ns(v, v.agent_host), self.tool('monnemo-agent'), 'drain',
                                 '--server', f'http://[{SERVICES}]:8080', '--token-file', self.tokens[v.id], '--data',
                                 os.path.join(self.data, 'agents', v.id), '--timeout', '120'], capture_output=True, text=True)
             st = subprocess.run([self.tool('monnemo-agent'), 'status', '--data', os.path.join(self.data, 'agents', v.id), '--json'],
                                 capture_output=True, text=True)
             agents[v.id] = {'drain_status': d.returncode, 'outbox': json.loads(st.stdout) if st.returncode == 0 else None}
-        stored = {v.id: report.stored_readings(os.path.join(self.data, 'server', 'monnemo.sqlite'), v.id) for v in VEHICLES}
+        stored = {v.id: report.stored_readings(os.path.join(self.data, 'server', 'monnemo.sqlite'), v.id) for v in self.vehicles}
         listed = report.get_json(f'http://127.0.0.1:{self.args.port}/api/v1/vehicles')
         self.procs.stop('correspondent', timeout=15)
         return report.build(self, video=video, video_sent=video_sent, mr=mr, agents=agents, stored=stored, listed=listed)
@@ -449,7 +471,7 @@ class Tour:
         self.prepare_folder()
         self.write_configs()
         try:
-            log(f'building the network: {len(VEHICLES)} vehicles × {len(self.access)} access networks, home agent, Internet '
+            log(f'building the network ({self.args.scenario}): {len(self.vehicles)} mobile network(s) × {len(self.access)} access networks, home agent, Internet '
                 f'(namespaces {self.args.prefix}-*)')
             self.net.up()
             self.start_mobility()
@@ -489,6 +511,9 @@ def main(argv=None):
     ap.add_argument('--duration', type=float, default=0, help='ride this many seconds, then stop and report (default: until Ctrl-C)')
     ap.add_argument('--speed', type=float, default=1.0, help='route replay speed (1 = real time, about 2 handovers a minute per vehicle)')
     ap.add_argument('--single-coa', action='store_true', help='one care-of address at a time (the baseline MCoA is measured against)')
+    ap.add_argument('--scenario', choices=('tour', 'ebag'), default='tour',
+                    help='tour: two bicycles and a car (default); ebag: a walker\'s personal network, a laptop and a phone '
+                         'behind one mobile router, at a walking pace')
     ap.add_argument('--ipv4-cellular', action='store_true',
                     help='dual-stack mobility: the cellular network is IPv4-only, the routers register over it with '
                          'IPv4 care-of addresses (DSMIPv6) and keep their IPv6 home address and prefix')

@@ -187,6 +187,25 @@ def test_dual_stack_mobility_over_an_ipv4_only_cellular_network(run):
     assert namespaces(prefix) == []
 
 
+def test_the_ebag_a_personal_network_carried_by_a_walker(run):
+    """Demos/ebag.sh's scenario: one mobile router, a laptop and a phone behind it on a bridge,
+    both with addresses from its prefix; the walker hands over, the laptop's agent loses nothing,
+    the phone's call is answered and carries audio."""
+    prefix, start = run
+    p, data = start('--duration', '40', '--speed', '30', '--scenario', 'ebag')
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 0, out[-4000:]
+    assert 'laptop 2001:db8:a1:' in out and 'phone 2001:db8:a1:' in out, out[:3000]
+    r = json.load(open(os.path.join(data, 'report.json')))
+    assert r['scenario'] == 'ebag' and list(r['vehicles']) == ['walker'], r['vehicles'].keys()
+    w = r['vehicles']['walker']
+    assert w['readings']['sent'] > 50 and w['readings']['lost'] == 0, w['readings']
+    assert w['handovers'] >= 3, w['handovers_by_type']
+    first = r['call']['calls'][0]
+    assert first['answered'] and first['packets_received'] > 300, r['call']
+    assert namespaces(prefix) == []
+
+
 def test_a_killed_run_is_cleaned_up_by_the_next(run):
     prefix, start = run
     first, data1 = start(data='first')
