@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Xcast
 
 /// A flag value that must be [ADDR]:PORT.
@@ -34,12 +35,11 @@ func monotonicNow() -> Double {
 }
 
 /// A flag set from signal handlers and read by loops.
-final class SignalFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    func take() -> Bool { lock.lock(); defer { value = false; lock.unlock() }; return value }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+final class SignalFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    func take() -> Bool { value.withLock { v in defer { v = false }; return v } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// Sets `flag` on each of `signals` (the default action is suppressed).

@@ -4,7 +4,7 @@ import Xcast
 
 /// A very small HTTP/1.1 server on its own threads, for `/metrics` and the MJPEG gateway.
 /// Each connection gets a thread; a handler writes the whole answer (or streams until the client goes).
-final class HTTPServer: @unchecked Sendable {
+final class HTTPServer: Sendable {
     typealias Handler = @Sendable (_ path: String, _ connection: HTTPConnection) -> Void
     let fd: Int32
     let handler: Handler
@@ -45,7 +45,7 @@ final class HTTPServer: @unchecked Sendable {
 }
 
 /// One accepted connection.
-final class HTTPConnection: @unchecked Sendable {
+final class HTTPConnection: Sendable {
     let fd: Int32
     init(fd: Int32) {
         self.fd = fd

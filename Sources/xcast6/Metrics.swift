@@ -1,52 +1,65 @@
 import Foundation
+import Synchronization
 import Xcast
 
 /// Counters exported in the Prometheus text format (docs/xcast.md §7): per session, per next hop,
-/// and drops by reason. Updated under one lock (uncontended on the fast path).
-final class Metrics: @unchecked Sendable {
-    struct Session { var packetsIn: UInt64 = 0; var packetsOut: UInt64 = 0; var dropped: UInt64 = 0; var members: Int = 0 }
-    struct Hop { var packetsOut: UInt64 = 0; var octetsOut: UInt64 = 0; var dropped: UInt64 = 0 }
-
-    private let lock = NSLock()
-    private var sessions: [ChannelID: Session] = [:]
-    private var hops: [String: Hop] = [:]
-    private var drops: [String: UInt64] = [:]
-    private var gauges: [String: Double] = [:]
-    private var reports: [String: (fractionLost: Double, cumulativeLost: Int, jitterSeconds: Double)] = [:]
+/// and drops by reason. Updated under one mutex (uncontended on the fast path).
+final class Metrics: Sendable {
     let role: String
+    private let state: Mutex<MetricsState>
 
-    init(role: String) { self.role = role }
-
-    func withLock<T>(_ body: (Metrics) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(self)
+    init(role: String) {
+        self.role = role
+        state = Mutex(MetricsState(role: role))
     }
 
-    // Call only inside withLock.
-    func session(_ c: ChannelID, packetsIn: UInt64 = 0, packetsOut: UInt64 = 0, dropped: UInt64 = 0) {
-        sessions[c, default: Session()].packetsIn &+= packetsIn
-        sessions[c, default: Session()].packetsOut &+= packetsOut
-        sessions[c, default: Session()].dropped &+= dropped
-    }
-    func members(_ c: ChannelID, _ n: Int) { sessions[c, default: Session()].members = n }
-    func hop(_ label: String, packets: UInt64 = 0, octets: UInt64 = 0, dropped: UInt64 = 0) {
-        hops[label, default: Hop()].packetsOut &+= packets
-        hops[label, default: Hop()].octetsOut &+= octets
-        hops[label, default: Hop()].dropped &+= dropped
-    }
-    func drop(_ reason: String, _ n: UInt64 = 1) { drops[reason, default: 0] &+= n }
-    func gauge(_ name: String, _ v: Double) { gauges[name] = v }
-    /// The newest RTCP receiver report of one member.
-    func receiverReport(member: String, fractionLost: Double, cumulativeLost: Int, jitterSeconds: Double) {
-        reports[member] = (fractionLost, cumulativeLost, jitterSeconds)
+    func withLock<T: Sendable>(_ body: (inout MetricsState) -> T) -> T {
+        state.withLock { body(&$0) }
     }
 
     func dropCount(_ reason: String) -> UInt64 { withLock { $0.drops[reason] ?? 0 } }
 
     /// The exposition text.
+    func render() -> String { withLock { $0.render() } }
+}
+
+/// What `Metrics` counts, changed only under its mutex.
+struct MetricsState: Sendable {
+    struct Session { var packetsIn: UInt64 = 0; var packetsOut: UInt64 = 0; var dropped: UInt64 = 0; var members: Int = 0 }
+    struct Hop { var packetsOut: UInt64 = 0; var octetsOut: UInt64 = 0; var dropped: UInt64 = 0 }
+    struct Report { var fractionLost: Double; var cumulativeLost: Int; var jitterSeconds: Double }
+
+    let role: String
+    var sessions: [ChannelID: Session] = [:]
+    var hops: [String: Hop] = [:]
+    var drops: [String: UInt64] = [:]
+    var gauges: [String: Double] = [:]
+    var reports: [String: Report] = [:]
+
+    init(role: String) { self.role = role }
+
+    mutating func session(_ c: ChannelID, packetsIn: UInt64 = 0, packetsOut: UInt64 = 0, dropped: UInt64 = 0) {
+        sessions[c, default: Session()].packetsIn &+= packetsIn
+        sessions[c, default: Session()].packetsOut &+= packetsOut
+        sessions[c, default: Session()].dropped &+= dropped
+    }
+    mutating func members(_ c: ChannelID, _ n: Int) { sessions[c, default: Session()].members = n }
+    mutating func hop(_ label: String, packets: UInt64 = 0, octets: UInt64 = 0, dropped: UInt64 = 0) {
+        hops[label, default: Hop()].packetsOut &+= packets
+        hops[label, default: Hop()].octetsOut &+= octets
+        hops[label, default: Hop()].dropped &+= dropped
+    }
+    mutating func drop(_ reason: String, _ n: UInt64 = 1) { drops[reason, default: 0] &+= n }
+    mutating func gauge(_ name: String, _ v: Double) { gauges[name] = v }
+    /// The newest RTCP receiver report of one member.
+    mutating func receiverReport(member: String, fractionLost: Double, cumulativeLost: Int, jitterSeconds: Double) {
+        reports[member] = Report(fractionLost: fractionLost, cumulativeLost: cumulativeLost, jitterSeconds: jitterSeconds)
+    }
+
+    /// The exposition text.
     func render() -> String {
-        withLock { m in
+        do {
+            let m = self
             var o = ""
             o += "# HELP xcast6_session_packets_in_total Xcast datagrams received per session.\n# TYPE xcast6_session_packets_in_total counter\n"
             for (c, s) in m.sessions.sorted(by: { $0.key < $1.key }) { o += "xcast6_session_packets_in_total{role=\"\(m.role)\",session=\"\(c.name)\"} \(s.packetsIn)\n" }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Glibc
 import NIOCore
 import RTP
@@ -130,6 +131,8 @@ struct Recv: ParsableCommand {
 }
 
 /// The newest frame, and a way to wait for the next one (for MJPEG streaming).
+// @unchecked: its state is guarded by the NSCondition (waiting for the next frame needs a condition
+// variable, which Synchronization.Mutex has not).
 final class LatestFrame: @unchecked Sendable {
     private let condition = NSCondition()
     private var frame: [UInt8]?
@@ -184,17 +187,16 @@ func serveFrames(_ latest: LatestFrame, metrics: Metrics, on endpoint: Endpoint)
 }
 
 /// Keeps a join alive: joins, refreshes every lifetime/3, leaves at the end.
-final class Joiner: @unchecked Sendable {
+final class Joiner: Sendable {
     let sender: Endpoint
     let channel: ChannelID
     let token: SessionToken
     let member: Endpoint
     let lifetime: UInt16
     let socket: UDPSocket
-    private let lock = NSLock()
-    private var _failure: Error?
-    private var stopped = false
-    var failure: Error? { lock.lock(); defer { lock.unlock() }; return _failure }
+    private struct State { var failure: (any Error)?; var stopped = false }
+    private let state = Mutex(State())
+    var failure: (any Error)? { state.withLock { $0.failure } }
 
     init(sender: Endpoint, channel: ChannelID, token: SessionToken, member: Endpoint, lifetime: UInt16) throws {
         self.sender = sender
@@ -232,10 +234,10 @@ final class Joiner: @unchecked Sendable {
             while true {
                 let interval = Swift.max(Double(lifetime) / 3, 0.2)
                 Thread.sleep(forTimeInterval: interval)
-                lock.lock(); let s = stopped; lock.unlock()
+                let s = state.withLock { $0.stopped }
                 if s { return }
                 do { try joinOnce() } catch {
-                    lock.lock(); _failure = error; lock.unlock()
+                    state.withLock { $0.failure = error }
                     return
                 }
             }
@@ -244,7 +246,7 @@ final class Joiner: @unchecked Sendable {
     }
 
     func leave() {
-        lock.lock(); stopped = true; lock.unlock()
+        state.withLock { $0.stopped = true }
         try? joinOnce(leave: true)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Glibc
 import NIOCore
 import RTP
@@ -216,15 +217,12 @@ struct Send: AsyncParsableCommand {
     }
 }
 
-/// A value behind a lock, shared between the frame loop and the control thread.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ v: Value) { value = v }
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
+/// A value behind a mutex, shared between the frame loop and the control thread.
+final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ v: Value) { value = Mutex(v) }
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T {
+        value.withLock { body(&$0) }
     }
 }
 

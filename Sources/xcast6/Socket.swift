@@ -10,7 +10,7 @@ struct SocketError: Error, CustomStringConvertible {
 }
 
 /// An IPv6 UDP socket (plain file descriptor; the fast path batches with sendmmsg/recvmmsg).
-final class UDPSocket: @unchecked Sendable {
+final class UDPSocket: Sendable {
     let fd: Int32
 
     /// A socket bound to `endpoint` (port 0: any port), with large kernel buffers.
