@@ -5,6 +5,8 @@ import Timekeeping
 
 /// Empties the outbox into the server: fix and climate records in batches, pictures one by one,
 /// each kind in sequence order. Readings leave the outbox only once the server acknowledged them.
+/// `@unchecked`: its two `var`s (retry policy, one-by-one mark) belong to the one task that runs
+/// `run`/`flush`; everything else is immutable or Sendable.
 public final class Uploader: @unchecked Sendable {
     // @unchecked: `policy` and `batchLimit` are only touched by the one task running `run`/`flush`.
     public let outbox: Outbox
