@@ -387,7 +387,8 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
                    'probes_lost_per_handover': round(lost_hand / n_hand, 3) if n_hand else None},
         'video': video_report,
         'call': {'calls': calls, 'received_by_correspondent': received, 'pesq': pesq, 'pesq_note': why,
-                 'codec': 'iLBC', 'caller': tour.caller.name if tour.caller else None},
+                 'codec': 'iLBC', 'caller': tour.caller.name if tour.caller else None,
+                 'via': 'kamailio' if tour.sip_proxy else 'direct'},
         'footprint': tour.footprint,
         'handovers': hands,
         'outage_intervals': gaps,
@@ -416,7 +417,7 @@ def text(r):
                      + ', '.join(f'{k} showed {n}' for k, n in vd['shown'].items()))
     c = r['call']
     done = [x for x in c['calls'] if x['answered']]
-    lines.append(f'  call ({c.get("caller", "bicycle 1")} → correspondent, {c["codec"]}): {len(done)} of {len(c["calls"])} calls answered; '
+    lines.append(f'  call ({c.get("caller", "bicycle 1")} → {"kamailio → " if c.get("via") == "kamailio" else ""}correspondent, {c["codec"]}): {len(done)} of {len(c["calls"])} calls answered; '
                  + ', '.join(f'loss {s.get("loss")}' for s in c['received_by_correspondent'][:3])
                  + '; PESQ ' + (', '.join(f'{k} {v:.2f}' if isinstance(v, float) else f'{k} {v}' for k, v in c['pesq'].items())
                                 if c['pesq'] else f'n/a: {c["pesq_note"]}'))

@@ -59,7 +59,8 @@ PROBE_RATE = 50           # probe packets per second, each way, per vehicle
 CALL_SECONDS = 30         # one call lasts this long; the bicycle calls again when it ends
 VIDEO_PORTS = (5004, 5006)
 RELAY_PORT = 4000
-SIP_PORT = 5060
+SIP_PORT = 5060            # kamailio, the registrar and proxy (the correspondent itself without it)
+CORRESPONDENT_PORT = 5070  # the correspondent, registered at kamailio as `tour`
 
 
 class Unavailable(Exception):
@@ -300,12 +301,27 @@ class Tour:
         for i, rtp in enumerate(VIDEO_PORTS):
             self.procs.start(f'viewer-{i + 1}', net, [self.tool('xcast6'), 'recv', '--listen', f'[{SERVICES}]:{rtp}',
                                                       '--serve', f'[::1]:{8091 + i}'])
-        # The SIP correspondent answers every call and records it.
-        self.procs.start('correspondent', net, [self.tool('softphone'), 'answer', '--auto', '--listen',
-                                                f'[{SERVICES}]:{SIP_PORT}', '--record',
-                                                os.path.join(self.data, 'call', 'received.wav'), '--json']
-                         + (['--play', self.speech['path']] if self.speech else ['--tone', '330']),
-                         stdout=open(os.path.join(self.data, 'call', 'correspondent.jsonl'), 'ab'))
+        # kamailio as the registrar and proxy (when installed), and the SIP correspondent, which
+        # registers there as `tour`, answers every call and records it.
+        self.sip_proxy = shutil.which('kamailio') or (os.path.exists('/usr/sbin/kamailio') and '/usr/sbin/kamailio')
+        answer = [self.tool('softphone'), 'answer', '--auto', '--record', os.path.join(self.data, 'call', 'received.wav'),
+                  '--json'] + (['--play', self.speech['path']] if self.speech else ['--tone', '330'])
+        events = os.path.join(self.data, 'call', 'correspondent.jsonl')
+        if self.sip_proxy:
+            rundir = os.path.join(self.data, 'run', 'kamailio')
+            os.makedirs(rundir, exist_ok=True)
+            self.procs.start('kamailio', net, [self.sip_proxy, '-f', os.path.join(HERE, 'kamailio.cfg'), '-l',
+                                               f'udp:[{SERVICES}]:{SIP_PORT}', '-DD', '-E', '-Y', rundir])
+            time.sleep(1.0)
+            answer += ['--listen', f'[{SERVICES}]:{CORRESPONDENT_PORT}', '--user', 'tour',
+                       '--registrar', f'sip:[{SERVICES}]:{SIP_PORT}', '--expires', '600']
+        else:
+            log('kamailio is not installed: the call goes straight to the correspondent (apt-get install kamailio)')
+            answer += ['--listen', f'[{SERVICES}]:{SIP_PORT}']
+        self.procs.start('correspondent', net, answer, stdout=open(events, 'ab'))
+        if self.sip_proxy:
+            wait_for('the correspondent to register with kamailio',
+                     lambda: '"registered"' in open(events, errors='replace').read(), 20)
 
     def http_ok(self, path):
         try:
