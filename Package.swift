@@ -69,7 +69,7 @@ let package = Package(
             dependencies: ["ILBC", "WAV", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // SIP messages, transactions, dialogs, digest, user agent core: sans-I/O.
-        .target(name: "SIP", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "SIP", dependencies: ["Timekeeping", .product(name: "Crypto", package: "swift-crypto")]),
         // SDP and RFC 3264 offer/answer: sans-I/O.
         .target(name: "SDP"),
         // RTP/RTCP packets, sessions, jitter buffer, RFC 4733 events: sans-I/O, reused by Xcast.
@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "Phone",
             dependencies: [
-                "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "WAV", "COpus", "CALSA",
+                "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "WAV", "COpus", "CALSA", "Timekeeping",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
-        .testTarget(name: "SIPTests", dependencies: ["SIP", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "SIPTests", dependencies: ["SIP", "Timekeeping", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SIP
+import Timekeeping
 import SDP
 import RTP
 
@@ -88,15 +89,17 @@ public final class Phone: @unchecked Sendable {
     var ua: UserAgent!
     var transport: SIPTransport!
     var timer: Scheduled<Void>?
-    let epoch = NIODeadline.now()
+    /// Where every `now` handed to the user agent comes from (`SystemClock` in the softphone).
+    let clock: any InstantClock
     var media: [CallHandle: CallMedia] = [:]
     var offers: [CallHandle: SessionDescription] = [:]
     var callCount = 0
     public let events: AsyncStream<PhoneEvent>
     let continuation: AsyncStream<PhoneEvent>.Continuation
 
-    public init(configuration: PhoneConfiguration, group: EventLoopGroup? = nil) {
+    public init(configuration: PhoneConfiguration, group: EventLoopGroup? = nil, clock: any InstantClock = SystemClock()) {
         self.configuration = configuration
+        self.clock = clock
         self.ownsGroup = group == nil
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 2)
         self.loop = self.group.next()
@@ -133,7 +136,7 @@ public final class Phone: @unchecked Sendable {
         emit(.listening(host: c.listenHost, port: port))
     }
 
-    var now: Double { Double((NIODeadline.now() - epoch).nanoseconds) / 1e9 }
+    var now: Instant { clock.now() }
 
     func emit(_ e: PhoneEvent) { continuation.yield(e) }
 
@@ -155,8 +158,8 @@ public final class Phone: @unchecked Sendable {
         timer?.cancel()
         if let d = ua.nextDeadline {
             // a deadline from a peer's value (Expires: 2^62) must not overflow the nanoseconds
-            let delay = min(max(0, d - now), 86_400)
-            timer = loop.scheduleTask(in: .nanoseconds(Int64(delay * 1e9) + 1000)) { [weak self] in
+            let delay: Duration = min(max(.zero, d - now), .seconds(86_400))
+            timer = loop.scheduleTask(in: .nanoseconds(delay.wholeNanoseconds + 1000)) { [weak self] in
                 guard let self else { return }
                 self.process(self.ua.advance(to: self.now))
             }

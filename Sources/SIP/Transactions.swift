@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Transport protocols SIP runs over here.
 public enum SIPTransportKind: String, Sendable, Hashable {
     case udp = "UDP", tcp = "TCP"
@@ -19,13 +21,13 @@ public struct SIPEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(transport.rawValue.lowercased()):\(host):\(port)" }
 }
 
-/// Timer base values of RFC 3261 §17 (seconds). Tests shrink nothing: the clock is virtual.
+/// Timer base values of RFC 3261 §17. Tests shrink nothing: the clock is virtual.
 public struct SIPTimerValues: Sendable, Hashable {
-    public var t1: Double = 0.5
-    public var t2: Double = 4
-    public var t4: Double = 5
+    public var t1: Duration = .milliseconds(500)
+    public var t2: Duration = .seconds(4)
+    public var t4: Duration = .seconds(5)
     public init() {}
-    public init(t1: Double, t2: Double, t4: Double) { self.t1 = t1; self.t2 = t2; self.t4 = t4 }
+    public init(t1: Duration, t2: Duration, t4: Duration) { self.t1 = t1; self.t2 = t2; self.t4 = t4 }
 }
 
 /// Identifies a transaction: top Via branch plus method, with ACK folded into INVITE
@@ -86,10 +88,10 @@ public struct TransactionLayer: Sendable {
         var request: SIPRequest
         var destination: SIPEndpoint
         var state: State
-        var retransmitInterval: Double
-        var retransmitAt: Double?
-        var timeoutAt: Double?       // B, F, M
-        var endAt: Double?           // D, K
+        var retransmitInterval: Duration
+        var retransmitAt: Instant?
+        var timeoutAt: Instant?      // B, F, M
+        var endAt: Instant?          // D, K
         var ack: SIPRequest?
     }
 
@@ -98,10 +100,10 @@ public struct TransactionLayer: Sendable {
         var source: SIPEndpoint
         var state: State
         var lastResponse: SIPResponse?
-        var retransmitInterval: Double
-        var retransmitAt: Double?    // G, and 2xx retransmission
-        var timeoutAt: Double?       // H, L
-        var endAt: Double?           // I, J
+        var retransmitInterval: Duration
+        var retransmitAt: Instant?   // G, and 2xx retransmission
+        var timeoutAt: Instant?      // H, L
+        var endAt: Instant?          // I, J
     }
 
     var clients: [TransactionKey: Client] = [:]
@@ -120,7 +122,7 @@ public struct TransactionLayer: Sendable {
 
     /// Starts a client transaction and sends the request. ACKs to 2xx have no transaction
     /// and are only sent.
-    public mutating func start(_ request: SIPRequest, to destination: SIPEndpoint, now: Double) -> [TransactionEvent] {
+    public mutating func start(_ request: SIPRequest, to destination: SIPEndpoint, now: Instant) -> [TransactionEvent] {
         let send = TransactionEvent.send(.request(request), to: destination)
         guard request.method != .ack else { return [send] }
         let key = TransactionKey.forRequest(request, server: false)
@@ -128,19 +130,19 @@ public struct TransactionLayer: Sendable {
         let invite = request.method == .invite
         clients[key] = Client(request: request, destination: destination, state: invite ? .calling : .trying,
                               retransmitInterval: timers.t1, retransmitAt: reliable ? nil : now + timers.t1,
-                              timeoutAt: now + 64 * timers.t1, endAt: nil, ack: nil)
+                              timeoutAt: now + timers.t1 * 64, endAt: nil, ack: nil)
         return [send]
     }
 
     /// Hands the layer a message that arrived.
-    public mutating func receive(_ message: SIPMessage, from source: SIPEndpoint, now: Double) -> [TransactionEvent] {
+    public mutating func receive(_ message: SIPMessage, from source: SIPEndpoint, now: Instant) -> [TransactionEvent] {
         switch message {
         case .response(let r): return receiveResponse(r, from: source, now: now)
         case .request(let r): return receiveRequest(r, from: source, now: now)
         }
     }
 
-    mutating func receiveResponse(_ r: SIPResponse, from source: SIPEndpoint, now: Double) -> [TransactionEvent] {
+    mutating func receiveResponse(_ r: SIPResponse, from source: SIPEndpoint, now: Instant) -> [TransactionEvent] {
         guard let key = TransactionKey.forResponse(r), var t = clients[key] else {
             return (200..<300).contains(r.status) ? [.strayResponse(r, from: source)] : []
         }
@@ -156,7 +158,7 @@ public struct TransactionLayer: Sendable {
             t.state = .accepted
             t.retransmitAt = nil
             t.timeoutAt = nil
-            t.endAt = now + 64 * timers.t1           // Timer M
+            t.endAt = now + timers.t1 * 64           // Timer M
             out.append(.response(r, key: key))
         case (.accepted, 200..<300):
             out.append(.response(r, key: key))         // retransmitted or forked 2xx
@@ -165,9 +167,9 @@ public struct TransactionLayer: Sendable {
                 let ack = TransactionLayer.ackForFailure(t.request, response: r)
                 t.ack = ack
                 out.append(.send(.request(ack), to: t.destination))
-                t.endAt = now + (reliable ? 0 : 32)    // Timer D
+                t.endAt = now + (reliable ? Duration.zero : .seconds(32))    // Timer D
             } else {
-                t.endAt = now + (reliable ? 0 : timers.t4)  // Timer K
+                t.endAt = now + (reliable ? Duration.zero : timers.t4)  // Timer K
             }
             t.state = .completed
             t.retransmitAt = nil
@@ -177,7 +179,7 @@ public struct TransactionLayer: Sendable {
             t.state = .completed
             t.retransmitAt = nil
             t.timeoutAt = nil
-            t.endAt = now + (reliable ? 0 : timers.t4)      // Timer K
+            t.endAt = now + (reliable ? Duration.zero : timers.t4)      // Timer K
             out.append(.response(r, key: key))
         case (.completed, 300...) where invite:
             if let ack = t.ack { out.append(.send(.request(ack), to: t.destination)) }
@@ -189,7 +191,7 @@ public struct TransactionLayer: Sendable {
         return out
     }
 
-    mutating func receiveRequest(_ r: SIPRequest, from source: SIPEndpoint, now: Double) -> [TransactionEvent] {
+    mutating func receiveRequest(_ r: SIPRequest, from source: SIPEndpoint, now: Instant) -> [TransactionEvent] {
         var request = r
         TransactionLayer.stampVia(&request, source: source)
         let key = TransactionKey.forRequest(request, server: true)
@@ -199,7 +201,7 @@ public struct TransactionLayer: Sendable {
                     t.state = .confirmed
                     t.retransmitAt = nil
                     t.timeoutAt = nil
-                    t.endAt = now + (source.transport.isReliable ? 0 : timers.t4)   // Timer I
+                    t.endAt = now + (source.transport.isReliable ? Duration.zero : timers.t4)   // Timer I
                     servers[key] = t
                     return collect(now: now)
                 }
@@ -253,7 +255,7 @@ public struct TransactionLayer: Sendable {
     }
 
     /// Sends a response on a server transaction.
-    public mutating func respond(_ response: SIPResponse, to key: TransactionKey, now: Double) -> [TransactionEvent] {
+    public mutating func respond(_ response: SIPResponse, to key: TransactionKey, now: Instant) -> [TransactionEvent] {
         guard var t = servers[key] else { return [] }
         guard t.state == .proceeding || t.state == .trying else { return [] }
         let reliable = t.source.transport.isReliable
@@ -267,15 +269,15 @@ public struct TransactionLayer: Sendable {
             t.state = .accepted
             t.retransmitAt = reliable ? nil : now + timers.t1
             t.retransmitInterval = timers.t1
-            t.timeoutAt = now + 64 * timers.t1     // Timer L / give up on the ACK
+            t.timeoutAt = now + timers.t1 * 64     // Timer L / give up on the ACK
         default:
             t.state = .completed
             if key.method == .invite {
                 t.retransmitAt = reliable ? nil : now + timers.t1   // Timer G
                 t.retransmitInterval = timers.t1
-                t.timeoutAt = now + 64 * timers.t1                  // Timer H
+                t.timeoutAt = now + timers.t1 * 64                  // Timer H
             } else {
-                t.endAt = now + (reliable ? 0 : 64 * timers.t1)     // Timer J
+                t.endAt = now + (reliable ? Duration.zero : timers.t1 * 64)     // Timer J
             }
         }
         servers[key] = t
@@ -284,16 +286,16 @@ public struct TransactionLayer: Sendable {
     }
 
     /// The earliest time a timer of any transaction fires.
-    public var nextDeadline: Double? {
-        var d: Double? = nil
-        func take(_ x: Double?) { if let x { d = d.map { Swift.min($0, x) } ?? x } }
+    public var nextDeadline: Instant? {
+        var d: Instant? = nil
+        func take(_ x: Instant?) { if let x { d = d.map { Swift.min($0, x) } ?? x } }
         for t in clients.values { take(t.retransmitAt); take(t.timeoutAt); take(t.endAt) }
         for t in servers.values { take(t.retransmitAt); take(t.timeoutAt); take(t.endAt) }
         return d
     }
 
     /// Fires every timer due at `now`.
-    public mutating func advance(to now: Double) -> [TransactionEvent] {
+    public mutating func advance(to now: Instant) -> [TransactionEvent] {
         var out: [TransactionEvent] = []
         for (key, var t) in clients {
             if let at = t.retransmitAt, at <= now {
@@ -329,7 +331,7 @@ public struct TransactionLayer: Sendable {
         return out
     }
 
-    mutating func collect(now: Double) -> [TransactionEvent] {
+    mutating func collect(now: Instant) -> [TransactionEvent] {
         var out: [TransactionEvent] = []
         for (k, t) in clients where t.state == .terminated || (t.endAt.map { $0 <= now } ?? false) {
             clients[k] = nil

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Calls as the network moves them along: incoming INVITE, re-INVITE, ACK, BYE and CANCEL,
 /// the responses to our INVITEs (forks included), and calls given up on a timeout.
 extension UserAgent {
@@ -8,7 +10,7 @@ extension UserAgent {
 
     // MARK: requests from the peer
 
-    mutating func incomingInvite(_ r: SIPRequest, from: SIPEndpoint, key: TransactionKey, toTag: String, now: Double) -> [UserAgentOutput] {
+    mutating func incomingInvite(_ r: SIPRequest, from: SIPEndpoint, key: TransactionKey, toTag: String, now: Instant) -> [UserAgentOutput] {
         if r.headers.to?.tag != nil { return incomingReinvite(r, key: key, now: now) }
         let handle = r.headers.callID ?? random()
         guard calls[handle] == nil else { return respond(key, SIPResponse(answering: r, status: 482), now: now) }
@@ -29,7 +31,7 @@ extension UserAgent {
     }
 
     /// A re-INVITE: the application answers it with `answerReoffer(_:sdp:now:)`.
-    mutating func incomingReinvite(_ r: SIPRequest, key: TransactionKey, now: Double) -> [UserAgentOutput] {
+    mutating func incomingReinvite(_ r: SIPRequest, key: TransactionKey, now: Instant) -> [UserAgentOutput] {
         guard let (handle, found) = call(inDialogOf: r) else {
             return respond(key, SIPResponse(answering: r, status: 481), now: now)
         }
@@ -44,7 +46,7 @@ extension UserAgent {
         return respond(key, SIPResponse(answering: r, status: 100), now: now) + [.event(.reoffer(handle, sdp: r.body))]
     }
 
-    mutating func incomingBye(_ r: SIPRequest, key: TransactionKey, now: Double) -> [UserAgentOutput] {
+    mutating func incomingBye(_ r: SIPRequest, key: TransactionKey, now: Instant) -> [UserAgentOutput] {
         guard let (handle, c) = call(inDialogOf: r) else {
             return respond(key, SIPResponse(answering: r, status: 481), now: now)
         }
@@ -54,7 +56,7 @@ extension UserAgent {
         return out
     }
 
-    mutating func incomingCancel(_ r: SIPRequest, key: TransactionKey, now: Double) -> [UserAgentOutput] {
+    mutating func incomingCancel(_ r: SIPRequest, key: TransactionKey, now: Instant) -> [UserAgentOutput] {
         guard let inviteKey = transactions.serverKey(for: r, method: .invite) else {
             return respond(key, SIPResponse(answering: r, status: 481), now: now)
         }
@@ -78,7 +80,7 @@ extension UserAgent {
 
     // MARK: responses to our requests
 
-    mutating func inviteResponse(_ r: SIPResponse, handle: CallHandle, now: Double) -> [UserAgentOutput] {
+    mutating func inviteResponse(_ r: SIPResponse, handle: CallHandle, now: Instant) -> [UserAgentOutput] {
         guard var c = calls[handle] else { return [] }
         switch r.status {
         case 100:
@@ -119,7 +121,7 @@ extension UserAgent {
 
     /// A response to a BYE or re-INVITE we sent in a call: a 2xx to a re-INVITE is ACKed
     /// and its SDP is the answer.
-    mutating func inDialogResponse(_ r: SIPResponse, handle: CallHandle, method: SIPMethod, now: Double) -> [UserAgentOutput] {
+    mutating func inDialogResponse(_ r: SIPResponse, handle: CallHandle, method: SIPMethod, now: Instant) -> [UserAgentOutput] {
         if method == .invite, (200..<300).contains(r.status), let c = calls[handle], let d = c.dialog {
             return sendAck(for: r, call: c, dialog: d, now: now).1 + [.event(.answered(handle, sdp: r.body))]
         }
@@ -131,7 +133,7 @@ extension UserAgent {
         pending[c.inviteKey]?.destination.transport ?? configuration.defaultTransport
     }
 
-    mutating func sendAck(for r: SIPResponse, call: Call, dialog: SIPDialog, now: Double) -> (Call, [UserAgentOutput]) {
+    mutating func sendAck(for r: SIPResponse, call: Call, dialog: SIPDialog, now: Instant) -> (Call, [UserAgentOutput]) {
         var c = call
         var d = dialog
         let transport = inviteTransport(of: c)
@@ -146,7 +148,7 @@ extension UserAgent {
         return (c, [.send(.request(ack), to: dest)])
     }
 
-    mutating func acknowledgeAndEndFork(_ r: SIPResponse, call: Call, now: Double) -> [UserAgentOutput] {
+    mutating func acknowledgeAndEndFork(_ r: SIPResponse, call: Call, now: Instant) -> [UserAgentOutput] {
         guard var fork = SIPDialog(uacRequest: call.invite, response: r) else { return [] }
         let (_, ackOut) = sendAck(for: r, call: call, dialog: fork, now: now)
         let (bye, hop) = fork.makeRequest(.bye, via: via(inviteTransport(of: call)), contact: nil)
@@ -155,7 +157,7 @@ extension UserAgent {
 
     /// A response to our INVITE whose client transaction is gone (a 2xx retransmission, a
     /// late fork) still belongs to the call.
-    mutating func handleStray(_ r: SIPResponse, now: Double) -> [UserAgentOutput] {
+    mutating func handleStray(_ r: SIPResponse, now: Instant) -> [UserAgentOutput] {
         guard r.headers.cseq?.method == .invite, let callID = r.headers.callID, let c = calls[callID], c.isCaller else { return [] }
         return inviteResponse(r, handle: callID, now: now)
     }

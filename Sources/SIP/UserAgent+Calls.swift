@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Calls as the application drives them (RFC 3261 §13–§15): placing, answering, refusing,
 /// re-offering and ending. What the network does to a call is in `UserAgent+CallEvents`.
 extension UserAgent {
@@ -23,7 +25,7 @@ extension UserAgent {
     public var activeCalls: [CallHandle] { calls.keys.sorted() }
 
     /// Starts a call with `sdp` as the offer; returns its handle.
-    public mutating func call(_ uri: SIPURI, sdp: [UInt8], now: Double) -> (CallHandle, [UserAgentOutput]) {
+    public mutating func call(_ uri: SIPURI, sdp: [UInt8], now: Instant) -> (CallHandle, [UserAgentOutput]) {
         let callID = newCallID()
         let dest = destination(for: uri)
         var r = newRequest(.invite, to: uri, callID: callID, sequence: 1, transport: dest.transport)
@@ -38,7 +40,7 @@ extension UserAgent {
     }
 
     /// Answers an incoming call with our SDP answer.
-    public mutating func answer(_ handle: CallHandle, sdp: [UInt8], now: Double) -> [UserAgentOutput] {
+    public mutating func answer(_ handle: CallHandle, sdp: [UInt8], now: Instant) -> [UserAgentOutput] {
         guard var c = calls[handle], !c.isCaller, c.state == .early, let d = c.dialog else { return [] }
         var r = dialogResponse(answering: c.invite, status: 200, toTag: d.localTag, transport: c.source?.transport ?? .udp)
         r.headers.add("Allow", allowHeader)
@@ -60,7 +62,7 @@ extension UserAgent {
     }
 
     /// Refuses an incoming call (486 Busy Here, 603 Decline, …).
-    public mutating func reject(_ handle: CallHandle, status: Int, now: Double) -> [UserAgentOutput] {
+    public mutating func reject(_ handle: CallHandle, status: Int, now: Instant) -> [UserAgentOutput] {
         guard var c = calls[handle], !c.isCaller, c.state == .early else { return [] }
         let r = SIPResponse(answering: c.invite, status: status, toTag: c.dialog?.localTag)
         c.state = .terminated
@@ -69,7 +71,7 @@ extension UserAgent {
     }
 
     /// Ends a call: CANCEL before an answer, BYE after.
-    public mutating func hangUp(_ handle: CallHandle, now: Double) -> [UserAgentOutput] {
+    public mutating func hangUp(_ handle: CallHandle, now: Instant) -> [UserAgentOutput] {
         guard var c = calls[handle] else { return [] }
         switch c.state {
         case .calling, .early:
@@ -96,7 +98,7 @@ extension UserAgent {
     }
 
     /// CANCEL for our INVITE (RFC 3261 §9.1): its Via, Route, From, To and CSeq number.
-    mutating func sendCancel(_ c: Call, now: Double) -> [UserAgentOutput] {
+    mutating func sendCancel(_ c: Call, now: Instant) -> [UserAgentOutput] {
         var h = SIPHeaders()
         if let v = c.invite.headers["Via"] { h.add("Via", v) }
         for r in c.invite.headers.values("Route") { h.add("Route", r) }
@@ -111,7 +113,7 @@ extension UserAgent {
     }
 
     /// Replies to a re-INVITE with our new SDP (or refuses it with 488 when nil).
-    public mutating func answerReoffer(_ handle: CallHandle, sdp: [UInt8]?, now: Double) -> [UserAgentOutput] {
+    public mutating func answerReoffer(_ handle: CallHandle, sdp: [UInt8]?, now: Instant) -> [UserAgentOutput] {
         guard var c = calls[handle], let key = c.pendingReofferKey, let req = transactions.serverRequest(key) else { return [] }
         c.pendingReofferKey = nil
         var r = SIPResponse(answering: req, status: sdp == nil ? 488 : 200)
@@ -126,7 +128,7 @@ extension UserAgent {
     }
 
     /// Sends a re-INVITE with a new offer (hold: an offer with sendonly/inactive).
-    public mutating func reinvite(_ handle: CallHandle, sdp: [UInt8], now: Double) -> [UserAgentOutput] {
+    public mutating func reinvite(_ handle: CallHandle, sdp: [UInt8], now: Instant) -> [UserAgentOutput] {
         guard var c = calls[handle], c.state == .confirmed, var d = c.dialog else { return [] }
         let transport = c.source?.transport ?? c.ackDestination?.transport ?? configuration.defaultTransport
         var (r, hop) = d.makeRequest(.invite, via: via(transport), contact: contact(transport))

@@ -1,8 +1,10 @@
+import Timekeeping
+
 /// Registration (RFC 3261 §10): REGISTER, its refresh before the binding expires, and
 /// removal with expires 0.
 extension UserAgent {
     /// Sends REGISTER (expires 0 removes the binding).
-    public mutating func register(now: Double, expires: Int? = nil) -> [UserAgentOutput] {
+    public mutating func register(now: Instant, expires: Int? = nil) -> [UserAgentOutput] {
         let exp = expires ?? configuration.registrationExpires
         let uri = registrarURI
         let dest = destination(for: uri)
@@ -16,13 +18,13 @@ extension UserAgent {
     }
 
     /// Registers again when the refresh time has come.
-    mutating func refreshRegistrationIfDue(now: Double) -> [UserAgentOutput] {
+    mutating func refreshRegistrationIfDue(now: Instant) -> [UserAgentOutput] {
         guard let r = refreshAt, r <= now else { return [] }
         refreshAt = nil
         return register(now: now)
     }
 
-    mutating func registrationResponse(_ r: SIPResponse, expires: Int, now: Double) -> [UserAgentOutput] {
+    mutating func registrationResponse(_ r: SIPResponse, expires: Int, now: Instant) -> [UserAgentOutput] {
         guard r.status >= 200 else { return [] }
         if (200..<300).contains(r.status) {
             if expires == 0 {
@@ -38,7 +40,7 @@ extension UserAgent {
             let granted = Swift.min(Swift.max(grantedRaw, 1), UserAgent.maximumExpires)
             isRegistered = true
             // refresh well before expiry (RFC 3261 §10.2.4 leaves the margin to us)
-            refreshAt = now + Swift.max(1, Double(granted) * 0.8)
+            refreshAt = now + Swift.max(.seconds(1), .milliseconds(granted * 800))   // 80 % of it, at least 1 s
             return [.event(.registered(expires: granted))]
         }
         if r.status == 423, let min = r.headers["Min-Expires"].flatMap({ Int($0) }), min > expires, min <= UserAgent.maximumExpires {

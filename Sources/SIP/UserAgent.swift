@@ -1,8 +1,11 @@
+import Timekeeping
+
 /// A SIP user agent core (RFC 3261 §8, §12–§15; RFC 3428 MESSAGE), sans-I/O.
 ///
 /// It owns the transaction layer, registration with refresh, calls and their dialogs,
-/// and answers 401/407 challenges for any request it sends. Times are seconds on the
-/// caller's clock; `nextDeadline` and `advance(to:)` drive every timer.
+/// and answers 401/407 challenges for any request it sends. Every `now` is an `Instant` on the
+/// caller's clock (`SystemClock` in the programs, a virtual one in tests); `nextDeadline` and
+/// `advance(to:)` drive every timer.
 ///
 /// This file is the shared core: addresses, building and sending requests, and routing
 /// what the transaction layer reports to registration (`UserAgent+Registration`), calls
@@ -35,7 +38,7 @@ public struct UserAgent: Sendable {
     var calls: [CallHandle: Call] = [:]
     var registrationCallID: String
     var registrationSequence: UInt32 = 0
-    var refreshAt: Double?
+    var refreshAt: Instant?
     /// Whether the registrar holds our binding (its last answer to REGISTER was a 2xx).
     public internal(set) var isRegistered = false
     /// Whether a request of ours still awaits its final answer (a BYE being sent again, say).
@@ -110,7 +113,7 @@ public struct UserAgent: Sendable {
     }
 
     /// Starts a client transaction for `request` and remembers what it is for.
-    mutating func send(_ request: SIPRequest, to destination: SIPEndpoint, purpose: Purpose, authAttempts: Int = 0, now: Double) -> [UserAgentOutput] {
+    mutating func send(_ request: SIPRequest, to destination: SIPEndpoint, purpose: Purpose, authAttempts: Int = 0, now: Instant) -> [UserAgentOutput] {
         var r = request
         // the Via transport follows the transport actually used
         if var v = r.headers.topVia, v.transport != destination.transport.rawValue {
@@ -125,19 +128,19 @@ public struct UserAgent: Sendable {
     }
 
     /// Sends `response` in the server transaction `key`.
-    mutating func respond(_ key: TransactionKey, _ response: SIPResponse, now: Double) -> [UserAgentOutput] {
+    mutating func respond(_ key: TransactionKey, _ response: SIPResponse, now: Instant) -> [UserAgentOutput] {
         wrap(transactions.respond(response, to: key, now: now), now: now)
     }
 
     // MARK: input
 
     /// Takes one message off the wire.
-    public mutating func receive(_ message: SIPMessage, from source: SIPEndpoint, now: Double) -> [UserAgentOutput] {
+    public mutating func receive(_ message: SIPMessage, from source: SIPEndpoint, now: Instant) -> [UserAgentOutput] {
         wrap(transactions.receive(message, from: source, now: now), now: now)
     }
 
     /// Takes octets off the wire: parse failures of requests are answered 400/505 statelessly.
-    public mutating func receive(bytes: [UInt8], from source: SIPEndpoint, now: Double) -> [UserAgentOutput] {
+    public mutating func receive(bytes: [UInt8], from source: SIPEndpoint, now: Instant) -> [UserAgentOutput] {
         do {
             let m = try SIPMessage(parsing: bytes, datagram: source.transport == .udp)
             return receive(m, from: source, now: now)
@@ -147,11 +150,11 @@ public struct UserAgent: Sendable {
         }
     }
 
-    public var nextDeadline: Double? {
+    public var nextDeadline: Instant? {
         [transactions.nextDeadline, refreshAt].compactMap { $0 }.min()
     }
 
-    public mutating func advance(to now: Double) -> [UserAgentOutput] {
+    public mutating func advance(to now: Instant) -> [UserAgentOutput] {
         var out = wrap(transactions.advance(to: now), now: now)
         out += refreshRegistrationIfDue(now: now)
         return out
@@ -159,7 +162,7 @@ public struct UserAgent: Sendable {
 
     // MARK: transaction events
 
-    mutating func wrap(_ events: [TransactionEvent], now: Double) -> [UserAgentOutput] {
+    mutating func wrap(_ events: [TransactionEvent], now: Instant) -> [UserAgentOutput] {
         var out: [UserAgentOutput] = []
         for e in events {
             switch e {
@@ -176,7 +179,7 @@ public struct UserAgent: Sendable {
         return out
     }
 
-    mutating func handleRequest(_ r: SIPRequest, from: SIPEndpoint, key: TransactionKey, now: Double) -> [UserAgentOutput] {
+    mutating func handleRequest(_ r: SIPRequest, from: SIPEndpoint, key: TransactionKey, now: Instant) -> [UserAgentOutput] {
         let toTag = random()
         if let rejection = configuration.capabilities.rejection(of: r, toTag: toTag) {
             return respond(key, rejection, now: now)
@@ -191,7 +194,7 @@ public struct UserAgent: Sendable {
         }
     }
 
-    mutating func handleResponse(_ r: SIPResponse, key: TransactionKey, now: Double) -> [UserAgentOutput] {
+    mutating func handleResponse(_ r: SIPResponse, key: TransactionKey, now: Instant) -> [UserAgentOutput] {
         guard let p = pending[key] else { return [] }
         if r.status == 401 || r.status == 407, let retry = authenticatedRetry(p, challenge: r) {
             pending[key] = nil

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import SIP
+import Timekeeping
 
 /// Issue 13 item 9 (our own messages of each kind; the held-out set stays held out) and
 /// issue 14: what a hostile peer sends must get a clear error, never a crash, a 200 or
@@ -16,7 +17,7 @@ import Foundation
     /// What a UAS sends back for `text` arriving as a datagram: the status of the one response, or nil.
     static func statusOfAnswer(_ text: String) -> Int? {
         var ua = uas()
-        let out = ua.receive(bytes: Array(text.utf8), from: SIPEndpoint(.udp, "192.0.2.9", 5060), now: 0)
+        let out = ua.receive(bytes: Array(text.utf8), from: SIPEndpoint(.udp, "192.0.2.9", 5060), now: .seconds(0))
         let statuses = out.compactMap { o -> Int? in
             if case .send(.response(let r), _) = o { return r.status }
             return nil
@@ -63,11 +64,11 @@ import Foundation
         configure(&c)
         var ua = UserAgent(configuration: c)
         let target = SIPURI(user: "mallory", host: SIPHost(address: callee.address), port: callee.port)
-        let (_, out) = ua.call(target, sdp: [], now: 0)
+        let (_, out) = ua.call(target, sdp: [], now: .seconds(0))
         guard case .send(.request(let invite), let dest)? = out.first else { return nil }
         var challenge = SIPResponse(answering: invite, status: 401, toTag: "t")
         challenge.headers.add("WWW-Authenticate", DigestChallenge(realm: realm, nonce: "abc").headerValue)
-        let after = ua.receive(bytes: challenge.bytes, from: dest, now: 0.1)
+        let after = ua.receive(bytes: challenge.bytes, from: dest, now: .seconds(0.1))
         for o in after { if case .send(.request(let r), _) = o, r.method == .invite { return r } }
         return nil
     }
@@ -105,7 +106,7 @@ import Foundation
             let text = "INVITE sip:bob@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-\(i)\r\nMax-Forwards: 70\r\n"
                 + "From: <sip:m@192.0.2.9>;tag=\(i)\r\nTo: <sip:bob@192.0.2.1>\r\nCall-ID: flood-\(i)\r\nCSeq: 1 INVITE\r\n"
                 + "Contact: <sip:m@192.0.2.9>\r\nContent-Length: 0\r\n\r\n"
-            for o in ua.receive(bytes: Array(text.utf8), from: SIPEndpoint(.udp, "192.0.2.9", 5060), now: 0) {
+            for o in ua.receive(bytes: Array(text.utf8), from: SIPEndpoint(.udp, "192.0.2.9", 5060), now: .seconds(0)) {
                 if case .send(.response(let r), _) = o, r.status >= 180 { finals.append(r.status) }
             }
         }
@@ -120,7 +121,7 @@ import Foundation
         for i in 0..<25 {
             let text = "OPTIONS sip:bob@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-flood-\(i)\r\n"
                 + "From: <sip:m@192.0.2.9>;tag=\(i)\r\nTo: <sip:bob@192.0.2.1>\r\nCall-ID: flood-\(i)\r\nCSeq: 1 OPTIONS\r\n\r\n"
-            for e in layer.receive(try! SIPMessage(parsing: Array(text.utf8)), from: SIPEndpoint(.udp, "192.0.2.9", 5060), now: 0) {
+            for e in layer.receive(try! SIPMessage(parsing: Array(text.utf8)), from: SIPEndpoint(.udp, "192.0.2.9", 5060), now: .seconds(0)) {
                 if case .request = e { kept += 1 }
                 if case .send(.response(let r), _) = e, r.status == 503 { refused += 1 }
             }
@@ -133,13 +134,13 @@ import Foundation
         var c = UserAgentConfiguration(user: "alice", domain: "192.0.2.50", contactHost: .ipv4("192.0.2.1"), contactPort: 5070)
         c.registrar = try! SIPURI(parsing: "sip:192.0.2.50")
         var ua = UserAgent(configuration: c)
-        let out = ua.register(now: 0)
+        let out = ua.register(now: .seconds(0))
         guard case .send(.request(let reg), let dest)? = out.first else { Issue.record("no REGISTER"); return }
         var ok = SIPResponse(answering: reg, status: 200, toTag: "r")
         ok.headers.add("Contact", "<sip:alice@192.0.2.1:5070>;expires=9223372036854775807")
-        let events = ua.receive(bytes: ok.bytes, from: dest, now: 0)
+        let events = ua.receive(bytes: ok.bytes, from: dest, now: .seconds(0))
         #expect(events.contains { if case .event(.registered(let e)) = $0 { return e == UserAgent.maximumExpires }; return false })
-        #expect((ua.nextDeadline ?? 0) < 1e10)
+        #expect((ua.nextDeadline ?? .epoch) < .seconds(1e10))
     }
 }
 

@@ -1,12 +1,14 @@
 @testable import SIP
 import Synchronization
+import Timekeeping
 
-/// Several user agents joined by a lossless-unless-told network and a virtual clock.
+/// Several user agents joined by a lossless-unless-told network and a virtual clock that starts
+/// at the epoch, so `run(until: 2)` means two seconds into the test.
 /// Every message crosses as octets, so each hop also exercises the writer and parser.
 struct VirtualNetwork {
     var agents: [String: UserAgent] = [:]          // name -> agent
     var addresses: [String: String] = [:]          // "host:port" -> name
-    var now = 0.0
+    var now = Instant.epoch
     var queue: [(bytes: [UInt8], from: SIPEndpoint, to: SIPEndpoint)] = []
     var events: [String: [UserAgentEvent]] = [:]
     var wire: [(from: String, to: SIPEndpoint, message: SIPMessage)] = []
@@ -45,15 +47,16 @@ struct VirtualNetwork {
         }
     }
 
-    mutating func with(_ name: String, _ body: (inout UserAgent, Double) -> [UserAgentOutput]) {
+    mutating func with(_ name: String, _ body: (inout UserAgent, Instant) -> [UserAgentOutput]) {
         var a = agents[name]!
         let out = body(&a, now)
         agents[name] = a
         take(out, from: name)
     }
 
-    /// Delivers queued messages and fires timers until `time` (or until nothing is left).
-    mutating func run(until time: Double) {
+    /// Delivers queued messages and fires timers until `seconds` after the start (or until nothing is left).
+    mutating func run(until seconds: Double) {
+        let time = Instant.seconds(seconds)
         while true {
             while !queue.isEmpty {
                 let (bytes, from, to) = queue.removeFirst()
@@ -68,7 +71,7 @@ struct VirtualNetwork {
             let next = agents.values.compactMap(\.nextDeadline).min()
             guard let next, next <= time else { now = time; return }
             now = Swift.max(now, next)
-            for name in agents.keys.sorted() where (agents[name]!.nextDeadline ?? .infinity) <= now {
+            for name in agents.keys.sorted() where (agents[name]!.nextDeadline.map { $0 <= now } ?? false) {
                 with(name) { a, now in a.advance(to: now) }
             }
         }
