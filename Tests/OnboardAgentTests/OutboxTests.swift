@@ -116,13 +116,13 @@ func pictureReading(_ i: Int, bytes: Int = 1000) -> NewReading {
 @Suite struct ClimateCombinerTests {
     @Test func pairsSamplesOfOnePoll() {
         var c = ClimateCombiner()
-        let t = Date(timeIntervalSince1970: 1000)
+        let t = Instant.seconds(1000)
         #expect(c.add(.init(time: t, sensor: "s", quantity: .temperature, value: 21)).isEmpty)
         let out = c.add(.init(time: t, sensor: "s", quantity: .relativeHumidity, value: 40))
         #expect(out.count == 1 && out[0].0 == ClimateReading(temperature: 21, humidity: 40) && out[0].1 == t)
         // Two temperatures in a row: the first closes alone.
         #expect(c.add(.init(time: t, sensor: "a", quantity: .temperature, value: 1)).isEmpty)
-        let second = c.add(.init(time: t.addingTimeInterval(5), sensor: "a", quantity: .temperature, value: 2))
+        let second = c.add(.init(time: t + .seconds(5), sensor: "a", quantity: .temperature, value: 2))
         #expect(second.count == 1 && second[0].0 == ClimateReading(temperature: 1))
         #expect(c.finish()?.0 == ClimateReading(temperature: 2))
         #expect(c.finish() == nil)

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import Timekeeping
 @testable import Sensors
 
 struct GPSCoreTests {
     static func fix(_ t: Double, lat: Double = 1, speed: Double? = nil) -> GPSFix {
-        GPSFix(time: Date(timeIntervalSince1970: t), mode: .threeD, latitude: lat, longitude: 2, speed: speed)
+        GPSFix(time: .seconds(t), mode: .threeD, latitude: lat, longitude: 2, speed: speed)
     }
 
     @Test("one fix per receiver time, the last report of each epoch, stragglers dropped")
