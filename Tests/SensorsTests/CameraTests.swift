@@ -142,6 +142,20 @@ struct V4L2CaptureTests {
         #expect(V4L2Error.deviceGone(path: "/dev/video0").description == "/dev/video0 went away (unplugged?)")
     }
 
+    @Test("driver stamps move onto the injected wall clock; none, or a nonsense one, is now")
+    func wallClock() {
+        let now = Instant.seconds(1_790_000_000)
+        var mono = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        let twoSecondsAgo = timeval(tv_sec: mono.tv_sec - 2, tv_usec: mono.tv_nsec / 1000)
+        let moved = V4L2Capture.wallClock(twoSecondsAgo, now: now)
+        #expect(moved < now - .seconds(1) && moved > now - .seconds(3))
+        #expect(V4L2Capture.wallClock(timeval(tv_sec: 0, tv_usec: 0), now: now) == now)
+        for odd in [timeval(tv_sec: .max, tv_usec: .max), timeval(tv_sec: .min, tv_usec: .min), timeval(tv_sec: mono.tv_sec + 3600, tv_usec: 0)] {
+            #expect(V4L2Capture.wallClock(odd, now: now) == now)
+        }
+    }
+
     @Test("errors that say what to check")
     func errors() {
         #expect(throws: V4L2Error.openFailed(path: "/dev/video5", V4L2Errno(ENOENT))) {

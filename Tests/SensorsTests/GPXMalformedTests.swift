@@ -73,6 +73,19 @@ struct GPXMalformedTests {
         #expect(try GPXTrack(bytes: text).fixes.count == 2)
     }
 
+    @Test("a track point at a time an Instant cannot hold (year 9999) is skipped, not clamped, not a crash")
+    func farFuture() throws {
+        let track = try GPXTrack(bytes: Array("""
+            <gpx version="1.1"><trk><trkseg>
+            <trkpt lat="1" lon="1"><time>2024-01-01T00:00:00Z</time></trkpt>
+            <trkpt lat="1" lon="1.0001"><time>9999-12-31T23:59:59Z</time></trkpt>
+            <trkpt lat="1" lon="1.0002"><time>2024-01-01T00:00:02Z</time></trkpt>
+            </trkseg></trk></gpx>
+            """.utf8))
+        #expect(track.fixes.map(\.time) == [.seconds(1_704_067_200), .seconds(1_704_067_202)])
+        #expect(track.skippedPoints == 1)
+    }
+
     @Test("GPX times: RFC 3339 with fractions and offsets, as ISO8601DateFormatter reads them; nonsense is nil")
     func times() throws {
         let plain = ISO8601DateFormatter()
@@ -89,10 +102,20 @@ struct GPXMalformedTests {
         }
         #expect(RFC3339Time.instant("2024-06-01t10:00:00z") == plain.date(from: "2024-06-01T10:00:00Z").map { .seconds($0.timeIntervalSince1970) })
         #expect(RFC3339Time.instant("2024-06-01T10:00:00Z") == .seconds(1_717_236_000))
+        // Exact to the nanosecond; digits beyond are ignored.
+        #expect(RFC3339Time.instant("2024-06-01T10:00:10.123456789987Z") == Instant(nanoseconds: 1_717_236_010_123_456_789))
+        // The ends of what an Instant holds (1677-09-21T00:12:43.145224192Z … 2262-04-11T23:47:16.854775807Z).
+        #expect(RFC3339Time.instant("2262-04-11T23:47:16.854775807Z") == Instant(nanoseconds: .max))
+        #expect(RFC3339Time.instant("1677-09-21T00:12:43.145224192Z") == Instant(nanoseconds: .min))
         for bad in ["", "2024-06-01", "2024-06-01T10:00Z", "2024-02-30T10:00:00Z", "2023-02-29T10:00:00Z", "2024-13-01T10:00:00Z",
                     "2024-06-01T24:00:00Z", "2024-06-01T10:60:00Z", "2024-06-01T10:00:00", "2024-06-01T10:00:00.Z",
                     "2024-06-01T10:00:00+0200", "2024-06-01T10:00:00Zjunk", "２０２４-06-01T10:00:00Z", "2024-06-01T10:00:00+25:00"] {
             #expect(RFC3339Time.instant(bad) == nil, "\(bad)")
+        }
+        // A well-formed time an Instant cannot hold is no time (the point is skipped), never a trap.
+        for far in ["2262-04-11T23:47:16.854775808Z", "2262-04-11T23:47:17Z", "9999-12-31T23:59:60Z", "9999-12-31T23:59:59-23:59",
+                    "0000-01-01T00:00:00Z", "0000-01-01T00:00:00+23:59", "1677-09-21T00:12:43.145224191Z"] {
+            #expect(RFC3339Time.instant(far) == nil, "\(far)")
         }
     }
 }
