@@ -136,7 +136,7 @@ let package = Package(
                        providers: [.apt(["libturbojpeg0-dev"])]),
         .target(
             name: "Sensors",
-            dependencies: ["CGPS", "CV4L2", "CTurboJPEG"],
+            dependencies: ["CGPS", "CV4L2", "CTurboJPEG", "Timekeeping"],
             path: "Sensors",
             exclude: ["profiles", "fixtures", "traces"]
         ),
@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Timekeeping"]),
         .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "TestSupport"], path: "Tests/SensorsTests"),
+        .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "Timekeeping", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
@@ -201,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "xcast6",
             dependencies: [
-                "Xcast", "RTPJPEG", "RTP", "Sensors", "CXcastLinux",
+                "Xcast", "RTPJPEG", "RTP", "Sensors", "CXcastLinux", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -7,14 +7,18 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/.build-fuzz-sensors"
 mkdir -p "$OUT"
 
+# One module: the `import Timekeeping` lines go, Timekeeping's sources are compiled alongside.
+rm -rf "$OUT/src"; mkdir -p "$OUT/src"
+for f in NMEA/NMEASentence NMEA/NMEAReport NMEA/NMEAFixAssembler GPS/GPSEpochCollector GPS/GPSFix; do
+  sed '/^import Timekeeping$/d' "$ROOT/Sensors/$f.swift" > "$OUT/src/$(basename "$f").swift"
+done
 SOURCES=(
-  "$ROOT/Sensors/NMEA/NMEASentence.swift"
-  "$ROOT/Sensors/NMEA/NMEAReport.swift"
-  "$ROOT/Sensors/NMEA/NMEAFixAssembler.swift"
-  "$ROOT/Sensors/GPS/GPSEpochCollector.swift"
-  "$ROOT/Sensors/GPS/GPSFix.swift"
+  "$OUT"/src/*.swift
+  "$ROOT"/Sources/Timekeeping/*.swift
   "$ROOT/fuzz/sensors/NMEAFuzzEntry.swift"
 )
+# set -e: a failed build fails the script (no stale binary is fuzzed).
+rm -f "$OUT/fuzz-nmea"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name SensorsFuzz \
   "${SOURCES[@]}" -o "$OUT/fuzz-nmea"
 

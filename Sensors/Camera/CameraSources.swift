@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 
 /// JPEG frames from a V4L2 camera: MJPEG passed through (with Huffman tables
 /// put back), YUYV or YU12 encoded with libturbojpeg.
@@ -18,10 +19,13 @@ public struct V4L2JPEGSource: JPEGFrameSource {
     public var frameTimeout: Duration
     /// Makes the system-call layer on the capture thread (libv4l2, or a fake).
     public var makeSystem: @Sendable () -> any V4L2System
+    /// The wall clock frames are stamped on.
+    public var clock: any InstantClock
 
     public init(device: String = "/dev/video0", width: Int = 640, height: Int = 480, framesPerSecond: Int? = nil,
                 quality: Int = 80, frameTimeout: Duration = .seconds(5),
-                makeSystem: @escaping @Sendable () -> any V4L2System = { LibV4L2System() }) {
+                makeSystem: @escaping @Sendable () -> any V4L2System = { LibV4L2System() },
+                clock: any InstantClock = SystemClock()) {
         self.device = device
         self.width = width
         self.height = height
@@ -29,6 +33,7 @@ public struct V4L2JPEGSource: JPEGFrameSource {
         self.quality = quality
         self.frameTimeout = frameTimeout
         self.makeSystem = makeSystem
+        self.clock = clock
     }
 
     public func jpegFrames() -> AsyncThrowingStream<JPEGFrame, any Error> {
@@ -51,7 +56,7 @@ public struct V4L2JPEGSource: JPEGFrameSource {
     }
 
     private func capture(_ continuation: AsyncThrowingStream<JPEGFrame, any Error>.Continuation, stop: StopFlag) throws {
-        let camera = try V4L2Capture(path: device, system: makeSystem())
+        let camera = try V4L2Capture(path: device, system: makeSystem(), clock: clock)
         try camera.configure(width: width, height: height, framesPerSecond: framesPerSecond)
         try camera.start()
         defer { camera.stop() }
@@ -104,14 +109,13 @@ public struct PictureTaker: Sendable {
         let taker = self
         return AsyncThrowingStream { continuation in
             let task = Task {
-                let seconds = Double(taker.interval.components.seconds) + Double(taker.interval.components.attoseconds) / 1e18
-                var last: Date?
+                var last: Instant?
                 var seen = 0
                 do {
                     for try await frame in taker.source.jpegFrames() {
                         seen += 1
                         if seen <= taker.settleFrames { continue }
-                        if let last, frame.time.timeIntervalSince(last) < seconds { continue }
+                        if let last, frame.time - last < taker.interval { continue }
                         last = frame.time
                         continuation.yield(frame)
                     }
@@ -128,17 +132,17 @@ public struct PictureTaker: Sendable {
 extension CameraSourceConfig {
     /// Pictures as the profile asks; nil for `.none`. A camera streams
     /// continuously at its own rate (so exposure stays settled) and one frame
-    /// per interval is kept; the test pattern is only drawn when needed.
-    public func pictures(pause: @escaping Pause = realTimePause) -> AsyncThrowingStream<JPEGFrame, any Error>? {
+    /// per interval is kept; the test pattern is only drawn when needed. Frames are stamped by `clock`.
+    public func pictures(clock: any InstantClock = SystemClock(), pause: @escaping Pause = realTimePause) -> AsyncThrowingStream<JPEGFrame, any Error>? {
         switch self {
         case .none:
             return nil
         case .testPattern(let s):
             let seconds = Double(s.interval.components.seconds) + Double(s.interval.components.attoseconds) / 1e18
             return TestPatternSource(width: s.width, height: s.height, framesPerSecond: 1 / seconds,
-                                     quality: s.quality, pause: pause).jpegFrames()
+                                     quality: s.quality, clock: clock, pause: pause).jpegFrames()
         case .device(let path, let s):
-            let camera = V4L2JPEGSource(device: path, width: s.width, height: s.height, quality: s.quality)
+            let camera = V4L2JPEGSource(device: path, width: s.width, height: s.height, quality: s.quality, clock: clock)
             return PictureTaker(source: camera, interval: s.interval, settleFrames: 5).pictures()
         }
     }

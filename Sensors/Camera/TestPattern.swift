@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Timekeeping
 
 /// Generated pictures for machines without a camera: colour bars, a grey ramp,
 /// a square that moves one step per frame, and the time and frame number
@@ -8,16 +8,17 @@ public struct TestPatternSource: JPEGFrameSource {
     public var height: Int
     public var framesPerSecond: Double
     public var quality: Int
-    public var now: @Sendable () -> Date
+    /// Stamps each picture (and is written on it).
+    public var clock: any InstantClock
     public var pause: Pause
 
     public init(width: Int = 640, height: Int = 480, framesPerSecond: Double = 1, quality: Int = 80,
-                now: @escaping @Sendable () -> Date = { Date() }, pause: @escaping Pause = realTimePause) {
+                clock: any InstantClock = SystemClock(), pause: @escaping Pause = realTimePause) {
         self.width = width
         self.height = height
         self.framesPerSecond = framesPerSecond
         self.quality = quality
-        self.now = now
+        self.clock = clock
         self.pause = pause
     }
 
@@ -28,7 +29,7 @@ public struct TestPatternSource: JPEGFrameSource {
                 let codec = JPEGCodec()
                 var sequence: UInt32 = 0
                 while !Task.isCancelled {
-                    let time = source.now()
+                    let time = source.clock.now()
                     let rgb = TestPattern.render(width: source.width, height: source.height, frame: Int(sequence), time: time)
                     do {
                         let jpeg = try codec.encode(rgb: rgb, width: source.width, height: source.height, quality: source.quality)
@@ -64,7 +65,7 @@ public enum TestPattern {
 
     static func squareSide(_ width: Int) -> Int { max(8, width / 10) }
 
-    public static func render(width: Int, height: Int, frame: Int, time: Date) -> [UInt8] {
+    public static func render(width: Int, height: Int, frame: Int, time: Instant) -> [UInt8] {
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         func set(_ x: Int, _ y: Int, _ c: (UInt8, UInt8, UInt8)) {
             guard x >= 0, y >= 0, x < width, y < height else { return }
@@ -107,12 +108,13 @@ public enum TestPattern {
     }
 
     /// `yyyy-MM-dd HH:mm:ss.S` in UTC.
-    public static func timestamp(_ time: Date) -> String {
-        let seconds = time.timeIntervalSince1970
-        let days = Int((seconds / 86400).rounded(.down))
-        let date = NMEADate(daysSince1970: days)
-        let inDay = seconds - Double(days) * 86400
-        let tenths = Int((inDay * 10).rounded(.down))
+    public static func timestamp(_ time: Instant) -> String {
+        // Integer arithmetic, rounding towards the past, so times before 1970 read right too.
+        func floorDivide(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-(a + 1)) / b) - 1 }
+        let allTenths = floorDivide(time.nanoseconds, 100_000_000)
+        let days = floorDivide(allTenths, 864_000)
+        let date = NMEADate(daysSince1970: Int(days))
+        let tenths = Int(allTenths - days * 864_000)
         let h = tenths / 36000, m = tenths / 600 % 60, s = tenths / 10 % 60, t = tenths % 10
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(date.year)-\(two(date.month))-\(two(date.day)) \(two(h)):\(two(m)):\(two(s)).\(t)"

@@ -1,5 +1,6 @@
 import CV4L2
 import FoundationEssentials
+import Timekeeping
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -83,15 +84,17 @@ public final class V4L2Capture {
     public let path: String
     public let info: V4L2DeviceInfo
     private let system: any V4L2System
+    private let clock: any InstantClock
     private let fd: Int32
     private var buffers: [(address: UnsafeMutableRawPointer, length: Int)] = []
     private var active: V4L2ActiveFormat?
     private var streaming = false
 
-    /// Opens the device and checks that it can capture by streaming.
-    public init(path: String, system: any V4L2System = LibV4L2System()) throws(V4L2Error) {
+    /// Opens the device and checks that it can capture by streaming. Frames are stamped on `clock`.
+    public init(path: String, system: any V4L2System = LibV4L2System(), clock: any InstantClock = SystemClock()) throws(V4L2Error) {
         self.path = path
         self.system = system
+        self.clock = clock
         let fd = system.open(path)
         guard fd >= 0 else { throw .openFailed(path: path, V4L2Errno(-fd)) }
         self.fd = fd
@@ -237,7 +240,7 @@ public final class V4L2Capture {
             }
             let used = min(Int(buf.bytesused), buffers[index].length)
             let bytes = Array(UnsafeRawBufferPointer(start: buffers[index].address, count: used))
-            let time = Self.wallClock(buf.timestamp)
+            let time = Self.wallClock(buf.timestamp, now: clock.now())
             let sequence = buf.sequence
             let corrupt = buf.flags & UInt32(V4L2_BUF_FLAG_ERROR) != 0
             var requeue = Self.buffer(index: buf.index)
@@ -286,14 +289,17 @@ public final class V4L2Capture {
     }
 
     /// V4L2 stamps frames on the monotonic clock; this moves a stamp onto the
-    /// wall clock (now, when the driver gave none).
-    static func wallClock(_ stamp: timeval) -> Date {
-        let now = Date()
+    /// wall clock, `now` being the wall-clock time of this moment (`now` itself
+    /// when the driver gave no stamp, or one that is not from the last minute).
+    static func wallClock(_ stamp: timeval, now: Instant) -> Instant {
         guard stamp.tv_sec != 0 || stamp.tv_usec != 0 else { return now }
         var mono = timespec()
         clock_gettime(CLOCK_MONOTONIC, &mono)
-        let age = (Double(mono.tv_sec) + Double(mono.tv_nsec) / 1e9) - (Double(stamp.tv_sec) + Double(stamp.tv_usec) / 1e6)
-        return age >= 0 && age < 60 ? now.addingTimeInterval(-age) : now
+        // Stamps from a driver may be anything: saturating arithmetic, never a trap.
+        let monotonic = Instant.saturating(seconds: Int64(mono.tv_sec), nanoseconds: Int64(mono.tv_nsec))
+        let stamped = Instant(nanoseconds: Int64(clamping: Int128(stamp.tv_sec) * 1_000_000_000 + Int128(stamp.tv_usec) * 1_000))
+        let age = monotonic - stamped
+        return age >= .zero && age < .seconds(60) ? now - age : now
     }
 
     static func string<T>(_ tuple: T) -> String {

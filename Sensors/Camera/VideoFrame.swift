@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Timekeeping
 
 /// A pixel format by its V4L2 four-character code.
 public struct PixelFormat: Sendable, Hashable, CustomStringConvertible {
@@ -35,11 +35,11 @@ public struct VideoFrame: Sendable, Hashable {
     /// The frame's bytes (only the bytes the driver filled).
     public var bytes: [UInt8]
     /// When the frame was captured (the driver's timestamp, on the wall clock).
-    public var time: Date
+    public var time: Instant
     /// The driver's frame counter; gaps mean dropped frames.
     public var sequence: UInt32
 
-    public init(format: PixelFormat, width: Int, height: Int, bytesPerLine: Int, bytes: [UInt8], time: Date, sequence: UInt32) {
+    public init(format: PixelFormat, width: Int, height: Int, bytesPerLine: Int, bytes: [UInt8], time: Instant, sequence: UInt32) {
         self.format = format
         self.width = width
         self.height = height
@@ -66,11 +66,11 @@ public struct JPEGFrame: Sendable, Hashable {
     public var height: Int
     /// The JPEG file bytes (SOI ... EOI).
     public var data: [UInt8]
-    public var time: Date
+    public var time: Instant
     public var sequence: UInt32
     public var origin: Origin
 
-    public init(width: Int, height: Int, data: [UInt8], time: Date, sequence: UInt32, origin: Origin) {
+    public init(width: Int, height: Int, data: [UInt8], time: Instant, sequence: UInt32, origin: Origin) {
         self.width = width
         self.height = height
         self.data = data

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Timekeeping
 
 /// What a climate channel measures.
 public enum ClimateQuantity: String, Sendable, Hashable, Codable {
@@ -12,16 +12,16 @@ public enum ClimateQuantity: String, Sendable, Hashable, Codable {
 }
 
 /// One measured value of one sensor channel.
-public struct ClimateSample: Sendable, Hashable, Codable {
+public struct ClimateSample: Sendable, Hashable {
     /// When the value was read (the host clock: sysfs has no time of its own).
-    public var time: Date
+    public var time: Instant
     /// Which sensor and channel it came from, e.g. `iio:device0 (hdc100x) temp`.
     public var sensor: String
     public var quantity: ClimateQuantity
     /// °C for temperature, %RH for humidity.
     public var value: Double
 
-    public init(time: Date, sensor: String, quantity: ClimateQuantity, value: Double) {
+    public init(time: Instant, sensor: String, quantity: ClimateQuantity, value: Double) {
         self.time = time
         self.sensor = sensor
         self.quantity = quantity

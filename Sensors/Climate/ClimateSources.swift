@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Timekeeping
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,14 +19,15 @@ public let realTimePause: Pause = { duration in try await Task.sleep(for: durati
 public struct SysfsClimateSource: Sendable {
     public var scanner: SysfsClimateScanner
     public var interval: Duration
-    public var now: @Sendable () -> Date
+    /// Stamps the samples (sysfs has no time of its own).
+    public var clock: any InstantClock
     public var pause: Pause
 
     public init(root: String = "/sys", deviceNames: Set<String>? = nil, interval: Duration = .seconds(10),
-                now: @escaping @Sendable () -> Date = { Date() }, pause: @escaping Pause = realTimePause) {
+                clock: any InstantClock = SystemClock(), pause: @escaping Pause = realTimePause) {
         self.scanner = SysfsClimateScanner(root: root, deviceNames: deviceNames)
         self.interval = interval
-        self.now = now
+        self.clock = clock
         self.pause = pause
     }
 
@@ -47,7 +49,7 @@ public struct SysfsClimateSource: Sendable {
         }
         state.announcedNoSensors = false
         var events: [ClimateEvent] = []
-        let time = now()
+        let time = clock.now()
         for channel in channels {
             do {
                 let value = try scanner.read(channel)
@@ -118,16 +120,18 @@ public struct SyntheticClimate: Sendable, Hashable, Codable {
     }
 
     /// The two samples for `seconds` after `start`.
-    public func samples(start: Date, at seconds: Double) -> [ClimateSample] {
-        let time = start.addingTimeInterval(seconds)
+    public func samples(start: Instant, at seconds: Double) -> [ClimateSample] {
+        let time = start + .saturatingSeconds(seconds)
         return [ClimateSample(time: time, sensor: sensor, quantity: .temperature, value: temperature(at: seconds)),
                 ClimateSample(time: time, sensor: sensor, quantity: .relativeHumidity, value: humidity(at: seconds))]
     }
 
-    /// Samples every `interval` of curve time, paced `speed` times faster than real time.
-    public func events(start: Date = Date(), interval: Duration = .seconds(10), speed: Double = 1,
-                       pause: @escaping Pause = realTimePause) -> AsyncStream<ClimateEvent> {
+    /// Samples every `interval` of curve time, paced `speed` times faster than real time; the
+    /// first at `start` (by default `clock`'s time now).
+    public func events(start: Instant? = nil, clock: any InstantClock = SystemClock(), interval: Duration = .seconds(10),
+                       speed: Double = 1, pause: @escaping Pause = realTimePause) -> AsyncStream<ClimateEvent> {
         let curve = self
+        let start = start ?? clock.now()
         let step = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         return AsyncStream { continuation in
             let task = Task {

@@ -1,5 +1,6 @@
 import CGPS
 import Foundation
+import Timekeeping
 import Synchronization
 
 /// GPS fixes from gpsd, read through libgps (gpsd 3.22 API).
@@ -195,7 +196,7 @@ public struct GPSDSource: Sendable {
         guard fix.mode >= MODE_2D else { return .noFix }
         guard fix.time.tv_sec != 0 || fix.time.tv_nsec != 0,
               fix.latitude.isFinite, fix.longitude.isFinite else { return .unusable }
-        let time = Date(timeIntervalSince1970: Double(fix.time.tv_sec) + Double(fix.time.tv_nsec) / 1e9)
+        let time = Instant.saturating(seconds: Int64(fix.time.tv_sec), nanoseconds: Int64(fix.time.tv_nsec))
         let mode: GPSFixMode = fix.mode >= MODE_3D ? .threeD : .twoD
         return .fix(GPSFix(time: time, mode: mode, latitude: fix.latitude, longitude: fix.longitude,
                        altitudeHAE: finite(fix.altHAE), altitudeMSL: finite(fix.altMSL),

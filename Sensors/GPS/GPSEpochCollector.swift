@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Timekeeping
 
 /// Turns a stream of position reports into one fix per receiver time.
 ///
@@ -19,7 +19,7 @@ public struct GPSEpochCollector: Sendable {
 
     public private(set) var state: State = .unknown
     private var pending: GPSFix?
-    private var lastEmittedTime: Date?
+    private var lastEmittedTime: Instant?
 
     public init() {}
 

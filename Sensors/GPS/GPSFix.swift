@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 
 /// How good a GPS position is, as the receiver (or gpsd) reports it.
 public enum GPSFixMode: Int, Sendable, Hashable, Codable, CustomStringConvertible {
@@ -15,9 +16,9 @@ public enum GPSFixMode: Int, Sendable, Hashable, Codable, CustomStringConvertibl
 /// Only real fixes (mode 2D or 3D) become a `GPSFix`; "no fix" is reported as an
 /// event, never as a position. Every optional value is absent when the receiver
 /// did not give it (gpsd's NaN), never zero-filled.
-public struct GPSFix: Sendable, Hashable, Codable {
+public struct GPSFix: Sendable, Hashable {
     /// The receiver's time of the fix (UTC). This, not the wall clock, identifies the fix.
-    public var time: Date
+    public var time: Instant
     public var mode: GPSFixMode
     /// Degrees, WGS84, north positive.
     public var latitude: Double
@@ -44,7 +45,7 @@ public struct GPSFix: Sendable, Hashable, Codable {
     /// Estimated time error, seconds.
     public var ept: Double?
 
-    public init(time: Date, mode: GPSFixMode, latitude: Double, longitude: Double,
+    public init(time: Instant, mode: GPSFixMode, latitude: Double, longitude: Double,
                 altitudeHAE: Double? = nil, altitudeMSL: Double? = nil,
                 speed: Double? = nil, track: Double? = nil, climb: Double? = nil,
                 eph: Double? = nil, epv: Double? = nil, eps: Double? = nil,
@@ -137,5 +138,14 @@ extension GPSEvent: CustomStringConvertible {
         if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
         if seconds == seconds.rounded() { return "\(Int(seconds)) s" }
         return String(format: "%.1f s", seconds)
+    }
+}
+
+extension Instant {
+    /// `seconds` plus `nanoseconds` after the epoch, in exact integer arithmetic: for times a
+    /// receiver, a driver or a file gives, which may be anything. Saturates at the ends of
+    /// `Instant`'s range (about 1678…2262) instead of trapping.
+    static func saturating(seconds: Int64, nanoseconds: Int64) -> Instant {
+        Instant(nanoseconds: Int64(clamping: Int128(seconds) * 1_000_000_000 + Int128(nanoseconds)))
     }
 }

@@ -1,4 +1,4 @@
-import FoundationEssentials
+import Timekeeping
 
 /// Builds fixes from a receiver's NMEA sentences, one per epoch (receiver time).
 ///
@@ -137,11 +137,12 @@ public struct NMEAFixAssembler: Sendable {
             return
         }
         guard let lat = e.latitude, let lon = e.longitude, let date else { return }
-        let seconds = Double(date.daysSince1970) * 86400 + Double(e.time.milliseconds) / 1000
+        let time = Instant.saturating(seconds: Int64(date.daysSince1970) * 86400,
+                                      nanoseconds: Int64(e.time.milliseconds) * 1_000_000)
         // As gpsd 3.22 does: an altitude makes a 3D fix even when GSA says 2D,
         // so a replayed log and the same log through gpsd agree.
         let threeD = e.altitudeMSL != nil || lastGSAMode == 3
-        let fix = GPSFix(time: Date(timeIntervalSince1970: seconds), mode: threeD ? .threeD : .twoD,
+        let fix = GPSFix(time: time, mode: threeD ? .threeD : .twoD,
                          latitude: lat, longitude: lon,
                          altitudeHAE: threeD ? e.altitudeMSL.map { $0 + (e.geoidSeparation ?? 0) } : nil,
                          altitudeMSL: threeD ? e.altitudeMSL : nil,

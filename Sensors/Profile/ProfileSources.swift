@@ -1,10 +1,10 @@
-import FoundationEssentials
+import Timekeeping
 
 extension GPSSourceConfig {
     /// Starts the configured GPS source; nil for `.none`. Replay files are read
     /// now, so a broken file fails here with its reason. Replays are rebased to
     /// `rebase` (for live demos; nil keeps the recorded times).
-    public func events(rebase: Date? = nil, pause: @escaping Pause = realTimePause) throws(ReplayFileError) -> AsyncStream<GPSEvent>? {
+    public func events(rebase: Instant? = nil, pause: @escaping Pause = realTimePause) throws(ReplayFileError) -> AsyncStream<GPSEvent>? {
         switch self {
         case .gpsd(let host, let port):
             return GPSDSource(host: host, port: port).events()
@@ -19,13 +19,13 @@ extension GPSSourceConfig {
 }
 
 extension ClimateSourceConfig {
-    /// Starts the configured climate source; nil for `.none`.
-    public func events(pause: @escaping Pause = realTimePause) -> AsyncStream<ClimateEvent>? {
+    /// Starts the configured climate source, its samples stamped by `clock`; nil for `.none`.
+    public func events(clock: any InstantClock = SystemClock(), pause: @escaping Pause = realTimePause) -> AsyncStream<ClimateEvent>? {
         switch self {
         case .sysfs(let root, let devices, let interval):
-            SysfsClimateSource(root: root, deviceNames: devices.map(Set.init), interval: interval, pause: pause).events()
+            SysfsClimateSource(root: root, deviceNames: devices.map(Set.init), interval: interval, clock: clock, pause: pause).events()
         case .synthetic(let curve, let interval):
-            curve.events(interval: interval, pause: pause)
+            curve.events(clock: clock, interval: interval, pause: pause)
         case .none:
             nil
         }

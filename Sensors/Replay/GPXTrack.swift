@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Timekeeping
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +33,7 @@ public struct GPXTrack: Sendable {
             var fix = GPSFix(time: p.time, mode: p.elevation == nil ? .twoD : .threeD,
                              latitude: p.latitude, longitude: p.longitude, altitudeMSL: p.elevation)
             if let previous = fixes.last {
-                let dt = p.time.timeIntervalSince(previous.time)
+                let dt = (p.time - previous.time).secondsValue
                 if dt > 0 {
                     let step = Self.distance(previous.latitude, previous.longitude, p.latitude, p.longitude)
                     fix.speed = step / dt
@@ -74,7 +75,7 @@ public struct GPXTrack: Sendable {
 private struct GPXPoint {
     var latitude: Double
     var longitude: Double
-    var time: Date
+    var time: Instant
     var elevation: Double?
 }
 
@@ -82,7 +83,7 @@ private struct GPXPoint {
 private struct GPXReader {
     var points: [GPXPoint] = []
     var skipped = 0
-    private var current: (lat: Double?, lon: Double?, time: Date?, ele: Double?)?
+    private var current: (lat: Double?, lon: Double?, time: Instant?, ele: Double?)?
     private var text = ""
     /// Elements open inside the current <trkpt> (1: its own children such as <time>).
     private var depthInPoint = 0
@@ -130,7 +131,7 @@ private struct GPXReader {
             } else {
                 if depthInPoint == 1 {
                     let value = Self.trimmed(text)
-                    if name == "time" { current?.time = RFC3339Time.date(value) }
+                    if name == "time" { current?.time = RFC3339Time.instant(value) }
                     if name == "ele" { current?.ele = Double(value) }
                 }
                 depthInPoint -= 1

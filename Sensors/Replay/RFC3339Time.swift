@@ -1,11 +1,13 @@
-import FoundationEssentials
+import Timekeeping
 
 /// Reads the times of GPX files: RFC 3339 date-times (`2024-06-01T10:00:10.5Z`,
 /// `2024-06-01T12:00:00+02:00`; `t`, `z` and a space separator too). Our own, so that replaying a
 /// track does not load ICU's data (about 6 MB of the agent's memory) through ISO8601DateFormatter.
 enum RFC3339Time {
-    /// The instant, or nil for anything that is not such a date-time (or names no real day).
-    static func date(_ text: some StringProtocol) -> Date? {
+    /// The instant, or nil for anything that is not such a date-time, names no real day, or lies
+    /// outside what an `Instant` holds (about 1678…2262: a point at such a time is skipped, not
+    /// stamped with a clamped one). Digits of the fraction beyond nanoseconds are ignored.
+    static func instant(_ text: some StringProtocol) -> Instant? {
         let b = Array(text.utf8)
         var i = 0
         func number(_ width: Int) -> Int? {
@@ -29,12 +31,12 @@ enum RFC3339Time {
         guard let hour = number(2), skip(":"), let minute = number(2), skip(":"), let second = number(2) else { return nil }
         guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
               hour < 24, minute < 60, second <= 60 else { return nil }
-        var fraction = 0.0
+        var nanoseconds: Int64 = 0
         if skip(".") {
-            var scale = 0.1
+            var scale: Int64 = 100_000_000
             let start = i
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
-                fraction += Double(b[i] - 0x30) * scale
+                nanoseconds += Int64(b[i] - 0x30) * scale
                 scale /= 10
                 i += 1
             }
@@ -54,7 +56,8 @@ enum RFC3339Time {
         guard i == b.count else { return nil }
         // A leap second (:60) counts as the last second of its minute.
         let seconds = daysSince1970(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offset
-        return Date(timeIntervalSince1970: Double(seconds) + fraction)
+        guard let total = Int64(exactly: Int128(seconds) * 1_000_000_000 + Int128(nanoseconds)) else { return nil }
+        return Instant(nanoseconds: total)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Timekeeping
 
 /// Plays recorded GPS events back in the receiver's own rhythm.
 ///
@@ -11,13 +12,13 @@ public struct TrackReplay: Sendable {
     public var events: [GPSEvent]
     public var speed: Double
     public var maximumGap: Duration
-    public var rebase: Date?
+    public var rebase: Instant?
     /// Start again from the first event after the last one.
     public var loop: Bool
     public var pause: Pause
 
     public init(events: [GPSEvent], speed: Double = 1, maximumGap: Duration = .seconds(60),
-                rebase: Date? = nil, loop: Bool = false, pause: @escaping Pause = realTimePause) {
+                rebase: Instant? = nil, loop: Bool = false, pause: @escaping Pause = realTimePause) {
         self.events = events
         self.speed = speed
         self.maximumGap = maximumGap
@@ -44,10 +45,10 @@ public struct TrackReplay: Sendable {
             for event in events { continuation.yield(event) }
             return
         }
-        let span = last.timeIntervalSince(first) + 1
-        var round = 0.0
+        let span = (last - first) + .seconds(1)
+        var round = 0
         repeat {
-            var previous: Date?
+            var previous: Instant?
             for event in events {
                 guard !Task.isCancelled else { return }
                 guard case .fix(var fix) = event else {
@@ -55,13 +56,13 @@ public struct TrackReplay: Sendable {
                     continue
                 }
                 if let previous {
-                    let gap = min(max(fix.time.timeIntervalSince(previous), 0) / max(speed, 1e-9),
+                    let gap = min(max((fix.time - previous).secondsValue, 0) / max(speed, 1e-9),
                                   Double(maximumGap.components.seconds))
                     do { try await pause(.milliseconds(Int64((gap * 1000).rounded()))) } catch { return }
                 }
                 previous = fix.time
                 if let rebase {
-                    fix.time = rebase.addingTimeInterval(fix.time.timeIntervalSince(first) + round * span)
+                    fix.time = rebase + (fix.time - first) + span * round
                 }
                 continuation.yield(.fix(fix))
             }

@@ -69,10 +69,10 @@ public final class AgentRunner: Sendable {
         let c = configuration
         // Replays continue after the newest reading this vehicle ever stored, so a restarted
         // replay never goes back in time.
-        var start = Date(timeIntervalSince1970: self.clock.now().secondsSinceEpoch)
+        var start = self.clock.now()
         for kind in RecordKind.allCases {
-            if let last = try outbox.lastTime(of: kind), last.date.addingTimeInterval(1) > start {
-                start = last.date.addingTimeInterval(1)
+            if let last = try outbox.lastTime(of: kind), last.instant + .seconds(1) > start {
+                start = last.instant + .seconds(1)
             }
         }
         let isReplay: Bool
@@ -172,11 +172,11 @@ public final class AgentRunner: Sendable {
         let events: AsyncStream<ClimateEvent>
         switch configuration.climate {
         case .synthetic(let curve, let interval):
-            events = curve.events(start: clock.start, interval: interval, speed: clock.speed)
+            events = curve.events(start: clock.start, clock: clock, interval: interval, speed: clock.speed)
         case .none:
             return
         default:
-            guard let e = configuration.climate.events() else { return }
+            guard let e = configuration.climate.events(clock: self.clock) else { return }
             events = e
         }
         var combiner = ClimateCombiner()
@@ -205,9 +205,9 @@ public final class AgentRunner: Sendable {
         case .testPattern(let s):
             let seconds = Double(s.interval.components.seconds) + Double(s.interval.components.attoseconds) / 1e18
             pictures = TestPatternSource(width: s.width, height: s.height, framesPerSecond: clock.speed / seconds,
-                                         quality: s.quality, now: { clock.now() }).jpegFrames()
+                                         quality: s.quality, clock: clock).jpegFrames()
         case .device:
-            guard let p = configuration.camera.pictures() else { return }
+            guard let p = configuration.camera.pictures(clock: self.clock) else { return }
             pictures = p
         }
         do {

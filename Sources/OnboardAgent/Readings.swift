@@ -13,27 +13,23 @@ extension Fix {
     }
 }
 
-extension Timestamp {
-    public init(_ date: Date) { self.init(microseconds: Int64((date.timeIntervalSince1970 * 1_000_000).rounded())) }
-    public var date: Date { Date(timeIntervalSince1970: seconds) }
-}
-
 /// Pairs temperature and humidity samples taken in the same poll into one climate record
-/// (sans-I/O). A sample more than `window` seconds after the pending one, or one of a quantity
+/// (sans-I/O). A sample more than `window` away from the pending one, or one of a quantity
 /// the pending record already has, closes the pending record.
 public struct ClimateCombiner: Sendable {
-    public var window: TimeInterval
-    private var pending: (time: Date, reading: ClimateReading)?
+    public var window: Duration
+    private var pending: (time: Instant, reading: ClimateReading)?
 
-    public init(window: TimeInterval = 1) { self.window = window }
+    public init(window: Duration = .seconds(1)) { self.window = window }
 
     /// Adds a sample; returns the records it completes (zero, one or two).
-    public mutating func add(_ sample: ClimateSample) -> [(ClimateReading, Date)] {
-        var out: [(ClimateReading, Date)] = []
+    public mutating func add(_ sample: ClimateSample) -> [(ClimateReading, Instant)] {
+        var out: [(ClimateReading, Instant)] = []
         guard (-100...150).contains(sample.value) || sample.quantity == .relativeHumidity else { return out }
         if var p = pending {
             let taken = sample.quantity == .temperature ? p.reading.temperature != nil : p.reading.humidity != nil
-            if taken || abs(sample.time.timeIntervalSince(p.time)) > window {
+            let gap = sample.time - p.time
+            if taken || gap > window || gap < .zero - window {
                 out.append((p.reading, p.time))
                 pending = nil
             } else {
@@ -50,29 +46,30 @@ public struct ClimateCombiner: Sendable {
     }
 
     /// The pending half-record, if any (at the end of a stream).
-    public mutating func finish() -> (ClimateReading, Date)? {
+    public mutating func finish() -> (ClimateReading, Instant)? {
         defer { pending = nil }
         return pending.map { ($0.reading, $0.time) }
     }
 }
 
 /// The vehicle's clock for replays: starts at `start` and runs `speed` times faster than the
-/// wall clock, so replayed fixes, climate readings and pictures share one time line.
-public struct VehicleClock: Sendable {
-    public var start: Date
+/// wall clock, so replayed fixes, climate readings and pictures share one time line. The sensor
+/// sources stamp their readings with it.
+public struct VehicleClock: InstantClock {
+    public var start: Instant
     public var speed: Double
     let clock: any InstantClock
     let realStart: Instant
 
-    public init(start: Date, speed: Double, clock: any InstantClock = SystemClock()) {
+    public init(start: Instant, speed: Double, clock: any InstantClock = SystemClock()) {
         self.start = start
         self.speed = speed
         self.clock = clock
         self.realStart = clock.now()
     }
 
-    /// The vehicle's time now (a `Date`: the sensor sources stamp their readings with it).
-    public func now() -> Date {
-        start.addingTimeInterval((clock.now() - realStart).secondsValue * speed)
+    /// The vehicle's time now.
+    public func now() -> Instant {
+        start + .saturatingSeconds((clock.now() - realStart).secondsValue * speed)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Sensors
+import Timekeeping
 
 /// The test pattern at an exact frame rate: frame k is due at start + k/fps (no drift from render time).
 struct PacedTestPattern {
@@ -7,6 +8,8 @@ struct PacedTestPattern {
     var height: Int
     var fps: Int
     var quality: Int
+    /// Stamps the frames.
+    var clock: any InstantClock = SystemClock()
 
     func frames() -> AsyncThrowingStream<JPEGFrame, any Error> {
         let s = self
@@ -19,7 +22,7 @@ struct PacedTestPattern {
                     let due = start + Double(k) / Double(s.fps)
                     let wait = due - monotonicNow()
                     if wait > 0 { try? await Task.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) }
-                    let time = Date()
+                    let time = s.clock.now()
                     let rgb = TestPattern.render(width: s.width, height: s.height, frame: k, time: time)
                     do {
                         let jpeg = try codec.encode(rgb: rgb, width: s.width, height: s.height, quality: s.quality)
@@ -42,6 +45,8 @@ struct PacedTestPattern {
 struct JPEGFileSource {
     var files: [String]
     var fps: Int
+    /// Stamps the frames.
+    var clock: any InstantClock = SystemClock()
 
     func frames() -> AsyncThrowingStream<JPEGFrame, any Error> {
         let s = self
@@ -57,7 +62,7 @@ struct JPEGFileSource {
                         continuation.finish(throwing: CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]))
                         return
                     }
-                    continuation.yield(JPEGFrame(width: 0, height: 0, data: Array(data), time: Date(), sequence: UInt32(truncatingIfNeeded: k), origin: .passthrough))
+                    continuation.yield(JPEGFrame(width: 0, height: 0, data: Array(data), time: s.clock.now(), sequence: UInt32(truncatingIfNeeded: k), origin: .passthrough))
                 }
                 continuation.finish()
             }

@@ -6,6 +6,7 @@ import NIOCore
 import RTP
 import RTPJPEG
 import Sensors
+import Timekeeping
 import Xcast
 
 struct Send: AsyncParsableCommand {
@@ -80,7 +81,9 @@ struct Send: AsyncParsableCommand {
         var packetizer = JPEGPacketizer(ssrc: UInt32.random(in: 1...UInt32.max), initialSequence: UInt16.random(in: 0...UInt16.max), maxPacketSize: rtpSize)
         let timestampBase = UInt32.random(in: 0...UInt32.max)
         let start = monotonicNow()
-        let wallStart = Date()
+        // Frames are stamped on the wall clock (SystemClock); RTP timestamps count from this moment on it.
+        let wallClock = SystemClock()
+        let wallStart = wallClock.now()
         let deadline = duration.map { start + $0 }
         var sentFrames = 0
         var refusedFrames = 0
@@ -153,7 +156,7 @@ struct Send: AsyncParsableCommand {
                     for (_, e) in gone { warn("member \(e) of session \(channel.name) expired") }
                     m.withLock { $0.members(channel, list.count) }
                     if now >= nextReport { rtcp(goodbye: false); nextReport = now + 5 * Double.random(in: 0.5...1.5) }
-                    let elapsed = Swift.min(Swift.max(frame.time.timeIntervalSince(wallStart), 0), 1e9)
+                    let elapsed = Swift.min(Swift.max((frame.time - wallStart).secondsValue, 0), 1e9)
                     let ts = timestampBase &+ UInt32(truncatingIfNeeded: Int64((elapsed * 90_000).rounded()))
                     let packets: [ByteBuffer]
                     do {
@@ -181,7 +184,7 @@ struct Send: AsyncParsableCommand {
                         }
                     }
                     if timing != nil {
-                        timingLines += "\(ts) \(String(format: "%.6f", frame.time.timeIntervalSince1970)) \(String(format: "%.6f", Date().timeIntervalSince1970))\n"
+                        timingLines += "\(ts) \(String(format: "%.6f", frame.time.secondsSinceEpoch)) \(String(format: "%.6f", wallClock.now().secondsSinceEpoch))\n"
                     }
                 }
                 if camera.hasPrefix("dir:") || camera == "test" { break frames }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Telemetry
+import TestSupport
 import Timekeeping
 @testable import OnboardAgent
 
@@ -116,15 +117,43 @@ func pictureReading(_ i: Int, bytes: Int = 1000) -> NewReading {
 @Suite struct ClimateCombinerTests {
     @Test func pairsSamplesOfOnePoll() {
         var c = ClimateCombiner()
-        let t = Date(timeIntervalSince1970: 1000)
+        let t = Instant.seconds(1000)
         #expect(c.add(.init(time: t, sensor: "s", quantity: .temperature, value: 21)).isEmpty)
         let out = c.add(.init(time: t, sensor: "s", quantity: .relativeHumidity, value: 40))
         #expect(out.count == 1 && out[0].0 == ClimateReading(temperature: 21, humidity: 40) && out[0].1 == t)
         // Two temperatures in a row: the first closes alone.
         #expect(c.add(.init(time: t, sensor: "a", quantity: .temperature, value: 1)).isEmpty)
-        let second = c.add(.init(time: t.addingTimeInterval(5), sensor: "a", quantity: .temperature, value: 2))
+        let second = c.add(.init(time: t + .seconds(5), sensor: "a", quantity: .temperature, value: 2))
         #expect(second.count == 1 && second[0].0 == ClimateReading(temperature: 1))
         #expect(c.finish()?.0 == ClimateReading(temperature: 2))
         #expect(c.finish() == nil)
+    }
+
+    @Test func pairsOnlyWithinTheWindowEitherWay() {
+        var c = ClimateCombiner(window: .seconds(1))
+        let t = Instant.seconds(1000)
+        #expect(c.add(.init(time: t, sensor: "s", quantity: .temperature, value: 21)).isEmpty)
+        // 1 s earlier is within the window.
+        let paired = c.add(.init(time: t - .seconds(1), sensor: "s", quantity: .relativeHumidity, value: 40))
+        #expect(paired.count == 1 && paired[0].0 == ClimateReading(temperature: 21, humidity: 40) && paired[0].1 == t)
+        // 1.5 s later, or earlier, is not: the pending half closes alone.
+        #expect(c.add(.init(time: t, sensor: "s", quantity: .temperature, value: 22)).isEmpty)
+        let later = c.add(.init(time: t + .milliseconds(1500), sensor: "s", quantity: .relativeHumidity, value: 41))
+        #expect(later.count == 1 && later[0].0 == ClimateReading(temperature: 22) && later[0].1 == t)
+        let earlier = c.add(.init(time: t, sensor: "s", quantity: .temperature, value: 23))
+        #expect(earlier.count == 1 && earlier[0].0 == ClimateReading(humidity: 41) && earlier[0].1 == t + .milliseconds(1500))
+    }
+}
+
+@Suite struct VehicleClockTests {
+    @Test func runsSpeedTimesFasterFromItsStart() {
+        let wall = ManualClock()
+        let clock = VehicleClock(start: .seconds(2_000_000_000), speed: 10, clock: wall)
+        #expect(clock.now() == .seconds(2_000_000_000))
+        wall.advance(by: .milliseconds(1500))
+        #expect(clock.now() == .seconds(2_000_000_015))
+        // It is an InstantClock: the sensor sources take it as theirs.
+        let asSourceClock: any InstantClock = clock
+        #expect(asSourceClock.now() == .seconds(2_000_000_015))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Synchronization
 import Testing
+import Timekeeping
 @testable import Sensors
 
 /// ffmpeg decodes a JPEG completely; nil when it did, else its complaint.
@@ -63,9 +64,10 @@ struct V4L2CaptureTests {
           .enabled(if: which("ffmpeg") != nil, "ffmpeg not installed (apt-get install ffmpeg)"))
     func mjpeg() async throws {
         let fake = FakeUVCCamera()
+        let clock = ManualClock()
         var frames: [VideoFrame] = []
         do {
-            let camera = try V4L2Capture(path: "/dev/video0", system: fake)
+            let camera = try V4L2Capture(path: "/dev/video0", system: fake, clock: clock)
             let agreed = try camera.configure(width: 640, height: 480)
             #expect(agreed == V4L2ActiveFormat(format: .mjpeg, width: 640, height: 480, bytesPerLine: 0, sizeImage: 614_400))
             try camera.start(bufferCount: 4)
@@ -75,7 +77,7 @@ struct V4L2CaptureTests {
         }
         #expect(fake.calls.last == "close")
         #expect(frames.map(\.sequence) == [0, 1, 2, 3])
-        #expect(frames.allSatisfy { abs($0.time.timeIntervalSinceNow) < 5 })
+        #expect(frames.allSatisfy { $0.time <= clock.now() && clock.now() - $0.time < .seconds(5) })
         let setup = Array(fake.calls.drop { $0 != "VIDIOC_REQBUFS" }.prefix(14))
         var expectedSetup: [String] = ["VIDIOC_REQBUFS"]
         for _ in 0..<4 { expectedSetup += ["VIDIOC_QUERYBUF", "mmap"] }
@@ -138,6 +140,20 @@ struct V4L2CaptureTests {
         #expect(try camera.nextFrame().sequence == 2)
         #expect(throws: V4L2Error.deviceGone(path: "/dev/video0")) { try camera.nextFrame() }
         #expect(V4L2Error.deviceGone(path: "/dev/video0").description == "/dev/video0 went away (unplugged?)")
+    }
+
+    @Test("driver stamps move onto the injected wall clock; none, or a nonsense one, is now")
+    func wallClock() {
+        let now = Instant.seconds(1_790_000_000)
+        var mono = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        let twoSecondsAgo = timeval(tv_sec: mono.tv_sec - 2, tv_usec: mono.tv_nsec / 1000)
+        let moved = V4L2Capture.wallClock(twoSecondsAgo, now: now)
+        #expect(moved < now - .seconds(1) && moved > now - .seconds(3))
+        #expect(V4L2Capture.wallClock(timeval(tv_sec: 0, tv_usec: 0), now: now) == now)
+        for odd in [timeval(tv_sec: .max, tv_usec: .max), timeval(tv_sec: .min, tv_usec: .min), timeval(tv_sec: mono.tv_sec + 3600, tv_usec: 0)] {
+            #expect(V4L2Capture.wallClock(odd, now: now) == now)
+        }
     }
 
     @Test("errors that say what to check")
@@ -233,17 +249,17 @@ struct TestPatternTests {
     @Test("test pattern pictures decode, show the time and a square that moves",
           .enabled(if: which("ffmpeg") != nil, "ffmpeg not installed (apt-get install ffmpeg)"))
     func pattern() async throws {
-        let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let clock = Mutex(start)
+        let start = Instant.seconds(1_790_000_000)
+        let clock = ManualClock(start)
         let source = TestPatternSource(width: 320, height: 240, framesPerSecond: 2, quality: 85,
-                                       now: { clock.withLock { $0 } }, pause: { d in clock.withLock { $0 += Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }; await Task.yield() })
+                                       clock: clock, pause: { d in clock.advance(by: d); await Task.yield() })
         var frames: [JPEGFrame] = []
         for try await frame in source.jpegFrames() {
             frames.append(frame)
             if frames.count == 3 { break }
         }
         #expect(frames.map(\.sequence) == [0, 1, 2])
-        #expect(frames.map { $0.time.timeIntervalSince(start) } == [0, 0.5, 1.0])
+        #expect(frames.map { $0.time - start } == [.zero, .milliseconds(500), .seconds(1)])
         let codec = JPEGCodec()
         let images = try frames.map { try codec.decodeRGB($0.data) }
         // Colour bars: the third bar is cyan.
@@ -264,16 +280,16 @@ struct TestPatternTests {
 
     @Test("the picture taker keeps one frame per interval")
     func pictureTaker() async throws {
-        let start = Date(timeIntervalSince1970: 1_790_000_000)
-        let clock = Mutex(start)
+        let start = Instant.seconds(1_790_000_000)
+        let clock = ManualClock(start)
         let source = TestPatternSource(width: 64, height: 48, framesPerSecond: 4, quality: 50,
-                                       now: { clock.withLock { $0 } }, pause: { d in clock.withLock { $0 += Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }; await Task.yield() })
+                                       clock: clock, pause: { d in clock.advance(by: d); await Task.yield() })
         var pictures: [JPEGFrame] = []
         for try await picture in PictureTaker(source: source, interval: .seconds(2), settleFrames: 1).pictures() {
             pictures.append(picture)
             if pictures.count == 3 { break }
         }
-        #expect(pictures.map { $0.time.timeIntervalSince(start) } == [0.25, 2.25, 4.25])
+        #expect(pictures.map { $0.time - start } == [.milliseconds(250), .milliseconds(2250), .milliseconds(4250)])
         #expect(pictures.map(\.sequence) == [1, 9, 17])
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
+import Timekeeping
 @testable import Sensors
 
 struct SysfsClimateTests {
@@ -16,7 +18,7 @@ struct SysfsClimateTests {
     @Test("IIO processed and raw channels and hwmon channels are found and converted")
     func goodTree() throws {
         var state = SysfsClimateSource.PollState()
-        let source = SysfsClimateSource(root: Self.good, now: { Date(timeIntervalSince1970: 1_000) })
+        let source = SysfsClimateSource(root: Self.good, clock: ManualClock(.seconds(1_000)))
         let events = source.poll(&state)
         let v = Self.values(events)
         // The expected values come from the sensors' datasheet formulas, not from
@@ -46,7 +48,7 @@ struct SysfsClimateTests {
         #expect(quantities["hwmon1 (sht3x) humidity1"] == .relativeHumidity)
         #expect(quantities["hwmon1 (sht3x) temp1"] == .temperature)
         #expect(!events.contains { if case .sensorFailed = $0 { true } else { false } })
-        for case .sample(let s) in events { #expect(s.time == Date(timeIntervalSince1970: 1_000)) }
+        for case .sample(let s) in events { #expect(s.time == .seconds(1_000)) }
     }
 
     @Test("garbage, empty, unreadable and absurd values are reported per sensor; the rest is read")
@@ -155,14 +157,14 @@ struct SyntheticClimateTests {
     @Test("the synthetic source paces by interval / speed and stamps curve time")
     func pacing() async {
         let pauses = PauseLog()
-        let start = Date(timeIntervalSince1970: 1_700_000_000)
+        let start = Instant.seconds(1_700_000_000)
         let curve = SyntheticClimate()
         var samples: [ClimateSample] = []
         for await event in curve.events(start: start, interval: .seconds(10), speed: 5, pause: pauses.pause) {
             if case .sample(let s) = event { samples.append(s) }
             if samples.count == 6 { break }
         }
-        #expect(samples.map(\.time) == [0, 0, 10, 10, 20, 20].map { start.addingTimeInterval($0) })
+        #expect(samples.map(\.time) == [0, 0, 10, 10, 20, 20].map { start + .seconds($0) })
         #expect(samples[2].value == curve.temperature(at: 10))
         #expect(pauses.recorded.prefix(2) == [.seconds(2), .seconds(2)])
     }

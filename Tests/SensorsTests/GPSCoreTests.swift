@@ -1,10 +1,20 @@
 import Foundation
 import Testing
+import Timekeeping
 @testable import Sensors
 
 struct GPSCoreTests {
     static func fix(_ t: Double, lat: Double = 1, speed: Double? = nil) -> GPSFix {
-        GPSFix(time: Date(timeIntervalSince1970: t), mode: .threeD, latitude: lat, longitude: 2, speed: speed)
+        GPSFix(time: .seconds(t), mode: .threeD, latitude: lat, longitude: 2, speed: speed)
+    }
+
+    @Test("receiver and driver times convert exactly, saturating instead of trapping")
+    func saturatingInstants() {
+        #expect(Instant.saturating(seconds: 1_175_990_400, nanoseconds: 802_000_000) == Instant(nanoseconds: 1_175_990_400_802_000_000))
+        #expect(Instant.saturating(seconds: -1, nanoseconds: 500_000_000) == Instant(nanoseconds: -500_000_000))
+        #expect(Instant.saturating(seconds: .max, nanoseconds: .max) == Instant(nanoseconds: .max))
+        #expect(Instant.saturating(seconds: .min, nanoseconds: .min) == Instant(nanoseconds: .min))
+        #expect(Instant.saturating(seconds: 9_223_372_036, nanoseconds: 854_775_808) == Instant(nanoseconds: .max))
     }
 
     @Test("one fix per receiver time, the last report of each epoch, stragglers dropped")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Timekeeping
 @testable import Sensors
 
 struct GPXMalformedTests {
@@ -56,7 +57,7 @@ struct GPXMalformedTests {
             """)
         #expect(track.fixes.count == 2 && track.skippedPoints == 0)
         #expect(track.fixes[0].altitudeMSL == 500)
-        #expect(track.fixes[1].time.timeIntervalSince(track.fixes[0].time) == 10)
+        #expect(track.fixes[1].time - track.fixes[0].time == .seconds(10))
     }
 
     @Test("every prefix of a good file either reads or fails with a typed error, never a crash")
@@ -72,6 +73,19 @@ struct GPXMalformedTests {
         #expect(try GPXTrack(bytes: text).fixes.count == 2)
     }
 
+    @Test("a track point at a time an Instant cannot hold (year 9999) is skipped, not clamped, not a crash")
+    func farFuture() throws {
+        let track = try GPXTrack(bytes: Array("""
+            <gpx version="1.1"><trk><trkseg>
+            <trkpt lat="1" lon="1"><time>2024-01-01T00:00:00Z</time></trkpt>
+            <trkpt lat="1" lon="1.0001"><time>9999-12-31T23:59:59Z</time></trkpt>
+            <trkpt lat="1" lon="1.0002"><time>2024-01-01T00:00:02Z</time></trkpt>
+            </trkseg></trk></gpx>
+            """.utf8))
+        #expect(track.fixes.map(\.time) == [.seconds(1_704_067_200), .seconds(1_704_067_202)])
+        #expect(track.skippedPoints == 1)
+    }
+
     @Test("GPX times: RFC 3339 with fractions and offsets, as ISO8601DateFormatter reads them; nonsense is nil")
     func times() throws {
         let plain = ISO8601DateFormatter()
@@ -79,19 +93,29 @@ struct GPXMalformedTests {
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for text in ["2024-06-01T10:00:00Z", "2010-05-28T01:16:36Z", "1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z",
                      "2024-06-01T12:00:00+02:00", "2024-06-01T02:30:00-07:30", "1969-12-31T23:59:59Z", "2100-03-01T00:00:00Z"] {
-            #expect(RFC3339Time.date(text) == plain.date(from: text), "\(text)")
+            #expect(RFC3339Time.instant(text) == plain.date(from: text).map { .seconds($0.timeIntervalSince1970) }, "\(text)")
         }
         for text in ["2024-06-01T10:00:10.500Z", "2024-06-01T10:00:10.25+01:00"] {
-            let ours = try #require(RFC3339Time.date(text))
+            let ours = try #require(RFC3339Time.instant(text))
             let theirs = try #require(fractional.date(from: text))
-            #expect(abs(ours.timeIntervalSince(theirs)) < 1e-6, "\(text)")
+            #expect(abs(ours.secondsSinceEpoch - theirs.timeIntervalSince1970) < 1e-6, "\(text)")
         }
-        #expect(RFC3339Time.date("2024-06-01t10:00:00z") == plain.date(from: "2024-06-01T10:00:00Z"))
-        #expect(RFC3339Time.date("2024-06-01T10:00:00Z")?.timeIntervalSince1970 == 1_717_236_000)
+        #expect(RFC3339Time.instant("2024-06-01t10:00:00z") == plain.date(from: "2024-06-01T10:00:00Z").map { .seconds($0.timeIntervalSince1970) })
+        #expect(RFC3339Time.instant("2024-06-01T10:00:00Z") == .seconds(1_717_236_000))
+        // Exact to the nanosecond; digits beyond are ignored.
+        #expect(RFC3339Time.instant("2024-06-01T10:00:10.123456789987Z") == Instant(nanoseconds: 1_717_236_010_123_456_789))
+        // The ends of what an Instant holds (1677-09-21T00:12:43.145224192Z … 2262-04-11T23:47:16.854775807Z).
+        #expect(RFC3339Time.instant("2262-04-11T23:47:16.854775807Z") == Instant(nanoseconds: .max))
+        #expect(RFC3339Time.instant("1677-09-21T00:12:43.145224192Z") == Instant(nanoseconds: .min))
         for bad in ["", "2024-06-01", "2024-06-01T10:00Z", "2024-02-30T10:00:00Z", "2023-02-29T10:00:00Z", "2024-13-01T10:00:00Z",
                     "2024-06-01T24:00:00Z", "2024-06-01T10:60:00Z", "2024-06-01T10:00:00", "2024-06-01T10:00:00.Z",
                     "2024-06-01T10:00:00+0200", "2024-06-01T10:00:00Zjunk", "２０２４-06-01T10:00:00Z", "2024-06-01T10:00:00+25:00"] {
-            #expect(RFC3339Time.date(bad) == nil, "\(bad)")
+            #expect(RFC3339Time.instant(bad) == nil, "\(bad)")
+        }
+        // A well-formed time an Instant cannot hold is no time (the point is skipped), never a trap.
+        for far in ["2262-04-11T23:47:16.854775808Z", "2262-04-11T23:47:17Z", "9999-12-31T23:59:60Z", "9999-12-31T23:59:59-23:59",
+                    "0000-01-01T00:00:00Z", "0000-01-01T00:00:00+23:59", "1677-09-21T00:12:43.145224191Z"] {
+            #expect(RFC3339Time.instant(far) == nil, "\(far)")
         }
     }
 }

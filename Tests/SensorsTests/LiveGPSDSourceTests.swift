@@ -1,11 +1,12 @@
 import Foundation
 import TestSupport
 import Testing
+import Timekeeping
 @testable import Sensors
 
 /// One TPV report of a gpsd `.chk` file (gpsd 3.22's own JSON output for a log).
 struct CheckedTPV: Decodable {
-    var time: Date?
+    var time: Instant?
     var mode: Int
     var lat, lon, altHAE, altMSL, speed, track, climb, eph, epv, eps, epd, ept: Double?
 
@@ -44,17 +45,13 @@ struct CheckedTPV: Decodable {
 
     func matchesPosition(_ fix: GPSFix, degrees: Double = 1e-8) -> Bool {
         guard let time, let lat, let lon else { return false }
-        return abs(time.timeIntervalSince(fix.time)) < 0.0005
+        return abs((time - fix.time).secondsValue) < 0.0005
             && abs(lat - fix.latitude) < degrees && abs(lon - fix.longitude) < degrees
     }
 }
 
-func parseISOTime(_ text: String) -> Date? {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let d = f.date(from: text) { return d }
-    f.formatOptions = [.withInternetDateTime]
-    return f.date(from: text)
+func parseISOTime(_ text: String) -> Instant? {
+    RFC3339Time.instant(text)
 }
 
 /// Compares our fixes with gpsd's own output, field by field, within the
@@ -182,7 +179,11 @@ struct LiveGPSDSourceTests {
         }
     }
 
-    enum Step: Hashable { case fix(Date), noFix }
+    /// A fix is known by its receiver time to the millisecond (what NMEA and gpsd's JSON carry).
+    enum Step: Hashable {
+        case fix(milliseconds: Int64), noFix
+        static func fix(_ time: Instant) -> Step { .fix(milliseconds: (time.nanoseconds + 500_000) / 1_000_000) }
+    }
 
     /// Our fixes and "receiver has no fix" announcements, in order.
     static func transitions(_ events: [GPSEvent]) -> [Step] {

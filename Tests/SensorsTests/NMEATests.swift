@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Timekeeping
 @testable import Sensors
 
 struct NMEASentenceTests {
@@ -84,7 +85,7 @@ struct NMEASentenceTests {
             if case .success(let e) = a.receive(line: Array(line.utf8)) { events += e }
         }
         events += a.finish()
-        let times = events.compactMap { if case .fix(let f) = $0 { f.time.timeIntervalSince1970 } else { nil } }
+        let times = events.compactMap { if case .fix(let f) = $0 { f.time.secondsSinceEpoch } else { nil } }
         #expect(times == [1_546_300_799, 1_546_300_800, 1_546_300_801])
     }
 }
@@ -92,7 +93,7 @@ struct NMEASentenceTests {
 /// Our own NMEA decoding of the receiver logs, checked against gpsd 3.22's output for them.
 struct NMEALogTests {
     /// gpsd 3.22 moves dates before 2017 forward by 1024 GPS weeks; our parser does not.
-    static let rollover: TimeInterval = 619_315_200
+    static let rollover: Duration = .seconds(619_315_200)
 
     static let logs: [(String, fixes: Int)] = [
         ("haicom-305N.log", 67), ("ublox-lea-4h.log", 9), ("mt3339.log", 30),
@@ -108,7 +109,7 @@ struct NMEALogTests {
             // The receiver's first valid epoch (RMC status A, GGA quality 1) at
             // 09:53:04.802, which gpsd 3.22 does not report: we keep it.
             let first = try #require(fixes.first)
-            #expect(first.time == Date(timeIntervalSince1970: 1_175_990_400 + 9 * 3600 + 53 * 60 + 4.802))
+            #expect(first.time == Instant(nanoseconds: (1_175_990_400 + 9 * 3600 + 53 * 60 + 4) * 1_000_000_000 + 802_000_000))
             #expect(abs(first.latitude - -(27 + 12.6520 / 60)) < 1e-9 && abs(first.longitude - (153 + 3.1397 / 60)) < 1e-9)
             fixes.removeFirst()
         }
@@ -121,7 +122,7 @@ struct NMEALogTests {
         let tolerance = log == "bundg_zeus_9.log" ? 5e-5 : 1e-8
         for (fix, want) in zip(fixes, expected) {
             var shifted = fix
-            if fix.time < Date(timeIntervalSince1970: 1_483_228_800) { shifted.time += Self.rollover }
+            if fix.time < .seconds(1_483_228_800) { shifted.time += Self.rollover }
             #expect(want.matchesPosition(shifted, degrees: tolerance), "\(log): \(fix) vs \(want)")
             #expect(fix.mode.rawValue == want.mode, "\(log) mode at \(fix.time)")
             if let alt = want.altMSL, let ours = fix.altitudeMSL { #expect(abs(alt - ours) < 1e-3) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Timekeeping
 @testable import Sensors
 
 struct GPXTrackTests {
@@ -18,7 +19,7 @@ struct GPXTrackTests {
         #expect(elevations.count == 5109 && elevations.min()! >= 14 && elevations.max()! <= 158)
         #expect(abs(track.length - 39_700) < 400, "length \(track.length) m")
         // 1 Hz, no gaps, times strictly increasing.
-        #expect(zip(track.fixes, track.fixes.dropFirst()).allSatisfy { $1.time.timeIntervalSince($0.time) == 1 })
+        #expect(zip(track.fixes, track.fixes.dropFirst()).allSatisfy { $1.time - $0.time == .seconds(1) })
         let speeds = track.fixes.compactMap(\.speed)
         #expect(speeds.count == 5108)
         let mean = speeds.reduce(0, +) / Double(speeds.count)
@@ -65,7 +66,7 @@ struct TrackReplayTests {
     func pacing() async throws {
         let log = try NMEALog(path: TestPaths.gpsLog("garmin-10x.log").path)
         let pauses = PauseLog()
-        let start = Date(timeIntervalSince1970: 2_000_000_000)
+        let start = Instant.seconds(2_000_000_000)
         let replay = TrackReplay(events: log.events, speed: 4, maximumGap: .seconds(5), rebase: start, pause: pauses.pause)
         var out: [GPSEvent] = []
         for await event in replay.stream() { out.append(event) }
@@ -75,14 +76,14 @@ struct TrackReplayTests {
         #expect(replayed.count == original.count)
         #expect(out.contains(.noFix(.receiverHasNoFix)))
         let expectedPauses = zip(original, original.dropFirst()).map { a, b in
-            Duration.milliseconds(Int64((min(b.time.timeIntervalSince(a.time) / 4, 5) * 1000).rounded()))
+            Duration.milliseconds(Int64((min((b.time - a.time).secondsValue / 4, 5) * 1000).rounded()))
         }
         #expect(pauses.recorded == expectedPauses)
         // 16:50:09 to 16:50:44 is 35 s of receiver time: 8.75 s at 4x, capped to 5 s.
         #expect(pauses.recorded.contains(.seconds(5)))
         #expect(replayed.first?.time == start)
         for (a, b) in zip(original, replayed) {
-            #expect(b.time.timeIntervalSince(start) == a.time.timeIntervalSince(original[0].time))
+            #expect(b.time - start == a.time - original[0].time)
             #expect(a.latitude == b.latitude && a.longitude == b.longitude)
         }
     }
@@ -95,10 +96,10 @@ struct TrackReplayTests {
             <trkpt lat="1" lon="1.0001"><time>2024-01-01T00:00:01Z</time></trkpt>
             </trkseg></trk></gpx>
             """.utf8))
-        let start = Date(timeIntervalSince1970: 0)
+        let start = Instant.epoch
         var times: [Double] = []
         for await event in TrackReplay(events: track.events, rebase: start, loop: true, pause: { _ in await Task.yield() }).stream() {
-            if case .fix(let f) = event { times.append(f.time.timeIntervalSince1970) }
+            if case .fix(let f) = event { times.append(f.time.secondsSinceEpoch) }
             if times.count == 5 { break }
         }
         #expect(times == [0, 1, 2, 3, 4])

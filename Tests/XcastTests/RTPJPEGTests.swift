@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct RTPJPEGTests {
     static func picture(width: Int = 320, height: Int = 240, frame: Int = 3, quality: Int = 80) throws -> [UInt8] {
-        let rgb = TestPattern.render(width: width, height: height, frame: frame, time: .init(timeIntervalSince1970: 0))
+        let rgb = TestPattern.render(width: width, height: height, frame: frame, time: .epoch)
         return try JPEGCodec().encode(rgb: rgb, width: width, height: height, quality: quality)
     }
 

@@ -65,7 +65,7 @@ report("mjpeg_passthrough_1280x720", Double(pass.count) / pass.seconds, "fps", "
 // Test pattern 640x480, drawn and encoded.
 let pattern = try measure { () -> Int in
     for n in 0..<30 {
-        let picture = TestPattern.render(width: 640, height: 480, frame: n, time: Date())
+        let picture = TestPattern.render(width: 640, height: 480, frame: n, time: SystemClock().now())
         _ = try codec.encode(rgb: picture, width: 640, height: 480, quality: 80)
     }
     return 30
