@@ -7,6 +7,9 @@ public struct ServerConfiguration: Sendable {
     /// `postgres://USER@HOST:PORT/DB`: the shared PostgreSQL database of several instances; nil:
     /// the embedded SQLite file in the data folder.
     public var databaseURL: String?
+    /// PostgreSQL: how long a request waits for the database before it is answered 503 with
+    /// Retry-After (and /healthz 503). Tests on loaded machines give it longer.
+    public var databaseWait: Duration = .seconds(5)
     public var bindAddress: String = "::"
     public var httpPort: Int = 8080
     /// Port of the OsmAnd/Traccar Client listener; nil turns it off.

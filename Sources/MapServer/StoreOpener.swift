@@ -14,6 +14,6 @@ public enum StoreOpener {
             throw StoreError.invalidSetting(
                 "--database must be postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or empty for SQLite in --data); \(error)")
         }
-        return try await PostgresStore.connect(url, logger: logger)
+        return try await PostgresStore.connect(url, logger: logger, connectionWait: configuration.databaseWait)
     }
 }

@@ -14,8 +14,10 @@ import TestSupport
         let url = try TemporaryPostgres.shared().createDatabase()
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let a = try await PostgresStore.connect(try PostgresURL(url), logger: logger)
-        let b = try await PostgresStore.connect(try PostgresURL(url), logger: logger)
+        // A generous wait: these check what arrives, not the 5 s guard (CI under load once
+        // answered "no answer within 5.0 seconds" here).
+        let a = try await PostgresStore.connect(try PostgresURL(url), logger: logger, connectionWait: .seconds(60))
+        let b = try await PostgresStore.connect(try PostgresURL(url), logger: logger, connectionWait: .seconds(60))
         return (a, b, url)
     }
 

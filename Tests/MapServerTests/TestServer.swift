@@ -28,6 +28,9 @@ final class TestServer: @unchecked Sendable {
         config.tokenRateLimit = nil
         postgresURL = TemporaryPostgres.isRequested ? try TemporaryPostgres.shared().createDatabase() : nil
         config.databaseURL = postgresURL
+        // What the tests check is outcomes, not the 5 s guard: a loaded CI machine once kept
+        // PostgreSQL from answering within 5 s (a test that wants the guard sets it back).
+        config.databaseWait = .seconds(60)
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
