@@ -73,7 +73,7 @@ let package = Package(
         // SDP and RFC 3264 offer/answer: sans-I/O.
         .target(name: "SDP"),
         // RTP/RTCP packets, sessions, jitter buffer, RFC 4733 events: sans-I/O, reused by Xcast.
-        .target(name: "RTP", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "RTP", dependencies: ["Timekeeping", .product(name: "NIOCore", package: "swift-nio")]),
         .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .systemLibrary(name: "CALSA", path: "Sources/CALSA", pkgConfig: "alsa", providers: [.apt(["libasound2-dev"])]),
         // Calls, media, codecs, audio files and devices, NIO transports.
@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "CAllocCounter", path: "bench/alloc-counter"),
         .executableTarget(
             name: "phone-bench",
-            dependencies: ["CAllocCounter", "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "Phone"],
+            dependencies: ["CAllocCounter", "SIP", "SDP", "RTP", "AudioCodec", "ILBC", "Phone", "Timekeeping"],
             path: "bench/phone"
         ),
         // Mobility Header messages, options, binding cache, BUL, MR and HA state machines: sans-I/O.
@@ -168,7 +168,7 @@ let package = Package(
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "Timekeeping", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
-        .testTarget(name: "RTPTests", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "Timekeeping", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "PhoneTests",
             dependencies: [

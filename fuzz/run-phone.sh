@@ -12,14 +12,14 @@ mkdir -p "$OUT"; rm -f "$OUT/sip-fuzz" "$OUT/sdp-fuzz" "$OUT/media-fuzz" "$OUT/r
 source "$ROOT/scripts/shared-folder.sh"
 SIP_FILES="SIPParseError ByteScanner SIPURI HeaderValues SIPHeaders SIPMessage SIPFraming MessageAccessors RequestChecks DigestHeaders"
 SIP_SRC=$(for f in $SIP_FILES; do echo "$ROOT/Sources/SIP/$f.swift"; done)
-# RTP reads and writes ByteBuffers: NIOCore (and what it pulls in) comes from an ordinary SwiftPM build,
+# RTP reads and writes ByteBuffers and takes Instants: NIOCore (and what it pulls in) and Timekeeping come from an ordinary SwiftPM build,
 # only our own sources get the instrumentation.
 (cd "$ROOT" && swift build --target RTP >"$OUT/swift-build.log" 2>&1) || { tail -20 "$OUT/swift-build.log"; echo "fuzz: swift build --target RTP failed"; exit 1; }
 BIN="$(cd "$ROOT" && swift build --show-bin-path)"
 NIO=()
 for dir in "$BIN"/*.build; do
   case "$(basename "$dir")" in
-    NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build) ;;
+    Timekeeping.build|NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build) ;;
     *) continue ;;
   esac
   while IFS= read -r -d '' o; do NIO+=("$o"); done < <(find "$dir" -name '*.o' -print0)

@@ -4,6 +4,7 @@ import NIOPosix
 import AudioCodec
 import RTP
 import SDP
+import Timekeeping
 
 /// What a call's media did, for the `ended` event.
 public struct CallStatistics: Sendable, Codable, Equatable {
@@ -30,6 +31,8 @@ final class CallMedia {
     let host: String
     let rtp: Channel
     let rtcp: Channel
+    /// The phone's injected clock: RTP/RTCP timing, jitter measurement, and the SR's NTP time.
+    let clock: any InstantClock
     var localPort: Int { rtp.localAddress?.port ?? 0 }
     var codec: MediaCodec?
     var negotiated: NegotiatedAudio?
@@ -45,7 +48,7 @@ final class CallMedia {
     var addressGeneration = 0
     var timer: RepeatedTask?
     var sampleOffset: UInt32 = 0
-    var started: NIODeadline?
+    var started: Instant?
     var dtmfReceiver = TelephoneEventReceiver()
     var outgoingDTMF: [(payload: [UInt8], marker: Bool)] = []
     var dtmfTimestamp: UInt32 = 0
@@ -58,18 +61,19 @@ final class CallMedia {
     /// Share (percent) of voice packets dropped before sending, to test loss end to end.
     var sendLossPercent = 0.0
 
-    init(loop: EventLoop, host: String, rtp: Channel, rtcp: Channel) {
+    init(loop: EventLoop, host: String, rtp: Channel, rtcp: Channel, clock: any InstantClock) {
         self.loop = loop
         self.host = host
         self.rtp = rtp
         self.rtcp = rtcp
+        self.clock = clock
         var g = SystemRandomNumberGenerator()
         session = RTPSession(ssrc: UInt32.random(in: 1...UInt32.max, using: &g), clockRate: 8000, cname: "softphone@\(host)",
                              initialSequence: UInt16.random(in: 0...0x7FFF, using: &g), initialTimestamp: UInt32.random(in: 0...UInt32.max / 2, using: &g))
     }
 
     /// Binds an even RTP port and the next one for RTCP within `ports` (tries up to 64 random pairs).
-    static func bind(loop: EventLoop, host: String, ports: ClosedRange<Int>, attempts: Int = 64) -> EventLoopFuture<CallMedia> {
+    static func bind(loop: EventLoop, host: String, ports: ClosedRange<Int>, clock: any InstantClock, attempts: Int = 64) -> EventLoopFuture<CallMedia> {
         var g = SystemRandomNumberGenerator()
         let span = max(1, (ports.upperBound - ports.lowerBound) / 2)
         let port = ports.lowerBound + 2 * Int.random(in: 0..<span, using: &g)
@@ -82,18 +86,18 @@ final class CallMedia {
                 .channelInitializer { $0.pipeline.addHandler(DatagramInbound { b, a in box.media?.receive(b, from: a, rtcp: true) }) }
                 .bind(host: host, port: port + 1)
                 .map { rtcp -> CallMedia in
-                    let m = CallMedia(loop: loop, host: host, rtp: rtp, rtcp: rtcp)
+                    let m = CallMedia(loop: loop, host: host, rtp: rtp, rtcp: rtcp, clock: clock)
                     box.media = m
                     return m
                 }
                 .flatMapErrorThrowing { e in rtp.close(promise: nil); throw e }
         }
         return pair.flatMapError { e in
-            attempts > 1 ? bind(loop: loop, host: host, ports: ports, attempts: attempts - 1) : loop.makeFailedFuture(e)
+            attempts > 1 ? bind(loop: loop, host: host, ports: ports, clock: clock, attempts: attempts - 1) : loop.makeFailedFuture(e)
         }
     }
 
-    var now: Double { started.map { Double((NIODeadline.now() - $0).nanoseconds) / 1e9 } ?? 0 }
+    var now: Instant { clock.now() }
 
     /// Starts sending and playing with what offer/answer agreed.
     func start(_ neg: NegotiatedAudio, codec c: MediaCodec, source: AudioSource?, sink: AudioSink?) throws {
@@ -104,11 +108,11 @@ final class CallMedia {
         var g = SystemRandomNumberGenerator()
         session = RTPSession(ssrc: session.ssrc, clockRate: c.rtpClockRate, cname: session.cname,
                              initialSequence: UInt16.random(in: 0...0x7FFF, using: &g), initialTimestamp: session.timestampBase)
-        let maximumDelay = 0.5
+        let maximumDelay = Duration.milliseconds(500)
         jitter = JitterBuffer(clockRate: c.rtpClockRate, frameDuration: c.timestampsPerFrame, maximumDelay: maximumDelay,
-                              capacity: c.plan.jitterCapacity(maximumDelay: maximumDelay))
+                              capacity: c.plan.jitterCapacity(maximumDelay: maximumDelay.secondsValue))
         setRemote(neg)
-        started = started ?? .now()
+        started = started ?? now
         let ptime = TimeAmount.milliseconds(Int64(c.frameMs))
         timer?.cancel()
         framesDone = 0
@@ -227,8 +231,9 @@ final class CallMedia {
             if let out { sink?.write(out) }
         }
         codec = c
-        if session.rtcpDue(now: now), let remoteRTCP {
-            let report = session.makeReport(now: now, wallClock: Date().timeIntervalSince1970)
+        let t = now
+        if session.rtcpDue(now: t), let remoteRTCP {
+            let report = session.makeReport(now: t, wallClock: t)
             rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTCP, data: rtcp.allocator.buffer(bytes: report)), promise: nil)
         }
     }
@@ -260,7 +265,8 @@ final class CallMedia {
         timer?.cancel()
         timer = nil
         if let remoteRTCP {
-            let bye = session.makeReport(now: now, wallClock: Date().timeIntervalSince1970, goodbye: true)
+            let t = now
+            let bye = session.makeReport(now: t, wallClock: t, goodbye: true)
             rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: remoteRTCP, data: rtcp.allocator.buffer(bytes: bye)), promise: nil)
         }
         sink?.close()
@@ -271,12 +277,12 @@ final class CallMedia {
         let remote = session.sources.values.max { $0.packetsReceived < $1.packetsReceived }
         let loss = remote?.lossRatio ?? 0
         let jitterS = remote?.jitterSeconds ?? 0
-        let delay = (jitter?.targetDelay ?? 0.04) + Double(negotiated?.ptime ?? 20) / 1000
+        let delay = (jitter?.targetDelay.secondsValue ?? 0.04) + Double(negotiated?.ptime ?? 20) / 1000
         return CallStatistics(codec: c.name, packetsSent: Int(session.packetsSent), packetsReceived: Int(remote?.packetsReceived ?? 0),
                               packetsLost: Int(max(0, remote?.cumulativeLost ?? 0)), lossRatio: loss, jitterMs: jitterS * 1000,
                               concealedFrames: jitter?.statistics.concealed ?? 0,
                               mos: (SignalMeasure.mos(codec: c.name, lossRatio: loss, delaySeconds: delay) * 100).rounded() / 100,
-                              seconds: now, frameMs: c.frameMs,
+                              seconds: started.map { (now - $0).secondsValue } ?? 0, frameMs: c.frameMs,
                               packetsRejected: (sourceGuard?.droppedWrongAddress ?? 0) + (sourceGuard?.droppedForeignSSRC ?? 0))
     }
 }

@@ -175,7 +175,7 @@ public final class Phone: @unchecked Sendable {
     public func call(_ uri: String) throws {
         let target = try SIPURI(parsing: uri)
         loop.execute {
-            CallMedia.bind(loop: self.loop, host: self.configuration.listenHost, ports: self.configuration.rtpPorts).whenComplete { r in
+            CallMedia.bind(loop: self.loop, host: self.configuration.listenHost, ports: self.configuration.rtpPorts, clock: self.clock).whenComplete { r in
                 switch r {
                 case .success(let m):
                     let offer = OfferAnswer.offer(formats: self.formats, address: self.sdpAddress, port: m.localPort,
@@ -335,7 +335,7 @@ public final class Phone: @unchecked Sendable {
             process(ua.reject(h, status: 488, now: now))
             return
         }
-        CallMedia.bind(loop: loop, host: configuration.listenHost, ports: configuration.rtpPorts).whenComplete { r in
+        CallMedia.bind(loop: loop, host: configuration.listenHost, ports: configuration.rtpPorts, clock: clock).whenComplete { r in
             do {
                 let m = try r.get()
                 self.media[h] = m

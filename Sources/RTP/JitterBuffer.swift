@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// What the jitter buffer gives the player for one frame slot.
 public enum JitterBufferOutput<Payload: Sendable>: Sendable {
     /// The frame due now.
@@ -35,8 +37,8 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
     public let clockRate: Int
     /// Timestamp units per frame.
     public let frameDuration: UInt32
-    public var minimumDelay: Double
-    public var maximumDelay: Double
+    public var minimumDelay: Duration
+    public var maximumDelay: Duration
     /// Most frames held at once (a sender cannot make the buffer grow without bound).
     public let capacity: Int
     public private(set) var statistics = JitterBufferStatistics()
@@ -45,13 +47,15 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
     var nextPlayout: Int64?
     var highestTimestamp: Int64?
     var jitter: Double = 0       // seconds, RFC 3550 A.8 smoothing
-    var lastTransit: Double?
+    /// Arrival and unwrapped timestamp of the previous packet: transit differences come from these.
+    var lastArrival: Instant?
+    var lastTimestamp: Int64 = 0
     var consecutiveLost = 0
     var lastUnwrapped: Int64?
 
     /// `clockRate` and `frameDuration` must be positive (they come from `MediaPlan`, never from
     /// the network directly); `capacity` bounds the frames held.
-    public init(clockRate: Int, frameDuration: UInt32, minimumDelay: Double = 0.02, maximumDelay: Double = 0.5, capacity: Int = 256) {
+    public init(clockRate: Int, frameDuration: UInt32, minimumDelay: Duration = .milliseconds(20), maximumDelay: Duration = .milliseconds(500), capacity: Int = 256) {
         precondition(clockRate > 0 && frameDuration > 0, "jitter buffer needs a positive clock rate and frame duration")
         self.clockRate = clockRate
         self.frameDuration = frameDuration
@@ -62,10 +66,15 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
 
     var frameSeconds: Double { Double(frameDuration) / Double(clockRate) }
 
-    /// Delay the buffer aims for, in seconds.
-    public var targetDelay: Double {
-        Swift.min(maximumDelay, Swift.max(minimumDelay, 3 * jitter + frameSeconds))
+    var maximumDelaySeconds: Double { maximumDelay.secondsValue }
+
+    /// Delay the buffer aims for, in seconds (the playout arithmetic is in seconds and timestamp units).
+    var targetDelaySeconds: Double {
+        Swift.min(maximumDelaySeconds, Swift.max(minimumDelay.secondsValue, 3 * jitter + frameSeconds))
     }
+
+    /// Delay the buffer aims for.
+    public var targetDelay: Duration { .saturatingSeconds(targetDelaySeconds) }
 
     /// Frames held, from the next one due to the newest.
     public var depth: Int { frames.count }
@@ -80,23 +89,27 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
         return last + delta
     }
 
-    /// Adds a frame that arrived at `arrival` seconds.
-    public mutating func insert(_ payload: Payload, timestamp: UInt32, arrival: Double) {
+    /// Adds a frame that arrived at `arrival`.
+    public mutating func insert(_ payload: Payload, timestamp: UInt32, arrival: Instant) {
         var t = unwrap(timestamp)
-        let maxUnits = Int64(maximumDelay * Double(clockRate))
+        let maxUnits = Int64(exactly: (maximumDelaySeconds * Double(clockRate)).rounded(.towardZero)) ?? Int64.max / 2
         if let next = nextPlayout, t < next - maxUnits || t > next + 60 * Int64(clockRate) {
             // the sender's timeline jumped (restart, new source): start over on the new one
             frames.removeAll()
             nextPlayout = nil
             highestTimestamp = nil
             lastUnwrapped = nil
-            lastTransit = nil
+            lastArrival = nil
             t = Int64(timestamp)
         }
         lastUnwrapped = Swift.max(lastUnwrapped ?? t, t)
-        let transit = arrival - Double(t) / Double(clockRate)
-        if let last = lastTransit { jitter += (abs(transit - last) - jitter) / 16 }
-        lastTransit = transit
+        // transit = arrival - t / clockRate; its change from the previous packet, from differences
+        if let last = lastArrival {
+            let d = (arrival - last).secondsValue - (Double(t) - Double(lastTimestamp)) / Double(clockRate)
+            jitter += (abs(d) - jitter) / 16
+        }
+        lastArrival = arrival
+        lastTimestamp = t
         if let next = nextPlayout, t < next { statistics.late += 1; return }
         guard frames[t] == nil else { statistics.duplicates += 1; return }
         guard frames.count < capacity else { statistics.overflowed += 1; return }
@@ -111,13 +124,13 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
             // filling: start once the buffer spans the target delay
             guard let lowest = frames.keys.min(), let high = highestTimestamp else { return .waiting }
             let span = Double(high - lowest + Int64(frameDuration)) / Double(clockRate)
-            guard span >= targetDelay else { return .waiting }
+            guard span >= targetDelaySeconds else { return .waiting }
             nextPlayout = lowest
         }
         var next = nextPlayout!
         // a gap longer than the maximum delay (talk spurt after silence, timestamp jump): skip it
         if frames[next] == nil, let lowest = frames.keys.min(), lowest > next,
-           Double(lowest - next) / Double(clockRate) > maximumDelay {
+           Double(lowest - next) / Double(clockRate) > maximumDelaySeconds {
             next = lowest
         }
         // shrink: more buffered than the target needs (plus two frames of slack): skip ahead
@@ -125,8 +138,8 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
         // stretch of shortened audio
         if let high = highestTimestamp, frames.count > 1 {
             let buffered = Double(high - next + Int64(frameDuration)) / Double(clockRate)
-            if buffered > targetDelay + 2 * frameSeconds {
-                let keepUnits = Int64((targetDelay * Double(clockRate)).rounded(.up))
+            if buffered > targetDelaySeconds + 2 * frameSeconds {
+                let keepUnits = Int64((targetDelaySeconds * Double(clockRate)).rounded(.up))
                 let frame = Int64(frameDuration)
                 let slots = Swift.max(0, (high - next + frame - keepUnits) / frame)
                 let newNext = next + slots * frame
@@ -150,11 +163,11 @@ public struct JitterBuffer<Payload: Sendable>: Sendable {
         let ts = UInt32(truncatingIfNeeded: next)
         if frames[next] == nil {
             let held = highestTimestamp.map { Double($0 - next) / Double(clockRate) } ?? -1
-            if held < targetDelay - frameSeconds {
+            if held < targetDelaySeconds - frameSeconds {
                 // the frame due is missing and we hold less than the target: the network got
                 // slower, so grow the delay by one concealed frame and wait for it
                 consecutiveLost += 1
-                if frames.isEmpty, Double(consecutiveLost) * frameSeconds > maximumDelay {
+                if frames.isEmpty, Double(consecutiveLost) * frameSeconds > maximumDelaySeconds {
                     // a long silence (DTX, hold, end of stream): fill again before playing
                     nextPlayout = nil
                     highestTimestamp = nil

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// One reception report block (RFC 3550 §6.4.1).
 public struct RTCPReportBlock: Sendable, Hashable {
     public var ssrc: UInt32
@@ -180,5 +182,21 @@ public enum RTCPPacket: Sendable, Hashable {
         var o: [UInt8] = []
         for p in packets { p.write(to: &o) }
         return o
+    }
+}
+
+extension RTCPPacket {
+    /// Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+    public static let ntpUnixOffset: Int64 = 2_208_988_800
+
+    /// The 64-bit NTP timestamp of a Unix-time `instant` (RFC 3550 §4): seconds since 1900 in the high
+    /// 32 bits (modulo 2^32, as NTP eras wrap), the fraction of a second in the low 32 bits.
+    public static func ntpTimestamp(_ instant: Instant) -> UInt64 {
+        let ns = instant.nanoseconds
+        // floor division, so an instant before 1970 still has a fraction in 0..<1 s
+        var seconds = ns / 1_000_000_000, fraction = ns % 1_000_000_000
+        if fraction < 0 { seconds -= 1; fraction += 1_000_000_000 }
+        let ntpSeconds = UInt64(UInt32(truncatingIfNeeded: seconds &+ ntpUnixOffset))
+        return ntpSeconds << 32 | (UInt64(fraction) << 32) / 1_000_000_000
     }
 }

@@ -1,8 +1,11 @@
+import Timekeeping
+
 /// One RTP session endpoint (RFC 3550): our sending source, the remote sources we hear,
 /// and RTCP reports at the interval of §6.3 (simplified: 5 s minimum, randomised).
 ///
 /// Sans-I/O: `makePacket` stamps outgoing payloads, `receive` takes RTP or RTCP octets,
-/// `rtcpDue(now:)` says when to send the compound report `makeReport(now:)` builds.
+/// `rtcpDue(now:)` says when to send the compound report `makeReport(now:wallClock:)` builds.
+/// Every `now` is the caller's injected clock (`InstantClock`).
 public struct RTPSession: Sendable {
     public let ssrc: UInt32
     public let clockRate: Int
@@ -12,7 +15,7 @@ public struct RTPSession: Sendable {
     public private(set) var packetsSent: UInt32 = 0
     public private(set) var octetsSent: UInt32 = 0
     var lastRTPTimestamp: UInt32 = 0
-    var lastSendTime: Double?
+    var lastSendTime: Instant?
     /// Most remote sources tracked; packets from further SSRCs are not counted.
     public static let maximumSources = 16
     /// Receivers per remote SSRC.
@@ -20,7 +23,11 @@ public struct RTPSession: Sendable {
     /// What the far end reports about our stream.
     public private(set) var remoteReports: [RTCPReportBlock] = []
     public private(set) var remoteGoodbye = false
-    var nextReportAt: Double?
+    var nextReportAt: Instant?
+    /// The first report goes out within this interval (scaled by `random`), later ones every `reportInterval` (scaled).
+    public static let initialReportInterval: Duration = .milliseconds(2500)
+    public static let reportInterval: Duration = .seconds(5)
+    /// A factor around 1 that spreads the report intervals (RFC 3550 §6.3.1).
     var random: @Sendable () -> Double
 
     public init(ssrc: UInt32, clockRate: Int, cname: String, initialSequence: UInt16 = 0, initialTimestamp: UInt32 = 0,
@@ -34,7 +41,7 @@ public struct RTPSession: Sendable {
     }
 
     /// The next outgoing packet for `payload` whose first sample is `sampleOffset` samples into the stream.
-    public mutating func makePacket(payloadType: UInt8, payload: [UInt8], sampleOffset: UInt32, marker: Bool = false, now: Double) -> RTPPacket {
+    public mutating func makePacket(payloadType: UInt8, payload: [UInt8], sampleOffset: UInt32, marker: Bool = false, now: Instant) -> RTPPacket {
         let ts = timestampBase &+ sampleOffset
         let p = RTPPacket(payloadType: payloadType, sequenceNumber: sequenceNumber, timestamp: ts, ssrc: ssrc, marker: marker, payload: payload)
         sequenceNumber &+= 1
@@ -51,7 +58,7 @@ public struct RTPSession: Sendable {
     }
 
     /// Takes octets from the network (RTP or RTCP).
-    public mutating func receive(_ bytes: [UInt8], now: Double, isRTCP: Bool? = nil) throws(RTPParseError) -> Received {
+    public mutating func receive(_ bytes: [UInt8], now: Instant, isRTCP: Bool? = nil) throws(RTPParseError) -> Received {
         if isRTCP ?? RTPPacket.looksLikeRTCP(bytes) {
             let packets = try RTCPPacket.parseCompound(bytes)
             for p in packets {
@@ -80,25 +87,29 @@ public struct RTPSession: Sendable {
     }
 
     /// True when an RTCP report should go out now.
-    public mutating func rtcpDue(now: Double) -> Bool {
-        guard let at = nextReportAt else { nextReportAt = now + 2.5 * random(); return false }
+    public mutating func rtcpDue(now: Instant) -> Bool {
+        guard let at = nextReportAt else { nextReportAt = now + scaled(RTPSession.initialReportInterval); return false }
         return now >= at
     }
 
+    /// `interval` times the random factor (saturating: the factor is injected).
+    func scaled(_ interval: Duration) -> Duration { .saturatingSeconds(interval.secondsValue * random()) }
+
     /// SR (if we sent since the last report) or RR, plus SDES CNAME; `goodbye` adds BYE.
-    public mutating func makeReport(now: Double, wallClock: Double, goodbye: Bool = false) -> [UInt8] {
-        nextReportAt = now + 5 * random()
+    /// `wallClock` (Unix time) stamps the SR's NTP timestamp; pass the same clock's `now`.
+    public mutating func makeReport(now: Instant, wallClock: Instant, goodbye: Bool = false) -> [UInt8] {
+        nextReportAt = now + scaled(RTPSession.reportInterval)
         var blocks: [RTCPReportBlock] = []
         for k in sources.keys.sorted() {
             if let b = sources[k]?.reportBlock(now: now) { blocks.append(b) }
         }
         var packets: [RTCPPacket] = []
         if packetsSent > 0 {
-            // NTP time: seconds since 1900
-            let ntpSeconds = wallClock + 2_208_988_800
-            let ntp = UInt64(ntpSeconds) << 32 | UInt64((ntpSeconds - ntpSeconds.rounded(.down)) * 4_294_967_296)
-            let elapsed = lastSendTime.map { now - $0 } ?? 0
-            let ts = lastRTPTimestamp &+ UInt32(truncatingIfNeeded: Int(elapsed * Double(clockRate)))
+            let ntp = RTCPPacket.ntpTimestamp(wallClock)
+            // the RTP timestamp that corresponds to `now`: the last one sent plus the time since
+            let elapsed = lastSendTime.map { (now - $0).secondsValue } ?? 0
+            let units = (elapsed * Double(clockRate)).rounded(.towardZero)
+            let ts = lastRTPTimestamp &+ UInt32(truncatingIfNeeded: Int64(exactly: units) ?? 0)
             packets.append(.senderReport(ssrc: ssrc, ntpTimestamp: ntp, rtpTimestamp: ts, packetCount: packetsSent, octetCount: octetsSent, reports: blocks))
         } else {
             packets.append(.receiverReport(ssrc: ssrc, reports: blocks))

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// Decides which incoming RTP/RTCP packets belong to the call (sans-I/O, injected time).
 ///
 /// Policy (docs/phone.md, "Who may send media"):
@@ -8,7 +10,7 @@
 ///   first packet. A re-INVITE that moves the stream moves the expected address.
 /// - **SSRC**: the first SSRC from that address is locked. Another SSRC from the same
 ///   address takes over only after the locked one has been silent for `ssrcTimeout`
-///   seconds (a restarted sender), and every such change is counted.
+///   (a restarted sender), and every such change is counted.
 public struct RTPSourceGuard: Sendable {
     public enum Verdict: Sendable, Equatable {
         case accept
@@ -18,14 +20,14 @@ public struct RTPSourceGuard: Sendable {
 
     public var expectedHost: String
     public var expectedPort: Int
-    public var ssrcTimeout: Double
+    public var ssrcTimeout: Duration
     public private(set) var lockedSSRC: UInt32?
-    public private(set) var lastFromLocked: Double?
+    public private(set) var lastFromLocked: Instant?
     public private(set) var droppedWrongAddress = 0
     public private(set) var droppedForeignSSRC = 0
     public private(set) var ssrcChanges = 0
 
-    public init(host: String, port: Int, ssrcTimeout: Double = 2) {
+    public init(host: String, port: Int, ssrcTimeout: Duration = .seconds(2)) {
         expectedHost = RTPSourceGuard.normalized(host)
         expectedPort = port
         self.ssrcTimeout = ssrcTimeout
@@ -50,8 +52,8 @@ public struct RTPSourceGuard: Sendable {
         return true
     }
 
-    /// Checks an RTP packet from `host`:`port` with `ssrc` arriving at `now` seconds.
-    public mutating func admit(host: String, port: Int, ssrc: UInt32, now: Double) -> Verdict {
+    /// Checks an RTP packet from `host`:`port` with `ssrc` arriving at `now`.
+    public mutating func admit(host: String, port: Int, ssrc: UInt32, now: Instant) -> Verdict {
         guard port == expectedPort, RTPSourceGuard.normalized(host) == expectedHost else {
             droppedWrongAddress += 1
             return .wrongAddress

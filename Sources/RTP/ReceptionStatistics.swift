@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// What a receiver knows about one source (RFC 3550 §6.4.1 and Appendix A.1, A.3, A.8):
 /// extended highest sequence number, expected and lost packets, interarrival jitter.
 public struct ReceptionStatistics: Sendable, Hashable {
@@ -13,17 +15,19 @@ public struct ReceptionStatistics: Sendable, Hashable {
     var seen: Set<UInt32> = []
     /// Jitter in timestamp units, scaled by 16 as in RFC 3550 A.8.
     var jitterQ4: Double = 0
-    var lastTransit: Double?
+    /// Arrival and RTP timestamp of the previous packet: transit differences come from these (A.8).
+    var lastArrival: Instant?
+    var lastTimestamp: UInt32 = 0
     var expectedPrior: UInt64 = 0
     var receivedPrior: UInt64 = 0
     /// Middle 32 bits of the last SR's NTP time and when it arrived.
     public private(set) var lastSR: UInt32 = 0
-    var lastSRArrival: Double?
+    var lastSRArrival: Instant?
 
     public init(clockRate: Int) { self.clockRate = clockRate }
 
-    /// Counts one packet that arrived at `arrival` seconds.
-    public mutating func record(_ p: RTPPacket, arrival: Double) {
+    /// Counts one packet that arrived at `arrival`.
+    public mutating func record(_ p: RTPPacket, arrival: Instant) {
         if !started {
             started = true
             ssrc = p.ssrc
@@ -43,15 +47,17 @@ public struct ReceptionStatistics: Sendable, Hashable {
         if seen.count > 4096 { let high = UInt64(extendedHighest); seen = Set(seen.filter { UInt64($0) + 2048 > high }) }
         packetsReceived += 1
         octetsReceived += UInt64(p.payload.count)
-        // transit time in timestamp units; jitter is its smoothed difference (A.8)
-        let transit = arrival * Double(clockRate) - Double(p.timestamp)
-        if let last = lastTransit {
-            var d = transit - last
+        // jitter is the smoothed difference of transit times in timestamp units (A.8): the
+        // difference of two transits is the arrival spacing minus the timestamp spacing, taken
+        // from differences so an arrival far from the epoch loses no precision
+        if let last = lastArrival {
+            var d = (arrival - last).secondsValue * Double(clockRate) - (Double(p.timestamp) - Double(lastTimestamp))
             if d < 0 { d = -d }
             // ignore timestamp wrap jumps
             if d < Double(UInt32.max / 2) { jitterQ4 += d - jitterQ4 / 16 }
         }
-        lastTransit = transit
+        lastArrival = arrival
+        lastTimestamp = p.timestamp
     }
 
     func extendedSequence(for seq: UInt16) -> UInt32 {
@@ -79,13 +85,13 @@ public struct ReceptionStatistics: Sendable, Hashable {
     public var lossRatio: Double { expected == 0 ? 0 : Swift.max(0, Double(cumulativeLost) / Double(expected)) }
 
     /// Notes a sender report from this source for LSR/DLSR.
-    public mutating func recordSenderReport(ntpTimestamp: UInt64, arrival: Double) {
+    public mutating func recordSenderReport(ntpTimestamp: UInt64, arrival: Instant) {
         lastSR = UInt32((ntpTimestamp >> 16) & 0xFFFF_FFFF)
         lastSRArrival = arrival
     }
 
     /// A report block for the interval since the previous one (A.3).
-    public mutating func reportBlock(now: Double) -> RTCPReportBlock? {
+    public mutating func reportBlock(now: Instant) -> RTCPReportBlock? {
         guard let ssrc else { return nil }
         let expectedInterval = expected - expectedPrior
         let receivedInterval = packetsReceived - receivedPrior
@@ -94,7 +100,7 @@ public struct ReceptionStatistics: Sendable, Hashable {
         let lostInterval = Int64(expectedInterval) - Int64(receivedInterval)
         let fraction: UInt8 = expectedInterval == 0 || lostInterval <= 0 ? 0 : UInt8(Swift.min(255, (lostInterval << 8) / Int64(expectedInterval)))
         // a peer that sent one SR and then fell silent for 18 h would push this past 2^32: clamp
-        let dlsr = lastSRArrival.map { UInt32(Swift.min(Double(UInt32.max), Swift.max(0, (now - $0) * 65536))) } ?? 0
+        let dlsr = lastSRArrival.map { UInt32(Swift.min(Double(UInt32.max), Swift.max(0, (now - $0).secondsValue * 65536))) } ?? 0
         return RTCPReportBlock(ssrc: ssrc, fractionLost: fraction, cumulativeLost: Int32(clamping: cumulativeLost),
                                highestSequence: extendedHighest, jitter: UInt32(Swift.min(Double(UInt32.max), Swift.max(0, jitter))), lastSR: lastSR, delaySinceLastSR: dlsr)
     }

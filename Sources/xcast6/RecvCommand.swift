@@ -5,6 +5,7 @@ import Glibc
 import NIOCore
 import RTP
 import RTPJPEG
+import Timekeeping
 import Xcast
 
 struct Recv: ParsableCommand {
@@ -97,7 +98,7 @@ struct Recv: ParsableCommand {
                 lastPacket = monotonicNow()
                 var peek = buffer
                 if let h = try? RTPHeader(parsing: &peek) {
-                    stats.record(RTPPacket(header: h, payload: []), arrival: lastPacket!)
+                    stats.record(RTPPacket(header: h, payload: []), arrival: .seconds(lastPacket!))
                 }
                 do {
                     guard let frame = try assembler.add(packet: buffer) else { continue }
@@ -116,11 +117,11 @@ struct Recv: ParsableCommand {
             m.withLock { $0.gauge("xcast6_frames_completed", Double(assembler.framesCompleted)); $0.gauge("xcast6_frames_dropped", Double(assembler.framesDropped)) }
             if let rtcpSocket, let (k, _) = rtcpSocket.receive(into: rtcpBuffer, timeoutMilliseconds: 0),
                let parts = try? RTCPPacket.parseCompound(Array(UnsafeRawBufferPointer(rebasing: rtcpBuffer[0..<k]))) {
-                for case .senderReport(_, let ntp, _, _, _, _) in parts { stats.recordSenderReport(ntpTimestamp: ntp, arrival: monotonicNow()) }
+                for case .senderReport(_, let ntp, _, _, _, _) in parts { stats.recordSenderReport(ntpTimestamp: ntp, arrival: .seconds(monotonicNow())) }
             }
             if let j = joiner, monotonicNow() >= nextReport {
                 nextReport = monotonicNow() + 5 * Double.random(in: 0.5...1.5)
-                let blocks = stats.reportBlock(now: monotonicNow()).map { [$0] } ?? []
+                let blocks = stats.reportBlock(now: .seconds(monotonicNow())).map { [$0] } ?? []
                 let report = RTCPPacket.compound([.receiverReport(ssrc: ssrc, reports: blocks),
                                                   .sourceDescription([(ssrc, [(1, "xcast6-recv@\(ProcessInfo.processInfo.hostName)")])])])
                 _ = j.socket.send(report, to: j.sender)

@@ -112,8 +112,7 @@ struct Send: AsyncParsableCommand {
                 e.port < 65535 ? Endpoint(address: e.address, port: e.port + 1) : nil
             }
             guard !list.isEmpty else { return }
-            let ntpSeconds = Date().timeIntervalSince1970 + 2_208_988_800
-            let ntp = UInt64(ntpSeconds) << 32 | UInt64((ntpSeconds - ntpSeconds.rounded(.down)) * 4_294_967_296)
+            let ntp = RTCPPacket.ntpTimestamp(.seconds(Date().timeIntervalSince1970))
             let ts = timestampBase &+ UInt32(truncatingIfNeeded: Int64(Swift.min(Swift.max(now - start, 0), 1e9) * 90_000))
             var packets: [RTCPPacket] = [
                 .senderReport(ssrc: packetizer.ssrc, ntpTimestamp: ntp, rtpTimestamp: ts, packetCount: packetizer.packetsSent, octetCount: packetizer.octetsSent, reports: []),

@@ -1,5 +1,6 @@
 import Testing
 @testable import RTP
+import Timekeeping
 
 @Suite struct RTPPacketTests {
     @Test func parsesRFC3550Header() throws {
@@ -84,16 +85,16 @@ import Testing
         var seq: UInt16 = 65500
         var lost = 0
         for i in 0..<200 {
-            if i % 20 == 7 { lost += 1 } else { s.record(packet(seq, UInt32(i * 160)), arrival: Double(i) * 0.02) }
+            if i % 20 == 7 { lost += 1 } else { s.record(packet(seq, UInt32(i * 160)), arrival: .seconds(Double(i) * 0.02)) }
             seq &+= 1
         }
         #expect(s.expected == 200 - (lost > 0 && 199 % 20 == 7 ? 1 : 0))
         #expect(s.cumulativeLost == Int64(lost))
         #expect(s.extendedHighest == 0x10000 + UInt32(UInt16(truncatingIfNeeded: 65500 + 199)))
-        let block = s.reportBlock(now: 4)
+        let block = s.reportBlock(now: .seconds(4))
         #expect(block?.fractionLost == UInt8((lost * 256) / 200))
         // duplicates do not count as received
-        s.record(packet(seq &- 1, 199 * 160), arrival: 4)
+        s.record(packet(seq &- 1, 199 * 160), arrival: .seconds(4))
         #expect(s.cumulativeLost == Int64(lost))
     }
 
@@ -101,12 +102,25 @@ import Testing
         var steady = ReceptionStatistics(clockRate: 8000)
         var wobbly = ReceptionStatistics(clockRate: 8000)
         for i in 0..<500 {
-            steady.record(packet(UInt16(i), UInt32(i * 160)), arrival: 1 + Double(i) * 0.02)
+            steady.record(packet(UInt16(i), UInt32(i * 160)), arrival: .seconds(1 + Double(i) * 0.02))
             // arrivals alternate 10 ms early/late: |D| = 20 ms = 160 units each step
-            wobbly.record(packet(UInt16(i), UInt32(i * 160)), arrival: 1 + Double(i) * 0.02 + (i % 2 == 0 ? 0.01 : -0.01))
+            wobbly.record(packet(UInt16(i), UInt32(i * 160)), arrival: .seconds(1 + Double(i) * 0.02 + (i % 2 == 0 ? 0.01 : -0.01)))
         }
         #expect(steady.jitter < 0.001)
         #expect(abs(wobbly.jitter - 160) < 2)
+    }
+
+    /// Arrivals are Unix-time instants in a running phone: the jitter must be as exact there as near 0.
+    @Test func jitterIsExactFarFromTheEpoch() {
+        var steady = ReceptionStatistics(clockRate: 48000)
+        var wobbly = ReceptionStatistics(clockRate: 48000)
+        let t0 = Instant.seconds(1_700_000_000)
+        for i in 0..<500 {
+            steady.record(packet(UInt16(i), UInt32(i * 960)), arrival: t0 + .milliseconds(20 * i))
+            wobbly.record(packet(UInt16(i), UInt32(i * 960)), arrival: t0 + .milliseconds(20 * i + (i % 2 == 0 ? 10 : -10)))
+        }
+        #expect(steady.jitter < 0.001)
+        #expect(abs(wobbly.jitter - 960) < 10)
     }
 }
 
@@ -130,7 +144,7 @@ import Testing
         for tick in 0..<(frames + 50) {
             let now = Double(tick) * 0.02 + 0.0001
             while a < arrivals.count, arrivals[a].0 <= now {
-                jb.insert(arrivals[a].1, timestamp: UInt32(arrivals[a].1 * 160), arrival: arrivals[a].0)
+                jb.insert(arrivals[a].1, timestamp: UInt32(arrivals[a].1 * 160), arrival: .seconds(arrivals[a].0))
                 a += 1
             }
             switch jb.pop() {
@@ -141,7 +155,7 @@ import Testing
             case .waiting: break
             }
         }
-        return (jb.statistics, played, jb.targetDelay)
+        return (jb.statistics, played, jb.targetDelay.secondsValue)
     }
 
     @Test func cleanNetworkPlaysEverythingInOrder() {
@@ -182,7 +196,7 @@ import Testing
         var jb = JitterBuffer<Int>(clockRate: 8000, frameDuration: 160)
         var got: [Int] = []
         func step(_ i: Int, _ ts: UInt32) {
-            jb.insert(i, timestamp: ts, arrival: Double(i) * 0.02)
+            jb.insert(i, timestamp: ts, arrival: .seconds(Double(i) * 0.02))
             if case .frame(let f, _) = jb.pop() { got.append(f) }
         }
         for i in 0..<10 { step(i, UInt32(i * 160)) }
@@ -200,10 +214,10 @@ import Testing
     @Test func burstIsCutInOnePlace() {
         var jb = JitterBuffer<Int>(clockRate: 8000, frameDuration: 160)
         var played: [Int] = []
-        for i in 0..<30 { jb.insert(i, timestamp: UInt32(i * 160), arrival: 0) }
+        for i in 0..<30 { jb.insert(i, timestamp: UInt32(i * 160), arrival: .seconds(0)) }
         for tick in 0..<200 {
             let i = 30 + tick
-            jb.insert(i, timestamp: UInt32(i * 160), arrival: Double(tick) * 0.02)
+            jb.insert(i, timestamp: UInt32(i * 160), arrival: .seconds(Double(tick) * 0.02))
             if case .frame(let f, _) = jb.pop() { played.append(f) }
         }
         let jumps = zip(played, played.dropFirst()).filter { $1 != $0 + 1 }
@@ -213,11 +227,11 @@ import Testing
     }
 
     @Test func timestampWraparound() {
-        var jb = JitterBuffer<Int>(clockRate: 8000, frameDuration: 160, minimumDelay: 0.02)
+        var jb = JitterBuffer<Int>(clockRate: 8000, frameDuration: 160, minimumDelay: .milliseconds(20))
         let start = UInt32.max - 160 * 3 + 1
         var got: [Int] = []
         for i in 0..<10 {
-            if i < 8 { jb.insert(i, timestamp: start &+ UInt32(i * 160), arrival: Double(i) * 0.02) }
+            if i < 8 { jb.insert(i, timestamp: start &+ UInt32(i * 160), arrival: .seconds(Double(i) * 0.02)) }
             if case .frame(let f, _) = jb.pop() { got.append(f) }
         }
         #expect(got == Array(0..<8))
@@ -253,22 +267,55 @@ import Testing
         var a = RTPSession(ssrc: 1, clockRate: 8000, cname: "a", random: { 1 })
         var b = RTPSession(ssrc: 2, clockRate: 8000, cname: "b", random: { 1 })
         for i in 0..<100 {
-            let p = a.makePacket(payloadType: 0, payload: [UInt8](repeating: 0xFF, count: 160), sampleOffset: UInt32(i * 160), now: Double(i) * 0.02)
-            if i % 10 != 3 { _ = try b.receive(p.bytes, now: Double(i) * 0.02 + 0.05) }
+            let p = a.makePacket(payloadType: 0, payload: [UInt8](repeating: 0xFF, count: 160), sampleOffset: UInt32(i * 160), now: .seconds(Double(i) * 0.02))
+            if i % 10 != 3 { _ = try b.receive(p.bytes, now: .seconds(Double(i) * 0.02 + 0.05)) }
         }
         #expect(a.sequenceNumber == 100)
-        let sr = a.makeReport(now: 2, wallClock: 1_700_000_000)
-        guard case .rtcp(let parsed) = try b.receive(sr, now: 2.01) else { Issue.record("not RTCP"); return }
+        let sr = a.makeReport(now: .seconds(2), wallClock: .seconds(1_700_000_000))
+        guard case .rtcp(let parsed) = try b.receive(sr, now: .seconds(2.01)) else { Issue.record("not RTCP"); return }
         #expect(parsed.count == 2)
-        let rr = b.makeReport(now: 2.5, wallClock: 1_700_000_000.5)
-        _ = try a.receive(rr, now: 2.52)
+        let rr = b.makeReport(now: .seconds(2.5), wallClock: .seconds(1_700_000_000.5))
+        _ = try a.receive(rr, now: .seconds(2.52))
         let report = try #require(a.remoteReports.last)
         #expect(report.ssrc == 1)
         #expect(report.cumulativeLost == 10)
         #expect(report.lastSR != 0)
         #expect(report.delaySinceLastSR > 30000 && report.delaySinceLastSR < 35000)   // ~0.49 s in 1/65536 s
-        let bye = b.makeReport(now: 3, wallClock: 0, goodbye: true)
-        _ = try a.receive(bye, now: 3)
+        let bye = b.makeReport(now: .seconds(3), wallClock: .seconds(0), goodbye: true)
+        _ = try a.receive(bye, now: .seconds(3))
         #expect(a.remoteGoodbye)
+    }
+
+    @Test func reportsFollowTheInterval() {
+        var s = RTPSession(ssrc: 1, clockRate: 8000, cname: "a", random: { 1 })
+        let t0 = Instant.seconds(1_700_000_000)
+        var due: [Bool] = []
+        due.append(s.rtcpDue(now: t0))
+        due.append(s.rtcpDue(now: t0 + .milliseconds(2499)))
+        due.append(s.rtcpDue(now: t0 + .milliseconds(2500)))
+        _ = s.makeReport(now: t0 + .milliseconds(2500), wallClock: t0)
+        due.append(s.rtcpDue(now: t0 + .milliseconds(7499)))
+        due.append(s.rtcpDue(now: t0 + .milliseconds(7500)))
+        #expect(due == [false, false, true, false, true])
+    }
+
+    @Test func senderReportExtrapolatesTheRTPTimestamp() throws {
+        var s = RTPSession(ssrc: 1, clockRate: 8000, cname: "a", initialTimestamp: 1000, random: { 1 })
+        let t0 = Instant.seconds(1_700_000_000)
+        _ = s.makePacket(payloadType: 0, payload: [0], sampleOffset: 160, now: t0)
+        let parts = try RTCPPacket.parseCompound(s.makeReport(now: t0 + .milliseconds(250), wallClock: t0 + .milliseconds(250)))
+        guard case .senderReport(_, let ntp, let ts, _, _, _) = parts.first else { Issue.record("no SR"); return }
+        #expect(ts == 1000 + 160 + 2000)
+        #expect(ntp == RTCPPacket.ntpTimestamp(t0 + .milliseconds(250)))
+    }
+
+    @Test func ntpTimestampOfAnInstant() {
+        // the Unix epoch is 2 208 988 800 s after the NTP epoch; half a second is 2^31
+        #expect(RTCPPacket.ntpTimestamp(.seconds(0.5)) == UInt64(2_208_988_800) << 32 | 1 << 31)
+        #expect(RTCPPacket.ntpTimestamp(.seconds(-0.5)) == UInt64(2_208_988_799) << 32 | 1 << 31)
+        #expect(RTCPPacket.ntpTimestamp(Instant(nanoseconds: 1_700_000_000_250_000_000)) == UInt64(3_908_988_800) << 32 | 1 << 30)
+        // the ends of the range wrap into an NTP era instead of trapping
+        _ = RTCPPacket.ntpTimestamp(Instant(nanoseconds: .max))
+        _ = RTCPPacket.ntpTimestamp(Instant(nanoseconds: .min))
     }
 }

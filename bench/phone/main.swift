@@ -8,6 +8,7 @@ import CAllocCounter
 import SIP
 import SDP
 import RTP
+import Timekeeping
 import AudioCodec
 import ILBC
 import Phone
@@ -77,7 +78,7 @@ func throughBuffer(_ x: [Int16], codec: inout any AudioCodec, clock: Int, tsPerF
     while y.count < x.count + 20 * frame {
         let now = Double(tick) * frameTime + 0.0001
         while a < arrivals.count, arrivals[a].0 <= now {
-            jb.insert(arrivals[a].2, timestamp: UInt32(arrivals[a].1) &* tsPerFrame, arrival: arrivals[a].0); a += 1
+            jb.insert(arrivals[a].2, timestamp: UInt32(arrivals[a].1) &* tsPerFrame, arrival: .seconds(arrivals[a].0)); a += 1
         }
         switch jb.pop() {
         case .frame(let p, _): y += try! codec.decode(p)

@@ -2,6 +2,8 @@
 // choose (ptime, maxptime, rtpmap rates and channels, payload types, fmtp mode= and
 // maxplaybackrate, rtcp port) flows into MediaPlan, the jitter buffer, the packetizer's
 // timestamps and the telephone-event generator, both as answerer and as offerer.
+import Timekeeping
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -32,11 +34,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             var offset: UInt32 = 0
             for (i, chunk) in stride(from: 0, to: bytes.count, by: 7).enumerated() {
                 let ts = UInt32(bytes[chunk]) &* plan.timestampsPerFrame &+ offset
-                _ = guardian.admit(host: n.remoteAddress, port: n.remotePort, ssrc: UInt32(bytes[chunk] & 3), now: Double(i) * 0.02)
-                jb.insert([bytes[chunk]], timestamp: ts, arrival: Double(i) * 0.02)
+                _ = guardian.admit(host: n.remoteAddress, port: n.remotePort, ssrc: UInt32(bytes[chunk] & 3), now: .seconds(Double(i) * 0.02))
+                jb.insert([bytes[chunk]], timestamp: ts, arrival: .seconds(Double(i) * 0.02))
                 if i % 2 == 0 { _ = jb.pop() }
-                let p = session.makePacket(payloadType: plan.payloadType, payload: [1], sampleOffset: offset, now: Double(i) * 0.02)
-                _ = try? session.receive(p.bytes, now: Double(i) * 0.02)
+                let p = session.makePacket(payloadType: plan.payloadType, payload: [1], sampleOffset: offset, now: .seconds(Double(i) * 0.02))
+                _ = try? session.receive(p.bytes, now: .seconds(Double(i) * 0.02))
                 offset &+= plan.timestampsPerFrame
                 if i > 64 { break }
             }
