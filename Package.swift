@@ -195,7 +195,7 @@ let package = Package(
             ]
         ),
         // Xcast6 (RFC 5058) headers, branching, membership: sans-I/O. RTP/JPEG (RFC 2435) on ByteBuffer.
-        .target(name: "Xcast", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "Xcast", dependencies: ["Timekeeping", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "RTPJPEG", dependencies: ["RTP", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "CXcastLinux"),
         .executableTarget(
@@ -206,6 +206,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "XcastTests", dependencies: ["Xcast", "RTPJPEG", "RTP", "Sensors", "xcast6", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "XcastTests", dependencies: ["Xcast", "RTPJPEG", "RTP", "Sensors", "xcast6", "Timekeeping", .product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

@@ -9,13 +9,13 @@ cd "$ROOT"
 OUT="$ROOT/fuzz/xcast/build"
 mkdir -p "$OUT/corpus"
 rm -f "$OUT/fuzz-xcast"
-# NIOCore and what it pulls in come from an ordinary SwiftPM build; only Xcast's sources get the instrumentation.
+# NIOCore, Timekeeping and what they pull in come from an ordinary SwiftPM build; only Xcast's sources get the instrumentation.
 swift build --target Xcast >/dev/null || { echo "run-xcast.sh: swift build --target Xcast failed" >&2; exit 1; }
 BIN="$(swift build --show-bin-path)"
 OBJS=()
 for dir in "$BIN"/*.build; do
   case "$(basename "$dir")" in
-    NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build) ;;
+    NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build|Timekeeping.build) ;;
     *) continue ;;
   esac
   while IFS= read -r -d '' o; do OBJS+=("$o"); done < <(find "$dir" -name '*.o' -print0)

@@ -108,7 +108,7 @@ struct Send: AsyncParsableCommand {
 
         func rtcp(goodbye: Bool) {
             let now = monotonicNow()
-            let list = members.withLock { $0.members(of: channel, now: now) }.compactMap { e in
+            let list = members.withLock { $0.members(of: channel, now: .seconds(now)) }.compactMap { e in
                 e.port < 65535 ? Endpoint(address: e.address, port: e.port + 1) : nil
             }
             guard !list.isEmpty else { return }
@@ -149,8 +149,8 @@ struct Send: AsyncParsableCommand {
                     }
                     lastSequence = frame.sequence
                     let (list, gone) = members.withLock { ms -> ([Endpoint], [(ChannelID, Endpoint)]) in
-                        let gone = ms.expire(now: now)
-                        return (ms.members(of: channel, now: now), gone)
+                        let gone = ms.expire(now: .seconds(now))
+                        return (ms.members(of: channel, now: .seconds(now)), gone)
                     }
                     for (_, e) in gone { warn("member \(e) of session \(channel.name) expired") }
                     m.withLock { $0.members(channel, list.count) }
@@ -259,7 +259,7 @@ func controlLoop(socket: UDPSocket, members: Locked<Membership>, metrics: Metric
         out.clear()
         switch message {
         case .request(let r):
-            let reply = members.withLock { $0.handle(r, from: from.address, now: monotonicNow()) }
+            let reply = members.withLock { $0.handle(r, from: from.address, now: .seconds(monotonicNow())) }
             switch reply.verdict {
             case .accepted(let l) where r.leave: _ = l; warn("member \(reply.member) left session \(r.channel.name)")
             case .accepted(let l): if l > 0 { warn("member \(reply.member) joined session \(r.channel.name) for \(l) s") }
@@ -267,7 +267,7 @@ func controlLoop(socket: UDPSocket, members: Locked<Membership>, metrics: Metric
             }
             reply.write(to: &out)
         case .query(let q):
-            if let list = members.withLock({ $0.list(q, now: monotonicNow()) }) {
+            if let list = members.withLock({ $0.list(q, now: .seconds(monotonicNow())) }) {
                 list.write(to: &out)
             } else {
                 let known = members.withLock { $0.sessions[q.channel] != nil }
