@@ -152,21 +152,6 @@ def stored_readings(database, vid):
         db.close()
 
 
-def public_readings(base, vid):
-    """Sequence numbers of a vehicle's readings as the public API shows them, by kind."""
-    out = {}
-    for kind in ('fix', 'climate', 'picture'):
-        # `to` far ahead: a replay faster than real time stamps its fixes ahead of the clock.
-        seqs, url = [], f'{base}/api/v1/vehicles/{vid}/readings?kind={kind}&limit=5000&to=4102444800'
-        while url:
-            with urllib.request.urlopen(url, timeout=20) as r:
-                seqs += [x['seq'] for x in json.loads(r.read())]
-                link = r.headers.get('Link')
-            url = base + link[1:link.index('>')] if link else None
-        out[kind] = seqs
-    return out
-
-
 def frames_shown(url, ns):
     r = subprocess.run(['ip', 'netns', 'exec', ns, 'curl', '-fsS', '--max-time', '5', url], capture_output=True, text=True)
     m = re.search(r'^xcast6_frames_completed(?:\{[^}]*\})? ([0-9.e+]+)$', r.stdout, re.M)

@@ -47,6 +47,23 @@ def chrome(width=1280, height=800, phone=False):
     return webdriver.Chrome(service=Service(driver_path), options=opts)
 
 
+def assert_car_video_plays(driver, timeout=15):
+    """Opens the car's panel on a loaded map page and waits for its live video (a 320-pixel-wide
+    MJPEG from `xcast6 recv --serve`) to show; then three different frames within 10 s."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    driver.find_element(By.CSS_SELECTOR, 'button[data-vehicle="car"]').click()
+    live = driver.find_element(By.ID, 'd-live')
+    WebDriverWait(driver, timeout).until(lambda d: live.is_displayed() and d.execute_script(
+        'return arguments[0].naturalWidth', live) == 320)
+    shots = set()
+    deadline = time.time() + 10
+    while time.time() < deadline and len(shots) < 3:
+        shots.add(live.screenshot_as_png)
+        time.sleep(0.5)
+    assert len(shots) >= 3, 'the live video does not change'
+
+
 @pytest.fixture
 def demo(server):
     tokens = {v: server.add_vehicle(v, '--name', n) for v, n in

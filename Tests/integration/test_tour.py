@@ -80,23 +80,14 @@ def look_at_the_map(port):
     the car's panel showing its live video (XCAST6 → viewer → MJPEG), frames changing."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    from test_browser import chrome
+    from test_browser import assert_car_video_plays, chrome
     driver = chrome()
     try:
         driver.get(f'http://localhost:{port}/')
         WebDriverWait(driver, 30).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
         for v in ('bike-1', 'bike-2', 'car'):
             WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-vehicle="{v}"]'))
-        driver.find_element(By.CSS_SELECTOR, 'button[data-vehicle="car"]').click()
-        live = driver.find_element(By.ID, 'd-live')
-        WebDriverWait(driver, 20).until(lambda d: live.is_displayed() and d.execute_script(
-            'return arguments[0].naturalWidth', live) == 320)
-        shots = set()
-        deadline = time.time() + 10
-        while time.time() < deadline and len(shots) < 3:
-            shots.add(live.screenshot_as_png)
-            time.sleep(0.5)
-        assert len(shots) >= 3, 'the car\'s live video does not change on the map'
+        assert_car_video_plays(driver, timeout=20)
     finally:
         driver.quit()
 
