@@ -19,6 +19,26 @@ func incomingHandle(_ net: VirtualNetwork, _ name: String) -> CallHandle? {
     return nil
 }
 
+/// Drops the first request of `method` on the virtual network, once.
+func dropFirst(_ method: SIPMethod, on net: inout VirtualNetwork) {
+    var dropped = false
+    net.drop = { m, _ in
+        if case .request(let r) = m, r.method == method, !dropped { dropped = true; return true }
+        return false
+    }
+}
+
+/// Alice calls bob, bob answers as soon as the INVITE is in; the virtual clock then runs to `until`.
+func answeredCall(_ net: inout VirtualNetwork, until: Double) throws -> (caller: CallHandle, callee: CallHandle) {
+    var handle = ""
+    net.with("alice") { a, now in let (h, o) = a.call(try! SIPURI(parsing: "sip:bob@127.0.0.1:5080"), sdp: offer, now: now); handle = h; return o }
+    net.run(until: 1)
+    let incoming = try #require(incomingHandle(net, "bob"))
+    net.with("bob") { b, now in b.answer(incoming, sdp: answerSDP, now: now) }
+    net.run(until: until)
+    return (handle, incoming)
+}
+
 @Suite struct UserAgentCallTests {
     func pair(transport: SIPTransportKind = .udp) -> VirtualNetwork {
         var net = VirtualNetwork()
@@ -52,17 +72,8 @@ func incomingHandle(_ net: VirtualNetwork, _ name: String) -> CallHandle? {
 
     @Test func aLostByeIsPendingUntilItsRetransmissionIsAnswered() throws {
         var net = pair()
-        var droppedBye = false
-        net.drop = { m, _ in
-            if case .request(let r) = m, r.method == .bye, !droppedBye { droppedBye = true; return true }
-            return false
-        }
-        var handle = ""
-        net.with("alice") { a, now in let (h, o) = a.call(try! SIPURI(parsing: "sip:bob@127.0.0.1:5080"), sdp: offer, now: now); handle = h; return o }
-        net.run(until: 1)
-        let incoming = try #require(incomingHandle(net, "bob"))
-        net.with("bob") { b, now in b.answer(incoming, sdp: answerSDP, now: now) }
-        net.run(until: 2)
+        dropFirst(.bye, on: &net)
+        let (handle, incoming) = try answeredCall(&net, until: 2)
         // The INVITE's transaction lingers (2xx retransmissions are absorbed for 32 s), but it
         // awaits nothing: only requests without their final response count.
         #expect(!net.agents["alice"]!.hasPendingRequests)
@@ -92,22 +103,12 @@ func incomingHandle(_ net: VirtualNetwork, _ name: String) -> CallHandle? {
 
     @Test func lostAckMeansTwoHundredIsRepeated() throws {
         var net = pair()
-        var droppedAck = false
-        net.drop = { m, _ in
-            if case .request(let r) = m, r.method == .ack, !droppedAck { droppedAck = true; return true }
-            return false
-        }
-        var handle = ""
-        net.with("alice") { a, now in let (h, o) = a.call(try! SIPURI(parsing: "sip:bob@127.0.0.1:5080"), sdp: offer, now: now); handle = h; return o }
-        net.run(until: 1)
-        let incoming = try #require(incomingHandle(net, "bob"))
-        net.with("bob") { b, now in b.answer(incoming, sdp: answerSDP, now: now) }
-        net.run(until: 5)
+        dropFirst(.ack, on: &net)
+        let (_, incoming) = try answeredCall(&net, until: 5)
         #expect(net.responses("bob", 200).filter { $0.headers.cseq?.method == .invite }.count >= 2)
         #expect(net.sent("alice", .ack).count == 2)
         #expect(net.has("bob") { $0 == .established(incoming) })
         #expect(net.events["alice"]!.filter { if case .answered = $0 { return true }; return false }.count == 1)
-        _ = handle
     }
 
     @Test func cancelBeforeAnswer() throws {
