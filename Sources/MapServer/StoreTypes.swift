@@ -84,6 +84,8 @@ extension StoredRecord {
         case .climate(let c):
             self.init(vehicleID: vehicleID, seq: record.seq, kind: .climate, time: record.time,
                       temperature: c.temperature, humidity: c.humidity)
+        case .handover(let h):
+            self.init(vehicleID: vehicleID, seq: record.seq, kind: .handover, time: record.time, lat: h.lat, lon: h.lon)
         }
     }
 }

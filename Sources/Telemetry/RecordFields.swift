@@ -16,9 +16,11 @@ public struct RecordFields: Sendable, Equatable {
     /// The fields the API knows.
     public enum Key: String, CaseIterable, Sendable {
         case seq, time, kind, lat, lon, alt, speed, track, mode, eph, temperature, humidity
+        case from, to, fromTech = "from_tech", toTech = "to_tech", cause, delayMs = "delay_ms", outageMs = "outage_ms", lost
     }
 
     public var seq, time, kind, lat, lon, alt, speed, track, mode, eph, temperature, humidity: Value?
+    public var from, to, fromTech, toTech, cause, delayMs, outageMs, lost: Value?
 
     public init() {}
 
@@ -37,6 +39,14 @@ public struct RecordFields: Sendable, Equatable {
             case .eph: eph
             case .temperature: temperature
             case .humidity: humidity
+            case .from: from
+            case .to: to
+            case .fromTech: fromTech
+            case .toTech: toTech
+            case .cause: cause
+            case .delayMs: delayMs
+            case .outageMs: outageMs
+            case .lost: lost
             }
         }
         set {
@@ -53,7 +63,30 @@ public struct RecordFields: Sendable, Equatable {
             case .eph: eph = newValue
             case .temperature: temperature = newValue
             case .humidity: humidity = newValue
+            case .from: from = newValue
+            case .to: to = newValue
+            case .fromTech: fromTech = newValue
+            case .toTech: toTech = newValue
+            case .cause: cause = newValue
+            case .delayMs: delayMs = newValue
+            case .outageMs: outageMs = newValue
+            case .lost: lost = newValue
             }
         }
+    }
+}
+
+extension RecordFields {
+    /// The finite number at `key`; nil when absent or null (an error when `required`).
+    func number(_ key: Key, required: Bool) throws(RecordFieldError) -> Double? {
+        guard let value = self[key], value != .null else {
+            if required { throw RecordFieldError(reason: "missing field \"\(key.rawValue)\"") }
+            return nil
+        }
+        guard case .number(let d, _) = value else {
+            throw RecordFieldError(reason: "field \"\(key.rawValue)\" must be a number")
+        }
+        guard d.isFinite else { throw RecordFieldError(reason: "field \"\(key.rawValue)\" must be finite") }
+        return d
     }
 }

@@ -43,18 +43,21 @@ public struct ClimateReading: Codable, Hashable, Sendable {
 public enum RecordPayload: Hashable, Sendable {
     case fix(Fix)
     case climate(ClimateReading)
+    case handover(Handover)
 
     public var kind: RecordKind {
         switch self {
         case .fix: .fix
         case .climate: .climate
+        case .handover: .handover
         }
     }
 }
 
-/// The kinds of record the API knows. Pictures travel separately (`POST /api/v1/pictures`).
+/// The kinds of record the API knows. Pictures travel separately (`POST /api/v1/pictures`);
+/// handovers are SONAR mobility records from the vehicle's mobile router.
 public enum RecordKind: String, Codable, Sendable, CaseIterable {
-    case fix, climate, picture
+    case fix, climate, picture, handover
 }
 
 /// One telemetry record: the vehicle's own sequence number, the time it was taken, and its payload.

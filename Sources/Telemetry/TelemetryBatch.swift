@@ -130,15 +130,7 @@ extension TelemetryRecord {
     /// Builds a record from decoded fields, checking every rule of the API.
     public init(validating fields: RecordFields) throws(RecordFieldError) {
         func number(_ key: RecordFields.Key, required: Bool) throws(RecordFieldError) -> Double? {
-            guard let value = fields[key], value != .null else {
-                if required { throw RecordFieldError(reason: "missing field \"\(key.rawValue)\"") }
-                return nil
-            }
-            guard case .number(let d, _) = value else {
-                throw RecordFieldError(reason: "field \"\(key.rawValue)\" must be a number")
-            }
-            guard d.isFinite else { throw RecordFieldError(reason: "field \"\(key.rawValue)\" must be finite") }
-            return d
+            try fields.number(key, required: required)
         }
         guard let seqValue = fields.seq else { throw RecordFieldError(reason: "missing field \"seq\"") }
         guard case .number(_, let exact) = seqValue, let seq = exact else {
@@ -187,10 +179,12 @@ extension TelemetryRecord {
                 throw RecordFieldError(reason: "humidity \(h) outside 0…100")
             }
             self.init(seq: seq, time: time, payload: .climate(ClimateReading(temperature: temperature, humidity: humidity)))
+        case "handover":
+            self.init(seq: seq, time: time, payload: .handover(try Handover(validating: fields)))
         case "picture":
             throw RecordFieldError(reason: "pictures are uploaded with POST /api/v1/pictures, not in a batch")
         default:
-            throw RecordFieldError(reason: "unknown kind \"\(kindText)\" (expected fix or climate)")
+            throw RecordFieldError(reason: "unknown kind \"\(kindText)\" (expected fix, climate or handover)")
         }
     }
 
@@ -216,6 +210,18 @@ extension TelemetryRecord {
             s += ",\"kind\":\"climate\""
             if let v = c.temperature { s += ",\"temperature\":\(JSONNumber(v))" }
             if let v = c.humidity { s += ",\"humidity\":\(JSONNumber(v))" }
+        case .handover(let h):
+            // Uplink names are validated to plain characters: no escaping needed.
+            s += ",\"kind\":\"handover\""
+            if let v = h.from { s += ",\"from\":\"\(v)\"" }
+            s += ",\"to\":\"\(h.to)\""
+            if let v = h.fromTechnology { s += ",\"from_tech\":\"\(v.rawValue)\"" }
+            if let v = h.toTechnology { s += ",\"to_tech\":\"\(v.rawValue)\"" }
+            s += ",\"cause\":\"\(h.cause.rawValue)\""
+            if let v = h.registrationDelayMs { s += ",\"delay_ms\":\(JSONNumber(v))" }
+            if let v = h.outageMs { s += ",\"outage_ms\":\(JSONNumber(v))" }
+            if let v = h.lost { s += ",\"lost\":\(v)" }
+            if let lat = h.lat, let lon = h.lon { s += ",\"lat\":\(JSONNumber(lat)),\"lon\":\(JSONNumber(lon))" }
         }
         return s + "}"
     }

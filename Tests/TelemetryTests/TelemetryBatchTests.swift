@@ -28,6 +28,25 @@ import Testing
         #expect(again == batch)
     }
 
+    @Test func parsesAHandoverRecordAndRoundTripsIt() throws {
+        let body = #"""
+            {"records":[{"seq":7,"time":"2006-07-12T10:00:01.5Z","kind":"handover","from":"wlan0","to":"wwan0",
+             "from_tech":"wlan","to_tech":"cellular","cause":"uplink-lost","delay_ms":41.5,"outage_ms":0,"lost":3,
+             "lat":48.1,"lon":-1.6},
+             {"seq":8,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"wlan0","cause":"startup"}]}
+            """#
+        let batch = try TelemetryBatch(json: Data(body.utf8))
+        guard case .handover(let h) = batch.records[0].payload else { Issue.record("not a handover"); return }
+        #expect(h == Handover(from: "wlan0", to: "wwan0", fromTechnology: .wlan, toTechnology: .cellular, cause: .uplinkLost,
+                              registrationDelayMs: 41.5, outageMs: 0, lost: 3, lat: 48.1, lon: -1.6))
+        guard case .handover(let first) = batch.records[1].payload else { Issue.record("not a handover"); return }
+        #expect(first == Handover(from: nil, to: "wlan0", cause: .startup))
+        #expect(try TelemetryBatch(json: batch.jsonData()) == batch)
+        // The JSONSerialization path reads the same fields.
+        let object = try JSONSerialization.jsonObject(with: Data(batch.records[0].jsonObjectText().utf8)) as! [String: Any]
+        #expect(try TelemetryRecord(fields: object) == batch.records[0])
+    }
+
     @Test func acceptsTheLargestSeq() throws {
         let body = #"{"records":[{"seq":18446744073709551615,"time":"2006-07-12T10:00:00Z","kind":"climate","humidity":1}]}"#
         #expect(try TelemetryBatch(json: Data(body.utf8)).records[0].seq == UInt64.max)
@@ -47,6 +66,16 @@ import Testing
         (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"fix","lon":1}]}"#, 0, "missing field \"lat\""),
         (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"climate"}]}"#, 0, "needs"),
         (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"climate","humidity":5},{"seq":2,"time":"2006-07-12T10:00:00Z","kind":"fix","lat":1,"lon":1,"mode":7}]}"#, 1, "mode"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","from":"a","cause":"startup"}]}"#, 0, "missing field \"to\""),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"wlan 0","cause":"startup"}]}"#, 0, "uplink name"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"\u003cb\u003e","cause":"startup"}]}"#, 0, "uplink name"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"a","cause":"teleport"}]}"#, 0, "cause"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"a","cause":"uplink-lost"}]}"#, 0, "needs \"from\""),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"a","cause":"startup","to_tech":"5g"}]}"#, 0, "to_tech"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"a","cause":"startup","delay_ms":-1}]}"#, 0, "delay_ms"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"a","cause":"startup","lost":1.5}]}"#, 0, "lost"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":"a","cause":"startup","lat":1}]}"#, 0, "both"),
+        (#"{"records":[{"seq":1,"time":"2006-07-12T10:00:00Z","kind":"handover","to":7,"cause":"startup"}]}"#, 0, "must be a string"),
         (#"{"rec":[]}"#, nil, "records"),
         (#"[1,2]"#, nil, "JSON object"),
         (#"{"records":[1"#, nil, "not valid JSON"),
