@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "MobilityLinux",
             dependencies: [
-                "Mobility", "CNemoLinux", "Timekeeping",
+                "Mobility", "CNemoLinux", "Timekeeping", "Telemetry",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -161,7 +161,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Timekeeping"], path: "Tests/TestSupport"),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Timekeeping"]),
-        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", "MobilityLinux", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "Timekeeping", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.

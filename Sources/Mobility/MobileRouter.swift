@@ -70,6 +70,8 @@ public struct OutstandingUpdate: Hashable, Sendable {
     public var sequence: UInt16
     public var timestamp: UInt64?
     public var sentAt: Instant
+    /// When the first BU of this registration went out (retransmissions keep it): BU→BA delay.
+    public var firstSentAt: Instant
     public var retransmitAt: Instant
     public var timeout: Duration
     public var deregistration: Bool
@@ -96,6 +98,36 @@ public struct BindingUpdateListEntry: Hashable, Sendable {
     public var expires: Instant?
     public var refreshAt: Instant?
     public var registrations: Int
+    /// First BU to BA of the latest registration that was not a refresh, and when it completed.
+    public var lastRegistrationDelay: Duration?
+    public var lastRegisteredAt: Instant?
+}
+
+/// Why the uplink carrying default traffic changed.
+public enum HandoverReason: String, Hashable, Sendable {
+    /// The first uplink since start-up.
+    case startup
+    /// The uplink (or care-of address) that carried traffic lost its link, address or binding.
+    case uplinkLost = "uplink-lost"
+    /// A more preferred uplink registered while the old one still worked.
+    case preferredUplink = "preferred-uplink"
+}
+
+/// The uplink carrying default traffic changed (a new uplink, or a new care-of address on it).
+public struct HandoverEvent: Hashable, Sendable {
+    public var from: String?
+    public var to: String
+    public var careOf: IPAddress?
+    public var reason: HandoverReason
+    /// First BU to BA of the registration that made `to` usable; zero when it was registered already.
+    public var registrationDelay: Duration
+    /// How long no uplink was registered just before (zero: none).
+    public var outage: Duration
+
+    public init(from: String?, to: String, careOf: IPAddress?, reason: HandoverReason, registrationDelay: Duration, outage: Duration) {
+        self.from = from; self.to = to; self.careOf = careOf; self.reason = reason
+        self.registrationDelay = registrationDelay; self.outage = outage
+    }
 }
 
 /// Mobile router happenings worth a log line or a metric.
@@ -106,7 +138,7 @@ public enum MobileRouterEvent: Hashable, Sendable {
     case rejected(uplink: String, bid: UInt16, status: UInt8, reason: String)
     case bindingLost(uplink: String, bid: UInt16, reason: String)
     /// The uplink carrying default traffic changed.
-    case handover(from: String?, to: String?)
+    case handover(HandoverEvent)
     case homeAgentLostState
     case multipleCareOfRefused
     /// A BA with the sequence number of an outstanding BU whose authenticator does not verify
@@ -145,6 +177,9 @@ public struct MobileRouter: Sendable {
     private var clockOffset: Int64 = 0
     private var recentSends: [Instant] = []
     private var lastDefaultUplink: String?
+    private var lastDefaultCareOf: IPAddress?
+    /// Since when no uplink has been registered (after one was).
+    private var noUplinkSince: Instant?
     private var lastBindingErrorHandled: Instant?
 
     public init(configuration: MobileRouterConfiguration) {
@@ -154,7 +189,8 @@ public struct MobileRouter: Sendable {
         for u in configuration.uplinks {
             bindingUpdateList[u.name] = BindingUpdateListEntry(uplink: u.name, bid: configuration.multipleCareOf ? u.bid : 0, priority: u.priority,
                                                                careOf: nil, state: .idle, lastStatus: nil, outstanding: nil,
-                                                               grantedLifetime: 0, expires: nil, refreshAt: nil, registrations: 0)
+                                                               grantedLifetime: 0, expires: nil, refreshAt: nil, registrations: 0,
+                                                               lastRegistrationDelay: nil, lastRegisteredAt: nil)
         }
     }
 
@@ -204,7 +240,7 @@ public struct MobileRouter: Sendable {
             }
         }
         if !multipleCareOfActive { chooseSingleCareOf(now: now, into: &out) }
-        noteHandover(into: &out)
+        noteHandover(now: now, into: &out)
         return out
     }
 
@@ -254,7 +290,7 @@ public struct MobileRouter: Sendable {
         case .bindingUpdate:
             count("dropped_unexpected_message")
         }
-        noteHandover(into: &out)
+        noteHandover(now: now, into: &out)
         return out
     }
 
@@ -288,7 +324,7 @@ public struct MobileRouter: Sendable {
                 sendRegistration(name, now: now, into: &out)
             }
         }
-        noteHandover(into: &out)
+        noteHandover(now: now, into: &out)
         return out
     }
 
@@ -319,7 +355,7 @@ public struct MobileRouter: Sendable {
             bindingUpdateList[name]?.state = .idle
             bindingUpdateList[name]?.outstanding = nil
         }
-        noteHandover(into: &out)
+        noteHandover(now: now, into: &out)
         return out
     }
 
@@ -455,8 +491,10 @@ public struct MobileRouter: Sendable {
         let bu = BindingUpdate(sequence: seq, flags: flags, lifetime: units, options: options)
         let authCoA = coa.asIPv6
         out.signals.append(UplinkSignal(uplink: name, signal: signal(.bindingUpdate(bu), careOf: coa, authCareOf: authCoA)))
-        e.outstanding = OutstandingUpdate(sequence: seq, timestamp: ts, sentAt: now, retransmitAt: now + timeout, timeout: timeout,
-                                          deregistration: false, careOfForAuthentication: authCoA, via: name)
+        // A retransmission, or a BU resent after a resynchronisation, belongs to the same registration.
+        let firstSentAt = e.outstanding.flatMap { $0.deregistration ? nil : $0.firstSentAt } ?? now
+        e.outstanding = OutstandingUpdate(sequence: seq, timestamp: ts, sentAt: now, firstSentAt: firstSentAt, retransmitAt: now + timeout,
+                                          timeout: timeout, deregistration: false, careOfForAuthentication: authCoA, via: name)
         if e.state != .registered { e.state = .registering }
         bindingUpdateList[name] = e
         recentSends.append(now)
@@ -483,8 +521,8 @@ public struct MobileRouter: Sendable {
         let bu = BindingUpdate(sequence: seq, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 0, options: options)
         out.signals.append(UplinkSignal(uplink: via, signal: signal(.bindingUpdate(bu), careOf: viaCoA, authCareOf: .unspecified)))
         e.state = .deregistering
-        e.outstanding = OutstandingUpdate(sequence: seq, timestamp: ts, sentAt: now, retransmitAt: now + timeout, timeout: timeout,
-                                          deregistration: true, careOfForAuthentication: .unspecified, via: via)
+        e.outstanding = OutstandingUpdate(sequence: seq, timestamp: ts, sentAt: now, firstSentAt: now, retransmitAt: now + timeout,
+                                          timeout: timeout, deregistration: true, careOfForAuthentication: .unspecified, via: via)
         bindingUpdateList[name] = e
         recentSends.append(now)
         count("binding_updates_sent")
@@ -635,6 +673,10 @@ public struct MobileRouter: Sendable {
         e.expires = o.sentAt + .seconds(granted)
         e.refreshAt = o.sentAt + .seconds(min(advice ?? granted * 3 / 4, granted * 3 / 4 == 0 ? granted : granted * 3 / 4))
         e.registrations += 1
+        if !wasRegistered {
+            e.lastRegistrationDelay = now - o.firstSentAt
+            e.lastRegisteredAt = now
+        }
         bindingUpdateList[name] = e
         if wasRegistered {
             out.events.append(.refreshed(uplink: name, bid: e.bid, lifetime: granted))
@@ -676,13 +718,32 @@ public struct MobileRouter: Sendable {
         }
     }
 
-    private mutating func noteHandover(into out: inout MobileRouterOutput) {
+    private mutating func noteHandover(now: Instant, into out: inout MobileRouterOutput) {
         // A gap with no registered uplink is not a handover by itself; the next uplink to carry
-        // default traffic completes it.
-        guard let now = defaultUplink else { return }
-        if now != lastDefaultUplink {
-            out.events.append(.handover(from: lastDefaultUplink, to: now))
-            lastDefaultUplink = now
+        // default traffic completes it, and the gap is its outage.
+        guard let to = defaultUplink else {
+            if lastDefaultUplink != nil, noUplinkSince == nil { noUplinkSince = now }
+            return
         }
+        let careOf = careOfAddresses[to]
+        // Back on the same uplink and address after an outage counts too: the outage needs its record.
+        guard to != lastDefaultUplink || careOf != lastDefaultCareOf || noUplinkSince != nil else { return }
+        let reason: HandoverReason
+        if let from = lastDefaultUplink {
+            // Its link and address are as they were (with one care-of address the HA has just
+            // replaced its binding, so its binding state does not tell).
+            let fromStillWorks = noUplinkSince == nil && from != to && bindingUpdateList[from]?.state != .failed
+                && careOfAddresses[from] != nil && careOfAddresses[from] == lastDefaultCareOf
+            reason = fromStillWorks ? .preferredUplink : .uplinkLost
+        } else {
+            reason = .startup
+        }
+        let entry = bindingUpdateList[to]
+        let delay = entry?.lastRegisteredAt == now ? entry?.lastRegistrationDelay ?? .zero : .zero
+        out.events.append(.handover(HandoverEvent(from: lastDefaultUplink, to: to, careOf: careOf, reason: reason,
+                                                  registrationDelay: delay, outage: noUplinkSince.map { now - $0 } ?? .zero)))
+        lastDefaultUplink = to
+        lastDefaultCareOf = careOf
+        noUplinkSince = nil
     }
 }

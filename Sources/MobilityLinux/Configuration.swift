@@ -1,5 +1,6 @@
 import Foundation
 import Mobility
+import Telemetry
 
 /// A mobile router account in the HA's configuration file.
 public struct MobileRouterAccountFile: Codable, Sendable {
@@ -50,6 +51,8 @@ public struct UplinkFile: Codable, Sendable {
     /// The access router; when set, the MR installs "from CoA lookup table 200+BID" with a default
     /// route via it each time the uplink comes up, so outer packets always leave by this uplink.
     public var gateway: String?
+    /// The access technology, for SONAR records and the map: wlan, cellular, ethernet, satellite or other.
+    public var technology: String?
 }
 
 /// The MR's mobile network (ingress) link.
@@ -233,6 +236,12 @@ extension MobileRouterFile {
         for (j, u) in uplinks.enumerated() {
             if u.bid == 0 { throw ConfigurationError("uplinks[\(j)].bid: 0 is reserved (BIDs are 1-65535, RFC 5648)") }
             try checkRange(u.priority, 1...127, field: "uplinks[\(j)].priority")
+            if let t = u.technology, AccessTechnology(rawValue: t) == nil {
+                throw ConfigurationError("uplinks[\(j)].technology '\(t)' is not one of \(AccessTechnology.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard Handover.isValidUplinkName(u.name) else {
+                throw ConfigurationError("uplinks[\(j)].name '\(u.name)' is not an interface name (1-32 characters of A-Z a-z 0-9 . _ -)")
+            }
             for (i, v) in uplinks.enumerated() where i < j {
                 if v.name == u.name { throw ConfigurationError("uplinks[\(j)].name '\(u.name)' is also uplinks[\(i)].name") }
                 if v.bid == u.bid { throw ConfigurationError("uplinks[\(j)].bid \(u.bid) is also uplinks[\(i)].bid: BIDs must be unique") }

@@ -4,6 +4,7 @@ import Logging
 import Mobility
 import NIOCore
 import Synchronization
+import Telemetry
 import Timekeeping
 
 /// `nemo mr` around the sans-I/O `MobileRouter`: watches the uplinks through rtnetlink, keeps one
@@ -16,6 +17,10 @@ public final class MobileRouterService: Sendable {
         var data = DataPathCounters()
         /// One socket per usable uplink, bound to its care-of address.
         var sockets: [String: UDPSocket] = [:]
+        /// Handovers as SONAR records, for the onboard agent to collect.
+        var sonar: SonarLog
+        /// `data.droppedNoBinding` at the last handover.
+        var droppedAtLastHandover = 0
     }
 
     /// The links and addresses rtnetlink reported: the receive loop's own (`run`).
@@ -36,6 +41,7 @@ public final class MobileRouterService: Sendable {
     private let changes: RouteNetlinkSocket
     private let monitor: RouteNetlinkSocket
     private let families: [String: String]
+    private let technologies: [String: AccessTechnology]
     private let advertiser: RouterAdvertiser?
 
     public init(file: MobileRouterFile, logger: Logger, clock: any InstantClock = SystemClock()) throws {
@@ -43,10 +49,16 @@ public final class MobileRouterService: Sendable {
         self.file = file
         self.logger = logger
         configuration = try file.mobileRouterConfiguration()
-        state = Mutex(State(router: MobileRouter(configuration: configuration)))
+        let instance = (0..<4).map { _ in String(UInt16.random(in: 0...UInt16.max), radix: 16) }.joined(separator: "-")
+        state = Mutex(State(router: MobileRouter(configuration: configuration), sonar: SonarLog(instance: instance)))
         var f: [String: String] = [:]
-        for u in file.uplinks { f[u.name] = u.family ?? "any" }
+        var t: [String: AccessTechnology] = [:]
+        for u in file.uplinks {
+            f[u.name] = u.family ?? "any"
+            t[u.name] = u.technology.flatMap(AccessTechnology.init(rawValue:))
+        }
         families = f
+        technologies = t
         (tun, tunIndex) = try openTunnel(file)
         changes = try RouteNetlinkSocket(subscribe: false)
         monitor = try RouteNetlinkSocket(subscribe: true)
@@ -122,9 +134,18 @@ public final class MobileRouterService: Sendable {
                 logger.error("binding refused", metadata: ["uplink": "\(u)", "bid": "\(bid)", "status": "\(status)", "reason": "\(reason)"])
             case .bindingLost(let u, let bid, let reason):
                 logger.info("binding lost", metadata: ["uplink": "\(u)", "bid": "\(bid)", "reason": "\(reason)"])
-            case .handover(let from, let to):
-                state.withLock { $0.data.handovers += 1 }
-                logger.notice("handover", metadata: ["from": "\(from ?? "-")", "to": "\(to ?? "-")"])
+            case .handover(let h):
+                let record = state.withLock { s -> Handover in
+                    s.data.handovers += 1
+                    let lost = max(0, s.data.droppedNoBinding - s.droppedAtLastHandover)
+                    s.droppedAtLastHandover = s.data.droppedNoBinding
+                    let record = Handover(h, technology: { technologies[$0] }, lost: UInt64(lost))
+                    s.sonar.append(record, at: clock.now())
+                    return record
+                }
+                logger.notice("handover", metadata: ["from": "\(h.from ?? "-")", "to": "\(h.to)", "cause": "\(record.cause.rawValue)",
+                                                     "registration_ms": "\(record.registrationDelayMs ?? 0)", "outage_ms": "\(record.outageMs ?? 0)",
+                                                     "lost": "\(record.lost ?? 0)"])
             case .homeAgentLostState:
                 logger.warning("home agent lost our bindings (restart?); registering again")
             case .multipleCareOfRefused:
@@ -266,6 +287,15 @@ public final class MobileRouterService: Sendable {
             }
             if let (s, e) = target { s.send(read, to: e) }
         }
+    }
+
+    /// The answer to the control socket's `sonar AFTER` (SonarLog.answer); nil for other commands.
+    /// A missing or unreadable AFTER counts as 0 (everything held).
+    public func sonarAnswer(_ command: String) -> String? {
+        let words = command.split(separator: " ")
+        guard words.first == "sonar" else { return nil }
+        let after = words.count > 1 ? UInt64(words[1]) ?? 0 : 0
+        return state.withLock { $0.sonar.answer(after: after) }
     }
 
     /// De-registers all bindings (best effort), for a clean shutdown.

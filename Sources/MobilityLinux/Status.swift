@@ -61,10 +61,14 @@ public struct NemoStatus: Codable, Sendable {
 public final class ControlServer: Sendable {
     private let path: String
     private let status: @Sendable () -> NemoStatus
+    /// Answers the daemon's own commands (e.g. the MR's `sonar AFTER`); nil: not one of them.
+    private let commands: @Sendable (String) -> String?
 
-    public init(path: String, metricsPort: UInt16?, status: @escaping @Sendable () -> NemoStatus) throws {
+    public init(path: String, metricsPort: UInt16?, status: @escaping @Sendable () -> NemoStatus,
+                commands: @escaping @Sendable (String) -> String? = { _ in nil }) throws {
         self.path = path
         self.status = status
+        self.commands = commands
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         unlink(path)
@@ -132,20 +136,24 @@ public final class ControlServer: Sendable {
         // Nothing within the timeout: no answer (the other end is idle or gone).
         guard n > 0 else { return }
         let request = String(decoding: buffer[0..<n], as: UTF8.self)
-        let s = status()
         var answer: String
         if http {
-            let body = s.prometheus
+            let body = status().prometheus
             answer = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         } else {
             let command = request.split(whereSeparator: \.isNewline).first.map(String.init) ?? "status"
-            switch command {
-            case "json":
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                answer = (try? String(decoding: encoder.encode(s), as: UTF8.self)) ?? "{}"
-            case "metrics": answer = s.prometheus
-            default: answer = s.text
+            if let own = commands(command) {
+                answer = own
+            } else {
+                let s = status()
+                switch command {
+                case "json":
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    answer = (try? String(decoding: encoder.encode(s), as: UTF8.self)) ?? "{}"
+                case "metrics": answer = s.prometheus
+                default: answer = s.text
+                }
             }
             answer += "\n"
         }

@@ -29,6 +29,11 @@ public struct AgentConfiguration: Sendable {
     public var exitAfterReplay = false
     /// How long a stop (SIGTERM) may spend uploading what is left.
     public var flushTimeout: Duration = .seconds(5)
+    /// The control socket of the vehicle's mobile router (`nemo mr --control`): its handovers
+    /// become SONAR records in the outbox. Nil: no mobile router.
+    public var mobileRouterControl: String?
+    /// How often the mobile router is asked for new handovers.
+    public var sonarInterval: Duration = .seconds(1)
 
     public init(server: URL, token: String, dataFolder: String, gps: GPSSourceConfig, climate: ClimateSourceConfig,
                 camera: CameraSourceConfig) {
@@ -46,6 +51,8 @@ public final class AgentRunner: Sendable {
     public let outbox: Outbox
     let logger: Logger
     let lastPosition = Mutex<(Double, Double)?>(nil)
+    /// Positions by arrival, for the handovers the mobile router reports.
+    let recentPositions = Mutex(RecentPositions())
     /// Where the runner reads "now": `SystemClock` in the program.
     let clock: any InstantClock
 
@@ -96,6 +103,9 @@ public final class AgentRunner: Sendable {
                     if let gpsEvents { sensorGroup.addTask { await self.consumeGPS(gpsEvents, wake: wake); return "gps" } }
                     sensorGroup.addTask { await self.consumeClimate(clock: clock, wake: wake); return "climate" }
                     sensorGroup.addTask { await self.consumePictures(clock: clock, wake: wake); return "camera" }
+                    if let control = c.mobileRouterControl {
+                        sensorGroup.addTask { await self.collectHandovers(from: control, clock: clock, wake: wake); return "mobile router" }
+                    }
                     if c.exitAfterReplay && isReplay {
                         // When the GPS replay ends, the ride is over.
                         while let finished = await sensorGroup.next(), finished != "gps" {}
@@ -157,6 +167,7 @@ public final class AgentRunner: Sendable {
             switch event {
             case .fix(let f):
                 lastPosition.withLock { $0 = (f.latitude, f.longitude) }
+                notePosition(lat: f.latitude, lon: f.longitude)
                 store(.fix(Fix(f), time: Timestamp(f.time)), wake: wake)
             case .connected(let address):
                 logger.info("GPS: connected to \(address)")
@@ -218,5 +229,66 @@ public final class AgentRunner: Sendable {
         } catch {
             logger.error("camera stopped: \(error)")
         }
+    }
+}
+
+extension AgentRunner {
+    /// Asks the mobile router for its new handovers every `sonarInterval` and stores each as a
+    /// SONAR record (`collectHandoversOnce`).
+    func collectHandovers(from control: String, clock: VehicleClock, wake: AsyncStream<Void>.Continuation) async {
+        var reachable: Bool?
+        while !Task.isCancelled {
+            do {
+                // Blocking for at most two seconds per query on a local socket.
+                let stored = try collectHandoversOnce(clock: clock) { command throws(ControlSocketError) in
+                    try ControlSocketClient.query(path: control, command: command)
+                }
+                if reachable != true { logger.info("SONAR: collecting handovers from the mobile router at \(control)") }
+                reachable = true
+                if stored > 0 { wake.yield() }
+            } catch let error as ControlSocketError {
+                if reachable != false { logger.warning("SONAR: \(error); retrying every \(configuration.sonarInterval)") }
+                reachable = false
+            } catch {
+                logger.error("SONAR: \(error)")
+            }
+            try? await Task.sleep(for: configuration.sonarInterval)
+        }
+    }
+
+    /// One round: asks the router (`query` sends one control command and returns the answer) for
+    /// the handovers after the last one stored, and stores each on the vehicle's time line with
+    /// where the vehicle was, together with how far the router's log is collected, so a restart of
+    /// either side loses and repeats nothing. Returns how many it stored.
+    func collectHandoversOnce(clock: VehicleClock, query: (String) throws -> [UInt8]) throws -> Int {
+        let cursor = try outbox.sonarCursor()
+        var answer = try SonarAnswer(json: query("sonar \(cursor?.after ?? 0)"))
+        if let cursor, cursor.instance != answer.instance, cursor.after > 0 {
+            // The router restarted: its numbers begin again.
+            logger.info("SONAR: the mobile router restarted (log \(cursor.instance) → \(answer.instance)); collecting its new log from the start")
+            answer = try SonarAnswer(json: query("sonar 0"))
+        }
+        if answer.missed > 0 {
+            logger.warning("SONAR: the mobile router let go of \(answer.missed) handover record(s) before they were collected")
+        }
+        var stored = 0
+        for record in answer.records {
+            guard case .handover(var handover) = record.payload else { continue }
+            let happened = record.time.instant
+            if let p = recentPositions.withLock({ $0.position(at: happened) }) {
+                handover.lat = p.lat
+                handover.lon = p.lon
+            }
+            let time = Timestamp(clock.vehicleTime(atWall: happened))
+            try outbox.append(.handover(handover, time: time), sonarCursor: SonarCursor(instance: answer.instance, after: record.seq))
+            stored += 1
+        }
+        return stored
+    }
+
+    /// Notes a position as arrived now (what the GPS consumer does for each fix).
+    func notePosition(lat: Double, lon: Double) {
+        let arrived = clock.now()
+        recentPositions.withLock { $0.add(lat: lat, lon: lon, at: arrived) }
     }
 }

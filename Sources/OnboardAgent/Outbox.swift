@@ -39,17 +39,20 @@ public enum NewReading: Sendable, Hashable {
     case fix(Fix, time: Timestamp)
     case climate(ClimateReading, time: Timestamp)
     case picture(jpeg: [UInt8], time: Timestamp, lat: Double?, lon: Double?)
+    /// A SONAR handover record from the vehicle's mobile router.
+    case handover(Handover, time: Timestamp)
 
     var kind: RecordKind {
         switch self {
         case .fix: .fix
         case .climate: .climate
         case .picture: .picture
+        case .handover: .handover
         }
     }
     var time: Timestamp {
         switch self {
-        case .fix(_, let t), .climate(_, let t), .picture(_, let t, _, _): t
+        case .fix(_, let t), .climate(_, let t), .picture(_, let t, _, _), .handover(_, let t): t
         }
     }
 }
@@ -168,12 +171,24 @@ public final class Outbox: Sendable {
     /// Returns the number and what the cap dropped (nil when nothing).
     @discardableResult
     public func append(_ reading: NewReading) throws -> (seq: UInt64, dropped: OutboxDrop?) {
+        try append(reading, sonarCursor: nil)
+    }
+
+    /// Stores a handover record and, in the same transaction, how far the router's SONAR log has
+    /// been collected: a crash between the two can neither lose the record nor store it twice.
+    @discardableResult
+    public func append(_ reading: NewReading, sonarCursor: SonarCursor?) throws -> (seq: UInt64, dropped: OutboxDrop?) {
         try db.write { db in
+            if let c = sonarCursor {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('sonar_instance', ?), ('sonar_after', ?)",
+                               arguments: [c.instance, Int64(bitPattern: c.after)])
+            }
             let seq = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_seq'")!
             let record: TelemetryRecord?
             switch reading {
             case .fix(let f, let t): record = TelemetryRecord(seq: UInt64(bitPattern: seq), time: t, payload: .fix(f))
             case .climate(let c, let t): record = TelemetryRecord(seq: UInt64(bitPattern: seq), time: t, payload: .climate(c))
+            case .handover(let h, let t): record = TelemetryRecord(seq: UInt64(bitPattern: seq), time: t, payload: .handover(h))
             case .picture: record = nil
             }
             if let record {
@@ -213,7 +228,16 @@ public final class Outbox: Sendable {
         return drop.bytes > 0 ? drop : nil
     }
 
-    /// The oldest pending fix and climate records, in sequence order (at most `limit`, at most
+    /// How far the router's SONAR log has been collected (nil: never).
+    public func sonarCursor() throws -> SonarCursor? {
+        try db.read { db in
+            guard let instance = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sonar_instance'"),
+                  let after = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sonar_after'") else { return nil }
+            return SonarCursor(instance: instance, after: UInt64(bitPattern: after))
+        }
+    }
+
+    /// The oldest pending fix, climate and handover records, in sequence order (at most `limit`, at most
     /// `maxBytes` of JSON).
     /// A row that no longer validates (an older agent's rules, a hand-edited or damaged file) is
     /// quarantined here with the reason, so it neither blocks the head of the queue nor is retried
@@ -223,7 +247,7 @@ public final class Outbox: Sendable {
         try db.write { db in
             while true {
                 let rows = try Row.fetchAll(db, sql: """
-                    SELECT seq, body, size FROM outbox WHERE kind IN ('fix', 'climate') AND quarantine IS NULL
+                    SELECT seq, body, size FROM outbox WHERE kind IN ('fix', 'climate', 'handover') AND quarantine IS NULL
                     ORDER BY seq LIMIT ?
                     """, arguments: [max(1, limit)])
                 var out: [TelemetryRecord] = []

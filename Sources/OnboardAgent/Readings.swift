@@ -69,7 +69,11 @@ public struct VehicleClock: InstantClock {
     }
 
     /// The vehicle's time now.
-    public func now() -> Instant {
-        start + .saturatingSeconds((clock.now() - realStart).secondsValue * speed)
+    public func now() -> Instant { vehicleTime(atWall: clock.now()) }
+
+    /// The vehicle's time at a moment of the wall clock (`clock`'s time line), e.g. when the mobile
+    /// router reported a handover.
+    public func vehicleTime(atWall moment: Instant) -> Instant {
+        start + .saturatingSeconds((moment - realStart).secondsValue * speed)
     }
 }

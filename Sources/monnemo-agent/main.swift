@@ -42,6 +42,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Slowest uplink to allow for, in KiB/s: an upload of N KiB may take request-timeout + N / this seconds.") var minUploadRate: Double = 8
     @Option(help: "Shortest gap between uploads, seconds.") var uploadInterval: Double = 1
     @Option(help: "Most records per batch (the API allows 1000).") var batchLimit: Int = 500
+    @Option(help: "The vehicle's mobile router's control socket (nemo mr's --control, e.g. /run/nemo/mr.sock): its handovers go to the map as SONAR records, through the outbox like fixes.")
+    var mobileRouter: String?
     @Option(help: "Log level: debug, info, warning, error.") var logLevel: String = "info"
 
     func validate() throws {
@@ -123,6 +125,7 @@ struct Run: AsyncParsableCommand {
         c.uploadInterval = .milliseconds(Int64(uploadInterval * 1000))
         c.batchLimit = max(1, min(batchLimit, TelemetryBatch.maximumRecords))
         c.exitAfterReplay = exitAfterReplay
+        c.mobileRouterControl = mobileRouter
         let runner = try AgentRunner(configuration: c)
 
         // SIGTERM/SIGINT cancel the run; the runner then uploads what it can and returns.

@@ -29,8 +29,9 @@ struct DaemonOptions: ParsableArguments {
     /// Serves `nemo status` on the file's control socket (or `defaultControl`) and metrics on its
     /// metrics port, if any.
     static func serveStatus(of file: some DaemonFile, defaultControl: String,
-                            status: @escaping @Sendable () -> NemoStatus) throws -> ControlServer {
-        try ControlServer(path: file.control ?? defaultControl, metricsPort: file.metricsPort, status: status)
+                            status: @escaping @Sendable () -> NemoStatus,
+                            commands: @escaping @Sendable (String) -> String? = { _ in nil }) throws -> ControlServer {
+        try ControlServer(path: file.control ?? defaultControl, metricsPort: file.metricsPort, status: status, commands: commands)
     }
 }
 

@@ -24,7 +24,8 @@ struct MobileRouterCommand: ParsableCommand {
         if let lifetime { file.lifetime = lifetime }
         let logger = logging.logger("nemo.mr")
         let service = try MobileRouterService(file: file, logger: logger)
-        _ = try DaemonOptions.serveStatus(of: file, defaultControl: "/run/nemo/mr.sock") { service.status() }
+        _ = try DaemonOptions.serveStatus(of: file, defaultControl: "/run/nemo/mr.sock", status: { service.status() },
+                                          commands: { service.sonarAnswer($0) })
         signal(SIGTERM, SIG_IGN)
         let term = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
         term.setEventHandler {

@@ -15,7 +15,14 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "Print Prometheus metrics text.")
     var metrics = false
 
+    @Flag(name: .long, help: "Print the mobile router's SONAR handover records (JSON, as the onboard agent collects them).")
+    var sonar = false
+
+    @Option(name: .long, help: "With --sonar: only records numbered above this.")
+    var after: UInt64 = 0
+
     func run() throws {
-        print(try ControlServer.query(path: control, command: json ? "json" : metrics ? "metrics" : "status"), terminator: "")
+        let command = sonar ? "sonar \(after)" : json ? "json" : metrics ? "metrics" : "status"
+        print(try ControlServer.query(path: control, command: command), terminator: "")
     }
 }

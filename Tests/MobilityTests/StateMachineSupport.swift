@@ -115,6 +115,16 @@ struct Harness {
         deliver(mr.tick(now: now))
     }
 
+    /// The handovers the MR reported, in order.
+    var handovers: [HandoverEvent] {
+        mrEvents.compactMap { if case .handover(let h) = $0 { return h }; return nil }
+    }
+
+    /// Whether the MR reported a handover of default traffic from `from` to `to`.
+    func handedOver(from: String?, to: String) -> Bool {
+        handovers.contains { $0.from == from && $0.to == to }
+    }
+
     func udp(to port: UInt16, protocol p: UInt8 = 17, from sport: UInt16 = 9) -> FlowKey {
         FlowKey(source: .v6(v6("2001:db8:c::5")), destination: .v6(v6("2001:db8:aaaa:1::5")), nextHeader: p, sourcePort: sport, destinationPort: port)
     }

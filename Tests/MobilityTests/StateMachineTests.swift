@@ -61,8 +61,51 @@ struct StateMachineTests {
         // The default uplink is WLAN throughout: losing cellular is no handover of default traffic.
         #expect(!h.mrEvents.contains { if case .handover = $0 { return true }; return false })
         h.down("wlan")
-        #expect(h.mrEvents.contains(.handover(from: "wlan", to: "cell")))
+        #expect(h.handedOver(from: "wlan", to: "cell"))
         #expect(h.ha.downlinkPaths(for: h.udp(to: 53)) == [h.path("cell")])
+    }
+
+    @Test("SONAR: each handover says why, how long its registration took and how long there was no uplink")
+    func handoverDetails() throws {
+        var h = Harness()
+        // The first registration's BUs are lost for a while: its delay runs from the first BU.
+        h.dropToHA = true
+        h.up("wlan", wlanCoA)
+        let firstBU = try #require(h.sent.first?.0)
+        h.advance(by: .milliseconds(2500))
+        h.dropToHA = false
+        h.advance(by: .seconds(10))
+        let startup = try #require(h.handovers.first)
+        #expect(startup.from == nil && startup.to == "wlan" && startup.reason == .startup && startup.outage == .zero)
+        let acknowledged = try #require(h.mr.bindingUpdateList["wlan"]?.lastRegisteredAt)
+        #expect(startup.registrationDelay == acknowledged - firstBU)
+        #expect(startup.registrationDelay >= .milliseconds(2500))
+        h.up("cell", cellCoA)
+        h.mrEvents = []
+        // Losing the uplink in use: cellular was registered already, so no delay and no outage.
+        h.down("wlan")
+        #expect(h.handovers == [HandoverEvent(from: "wlan", to: "cell", careOf: cellCoA, reason: .uplinkLost, registrationDelay: .zero, outage: .zero)])
+        // WLAN back: the preferred uplink takes over once registered.
+        h.mrEvents = []
+        h.up("wlan", wlanCoA)
+        #expect(h.handovers.map(\.reason) == [.preferredUplink])
+        #expect(h.handovers.first?.from == "cell" && h.handovers.first?.to == "wlan")
+        // Both lost, three seconds without any uplink, then cellular: an outage of three seconds.
+        h.mrEvents = []
+        h.down("wlan")
+        h.down("cell")
+        h.advance(by: .seconds(3))
+        h.up("cell", cellCoA)
+        let afterOutage = try #require(h.handovers.last)
+        // Back on the uplink it had: still a record, so the gap on the map has its explanation.
+        #expect(afterOutage.from == "cell" && afterOutage.to == "cell")
+        #expect(afterOutage.reason == .uplinkLost && afterOutage.outage == .seconds(3))
+        // A new care-of address on the uplink in use (another hotspot) is a handover too.
+        h.mrEvents = []
+        let otherCellCoA = IPAddress("2001:db8:2::200")!
+        h.up("cell", otherCellCoA)
+        #expect(h.handovers.map(\.to) == ["cell"])
+        #expect(h.handovers.first?.careOf == otherCellCoA && h.handovers.first?.reason == .uplinkLost)
     }
 
     @Test("Refresh before expiry keeps bindings for hours")
@@ -241,7 +284,7 @@ struct StateMachineTests {
         h.down("wlan")
         #expect(h.ha.cache[mrHome]?.bindings[0]?.path == h.path("cell"))
         #expect(h.mr.defaultUplink == "cell")
-        #expect(h.mrEvents.contains(.handover(from: "wlan", to: "cell")))
+        #expect(h.handedOver(from: "wlan", to: "cell"))
         h.up("wlan", wlanCoA)
         #expect(h.ha.cache[mrHome]?.bindings[0]?.path == h.path("wlan"))
         #expect(h.mr.defaultUplink == "wlan")
