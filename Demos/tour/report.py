@@ -144,7 +144,7 @@ def stored_readings(database, vid):
     import sqlite3
     db = sqlite3.connect(f'file:{database}?mode=ro', uri=True)
     try:
-        out = {k: [] for k in ('fix', 'climate', 'picture')}
+        out = {k: [] for k in ('fix', 'climate', 'picture', 'handover')}
         for seq, kind in db.execute('SELECT seq, kind FROM record WHERE vehicle_id = ?', (vid,)):
             out.setdefault(kind, []).append(seq)
         return out
@@ -293,7 +293,7 @@ class Footprint:
 
 
 # ---- the report -------------------------------------------------------------------------------
-def build(tour, video, video_sent, mr, agents, stored, listed):
+def build(tour, video, video_sent, mr, mr_final, agents, stored, listed):
     VEHICLES, ACCESS = tour.vehicles, tour.access
     since = tour.ride_started
     hands = handovers(tour.events, VEHICLES, ACCESS, since)
@@ -313,6 +313,7 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
                 by_type[h['type']] = by_type.get(h['type'], 0) + 1
         mine = [g for g in gaps if g['vehicle'] == v.id]
         status = mr.get(v.id) or {}
+        final = (mr_final.get(v.id) or {}).get('counters') or {}
         vehicles[v.id] = {
             'name': v.name,
             'readings': {'sent': sent, 'stored': len(stored_set), 'lost': sent - len(stored_set),
@@ -320,6 +321,9 @@ def build(tour, video, video_sent, mr, agents, stored, listed):
                          'dropped_by_cap_or_refused': dropped, 'outbox_left': ob.get('depth'),
                          'drain_exit_status': agents[v.id]['drain_status']},
             'handovers': sum(by_type.values()), 'handovers_by_type': by_type,
+            # SONAR: the router's handovers (its counter once the agent had stopped) against the
+            # handover records the map server stored through the agent's outbox.
+            'sonar': {'router_handovers': final.get('handovers'), 'records_stored': len(got.get('handover', []))},
             'outages': len(mine), 'outage_seconds': round(sum(((g['to'] or tour.ride_ended) - g['from']) for g in mine), 1),
             'probes': probe_losses(probe_dir, v.id, hands, gaps),
             'mobile_router': {'bindings': [{k: b.get(k) for k in ('uplink', 'state', 'bid', 'careOf') if k in b}
@@ -390,6 +394,8 @@ def text(r):
                      f'pictures {rd["by_kind_stored"].get("picture")})')
         lines.append(f'    handovers {v["handovers"]}: ' + (', '.join(f'{k} ×{n}' for k, n in sorted(v['handovers_by_type'].items())) or 'none')
                      + f'; outages {v["outages"]} ({v["outage_seconds"]} s without any uplink)')
+        so = v.get('sonar') or {}
+        lines.append(f'    SONAR: the mobile router made {so.get("router_handovers")} handover records, the map server stored {so.get("records_stored")}')
         lines.append(f'    probes ({p["sent"]} sent both ways): lost {p["handover"]} around handovers, '
                      f'{p["outage"]} in outages, {p["other"]} elsewhere (link loss)')
     t = r['totals']

@@ -59,6 +59,8 @@ PROBE_RATE = 50           # probe packets per second, each way, per vehicle
 CALL_SECONDS = 30         # one call lasts this long; the bicycle calls again when it ends
 VIDEO_PORTS = (5004, 5006)
 RELAY_PORT = 4000
+# Each access network's technology, as the mobile routers' SONAR records name it.
+TECHNOLOGY = {'wlan': 'wlan', 'cell': 'cellular'}
 SIP_PORT = 5060            # kamailio, the registrar and proxy (the correspondent itself without it)
 CORRESPONDENT_PORT = 5070  # the correspondent, registered at kamailio as `tour`
 
@@ -182,7 +184,8 @@ class Tour:
             key = secrets.token_hex(16)      # a fresh RFC 4285 key per run
             routers.append({'homeAddress': v.home_address, 'nai': f'{v.id}@tour.example', 'spi': 256 + i, 'key': key,
                             'prefixes': [v.prefix], 'maximumLifetime': 600, 'duplicateDownlink': True})
-            uplinks = [{'name': t, 'bid': n, 'priority': n, 'family': spec['family'], 'gateway': v.gateway(n, spec['family'])}
+            uplinks = [{'name': t, 'bid': n, 'priority': n, 'family': spec['family'], 'gateway': v.gateway(n, spec['family']),
+                        'technology': TECHNOLOGY.get(t, 'other')}
                        for n, (t, spec) in enumerate(self.access.items(), start=1)]
             mr = {'homeAddress': v.home_address, 'homeAgentAddress': '2001:db8:ffff::1',
                   'homeAgentEndpoints': [topology.HA_OUTER, topology.HA_OUTER4], 'prefixes': [v.prefix], 'spi': 256 + i, 'key': key,
@@ -360,7 +363,9 @@ class Tour:
                 '--data', os.path.join(self.data, 'agents', v.id), '--gpx', os.path.join(ROOT, 'Sensors', 'traces', f'tdf-{v.route}.gpx'),
                 '--speed', str(self.args.speed * v.pace), '--loop', '--climate', 'synthetic', '--climate-interval', '10',
                 '--camera', 'test', '--picture-interval', '30', '--picture-size', '320x240',
-                '--retry-cap', '2', '--request-timeout', '5'])
+                '--retry-cap', '2', '--request-timeout', '5',
+                # Its router's handovers go to the map as SONAR records (a Unix socket: reachable from this namespace).
+                '--mobile-router', f'{self.data}/run/mr-{v.id}.sock'])
         car = self.camera
         if car is None:
             self.next_call = time.time() + 2
@@ -472,10 +477,13 @@ class Tour:
             st = subprocess.run([self.tool('monnemo-agent'), 'status', '--data', os.path.join(self.data, 'agents', v.id), '--json'],
                                 capture_output=True, text=True)
             agents[v.id] = {'drain_status': d.returncode, 'outbox': json.loads(st.stdout) if st.returncode == 0 else None}
+        # The routers' handover counters once every agent has collected its router's last records.
+        mr_final = {v.id: self.mr_status(v) for v in self.vehicles}
         stored = {v.id: report.stored_readings(os.path.join(self.data, 'server', 'monnemo.sqlite'), v.id) for v in self.vehicles}
         listed = report.get_json(f'http://127.0.0.1:{self.args.port}/api/v1/vehicles')
         self.procs.stop('correspondent', timeout=15)
-        return report.build(self, video=video, video_sent=video_sent, mr=mr, agents=agents, stored=stored, listed=listed)
+        return report.build(self, video=video, video_sent=video_sent, mr=mr, mr_final=mr_final, agents=agents, stored=stored,
+                            listed=listed)
 
     def run(self):
         self.stopping = False

@@ -254,6 +254,12 @@ extension AgentRunner {
             }
             try? await Task.sleep(for: configuration.sonarInterval)
         }
+        // Stopping: one last round, so a handover just before the stop is not left to the next start.
+        if let stored = try? collectHandoversOnce(clock: clock, query: { command throws(ControlSocketError) in
+            try ControlSocketClient.query(path: control, command: command, timeoutSeconds: 1)
+        }), stored > 0 {
+            logger.info("SONAR: \(stored) last handover record(s) stored")
+        }
     }
 
     /// One round: asks the router (`query` sends one control command and returns the answer) for

@@ -126,6 +126,9 @@ def test_the_tour_over_the_mobility_stack(run):
         moved = sum(n for t, n in v['handovers_by_type'].items() if '→' in t)
         assert v['handovers'] > 0, (vid, v['handovers_by_type'])
         assert v['mobile_router']['counters'].get('handovers', 0) >= moved, (vid, v['mobile_router'], v['handovers_by_type'])
+        # SONAR: every handover the router made reached the map server as a record, once.
+        so = v['sonar']
+        assert so['router_handovers'] >= moved and so['records_stored'] == so['router_handovers'], (vid, so)
         # The probes lost nothing but around handovers and in outages (and the cellular link's 0.1 %).
         pr = v['probes']
         assert pr['other'] <= 0.01 * pr['sent'] + 3, (vid, pr)
