@@ -89,7 +89,9 @@ extension HomeAgent {
     /// resource caps. Reads the configuration and the cache; changes nothing.
     func validateBindingUpdate(_ bu: BindingUpdate, raw: ByteBuffer, homeAddress hoa: IPv6Address, path: TransportAddress,
                                now: Instant) throws(BindingUpdateRejection) -> ValidatedBindingUpdate {
-        guard let account = accounts[hoa] else { throw .unknownHomeAddress(hoa) }
+        // A revoked router's BU is still authenticated with its old key, so its refusal (129) is one
+        // it can believe; a home address never served is dropped unanswered.
+        guard let account = accounts[hoa] ?? revokedAccounts[hoa] else { throw .unknownHomeAddress(hoa) }
         let timestamp: UInt64? = bu.options.lazy.compactMap { if case .replayProtection(let t) = $0 { return t }; return nil }.first
         let answer = BindingUpdateAnswer(homeAddress: hoa, path: path, account: account,
                                          authenticatedCareOf: HomeAgent.authenticatedCareOf(bu.options), sequence: bu.sequence, timestamp: timestamp)
@@ -104,6 +106,10 @@ extension HomeAgent {
                                                   counter: "dropped_auth_not_last"))
             }
             throw refuse(BindingUpdateRefusal(status: BindingStatus.authenticationFailed, reason: "MN-HA authenticator \(verdict)", echo: .none))
+        }
+        guard accounts[hoa] != nil else {
+            throw refuse(BindingUpdateRefusal(status: BindingStatus.administrativelyProhibited, reason: "the router's account was revoked",
+                                              counter: "rejected_revoked"))
         }
         if let nai = account.identifier {
             let presented = bu.options.lazy.compactMap { o -> String? in

@@ -101,9 +101,13 @@ public struct HomeAgentOutput: Sendable {
 /// The NEMO home agent as a sans-I/O state machine (RFC 6275 §10, RFC 3963 §6, RFC 5648 §6,
 /// RFC 6089 §5, RFC 5555 §4, RFC 4285): BUs in, BAs and binding cache changes out.
 public struct HomeAgent: Sendable {
-    public let configuration: HomeAgentConfiguration
+    public internal(set) var configuration: HomeAgentConfiguration
     public private(set) var cache = BindingCache()
-    let accounts: [IPv6Address: MobileRouterAccount]
+    /// The accounts by home address (`replaceAccounts` changes them while running).
+    internal(set) var accounts: [IPv6Address: MobileRouterAccount]
+    /// Accounts revoked while running, by home address, kept to answer their BUs with an
+    /// authenticated refusal (at most `maximumRevokedKept`).
+    internal(set) var revokedAccounts: [IPv6Address: MobileRouterAccount] = [:]
     /// Drop reasons and message counts, for metrics.
     public private(set) var counters: [String: Int] = [:]
     private var lastBindingErrorSent: [TransportAddress: Instant] = [:]
@@ -231,7 +235,7 @@ public struct HomeAgent: Sendable {
         }
     }
 
-    private mutating func commit(_ entry: BindingCacheEntry, oldPrefixes: [IPv6Prefix], oldBindings: [UInt16: Binding],
+    mutating func commit(_ entry: BindingCacheEntry, oldPrefixes: [IPv6Prefix], oldBindings: [UInt16: Binding],
                                  now: Instant, reason: String, into out: inout HomeAgentOutput) {
         var entry = entry
         let hoa = entry.homeAddress
@@ -345,7 +349,9 @@ public struct HomeAgent: Sendable {
         // Only packets a Binding Error can be about count against the rate limit: a stray packet
         // from no router's network (a link-local MLD report, say) must not silence the Binding
         // Error the next real packet from that path should draw.
-        let hoa = accounts.values.first { a in a.homeAddress == source.asIPv6 || a.prefixes.contains { $0.contains(source.asIPv6) } }?.homeAddress
+        // A revoked router's traffic draws one too: its next BU then learns it is refused (129).
+        func owns(_ a: MobileRouterAccount) -> Bool { a.homeAddress == source.asIPv6 || a.prefixes.contains { $0.contains(source.asIPv6) } }
+        let hoa = (accounts.values.first(where: owns) ?? revokedAccounts.values.first(where: owns))?.homeAddress
         guard let hoa else { return nil }
         if let last = lastBindingErrorSent[path], now - last < .seconds(1) { return nil }
         lastBindingErrorSent[path] = now

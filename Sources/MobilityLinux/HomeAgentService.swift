@@ -147,6 +147,31 @@ public final class HomeAgentService: Sendable {
         return sockets.first { $0.isIPv6 != wantV4 } ?? sockets[0]
     }
 
+    /// Takes the mobile router accounts of `newFile` (the same configuration file, read again)
+    /// without a restart: new routers may register at once; a removed or re-keyed router loses its
+    /// bindings and routes at once and is refused from then on; nobody else notices. Other
+    /// settings are read only at start (`needsRestart` lists the ones that differ).
+    public func reload(_ newFile: HomeAgentFile) throws -> (changes: AccountChanges, needsRestart: [String]) {
+        let accounts = try newFile.homeAgentConfiguration().accounts
+        var needsRestart: [String] = []
+        if newFile.homeAgentAddress != file.homeAgentAddress { needsRestart.append("homeAgentAddress") }
+        if newFile.listen != file.listen { needsRestart.append("listen") }
+        if newFile.port != file.port { needsRestart.append("port") }
+        if newFile.homePrefix != file.homePrefix { needsRestart.append("homePrefix") }
+        if newFile.allowMultipleCareOf != file.allowMultipleCareOf { needsRestart.append("allowMultipleCareOf") }
+        let (out, changes) = state.withLock { $0.agent.replaceAccounts(accounts, now: clock.now()) }
+        apply(out)
+        for hoa in changes.removed { try? netlink.route(IPv6Prefix(address: hoa, length: 128), interface: tunIndex, delete: true) }
+        for hoa in changes.added { try? netlink.route(IPv6Prefix(address: hoa, length: 128), interface: tunIndex) }
+        logger.notice("accounts reloaded", metadata: [
+            "added": "\(changes.added.count)", "removed": "\(changes.removed.count)", "changed": "\(changes.changed.count)",
+            "adjusted": "\(changes.adjusted.count)", "bindings_dropped": "\(changes.bindingsDropped)"])
+        if !needsRestart.isEmpty {
+            logger.warning("these settings changed but are read only at start; restart nemo ha to apply them: \(needsRestart.joined(separator: ", "))")
+        }
+        return (changes, needsRestart)
+    }
+
     /// Runs until the process ends.
     public func run() throws {
         logger.info("home agent listening", metadata: ["port": "\(file.port ?? dsmipv6Port)", "tunnel": "\(tun.name)"])

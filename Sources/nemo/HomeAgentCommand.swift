@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MobilityLinux
 
 struct HomeAgentCommand: ParsableCommand {
@@ -20,14 +21,38 @@ struct HomeAgentCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    func run() throws {
+    /// The configuration file with this command's flags over it (at start and at each reload).
+    func load() throws -> HomeAgentFile {
         var file = try daemon.load(HomeAgentFile.self)
         if let stateDir { file.stateDirectory = stateDir }
         if !listen.isEmpty { file.listen = listen }
         if let port { file.port = port }
+        return file
+    }
+
+    func run() throws {
+        let file = try load()
         let logger = logging.logger("nemo.ha")
         let service = try HomeAgentService(file: file, logger: logger)
-        _ = try DaemonOptions.serveStatus(of: file, defaultControl: "/run/nemo/ha.sock") { service.status() }
-        try service.run()
+        // `nemo status --reload` or SIGHUP: read the file again and take its mobile routers live.
+        let reload: @Sendable () -> String = { [self] in
+            do {
+                let (c, restart) = try service.reload(load())
+                var text = "reloaded: \(c.added.count) added, \(c.removed.count) revoked, \(c.changed.count) re-keyed or changed, "
+                    + "\(c.adjusted.count) adjusted, \(c.bindingsDropped) binding(s) dropped"
+                if !restart.isEmpty { text += "; read only at start (restart to apply): \(restart.joined(separator: ", "))" }
+                return text
+            } catch {
+                logger.error("reload refused, still serving the previous accounts: \(error)")
+                return "reload refused, still serving the previous accounts: \(error)"
+            }
+        }
+        _ = try DaemonOptions.serveStatus(of: file, defaultControl: "/run/nemo/ha.sock", status: { service.status() },
+                                          commands: { $0 == "reload" ? reload() : nil })
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangUp.setEventHandler { _ = reload() }
+        hangUp.resume()
+        try withExtendedLifetime(hangUp) { try service.run() }
     }
 }

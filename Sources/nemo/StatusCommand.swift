@@ -21,8 +21,11 @@ struct StatusCommand: ParsableCommand {
     @Option(name: .long, help: "With --sonar: only records numbered above this.")
     var after: UInt64 = 0
 
+    @Flag(name: .long, help: "Make the home agent read its configuration file again and take its mobile routers live (as SIGHUP does): new ones admitted, removed ones revoked at once.")
+    var reload = false
+
     func run() throws {
-        let command = sonar ? "sonar \(after)" : json ? "json" : metrics ? "metrics" : "status"
+        let command = reload ? "reload" : sonar ? "sonar \(after)" : json ? "json" : metrics ? "metrics" : "status"
         print(try ControlServer.query(path: control, command: command), terminator: "")
     }
 }

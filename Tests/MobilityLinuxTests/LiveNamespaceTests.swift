@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Mobility
 import MobilityLinux
+import Telemetry
 import Testing
 import Timekeeping
 
@@ -24,7 +25,12 @@ struct LiveNamespaceTests {
         // Before the daemons run there is no path from the mobile network to the correspondent.
         #expect(net.ping(count: 1, interval: 0.2).1 == 0)
         try net.startHomeAgent()
-        try net.startMobileRouter()
+        try net.startMobileRouter { mr in
+            var uplinks = mr["uplinks"] as! [[String: Any]]
+            uplinks[0]["technology"] = "wlan"
+            uplinks[1]["technology"] = "cellular"
+            mr["uplinks"] = uplinks
+        }
         try net.waitFor("both bindings registered") {
             net.status(net.mrControl)?.bindings.filter { $0.state == "registered" }.count == 2
         }
@@ -66,6 +72,18 @@ struct LiveNamespaceTests {
         #expect((mr.counters["packets_to_tunnel_wb"] ?? 0) > 0)
         #expect((mr.counters["handovers"] ?? 0) >= 4, "initial choice plus one handover to B per cut")
         #expect(net.log("mr.log").contains("handover"))
+        // SONAR: every handover is a record on the control socket, as the onboard agent collects it.
+        let answer = try ControlServer.query(path: net.mrControl, command: "sonar 0")
+        let records = try TelemetryBatch(json: Data(answer.utf8)).records.compactMap { r -> Handover? in
+            if case .handover(let h) = r.payload { return h }
+            return nil
+        }
+        #expect(records.count == mr.counters["handovers"], "\(answer)")
+        #expect(records.first?.cause == .startup && records.first?.to == "wa" && records.first?.toTechnology == .wlan)
+        let toB = records.filter { $0.from == "wa" && $0.to == "wb" }
+        #expect(toB.count >= 3 && toB.allSatisfy { $0.cause == .uplinkLost && $0.fromTechnology == .wlan && $0.toTechnology == .cellular })
+        #expect(records.contains { $0.from == "wb" && $0.to == "wa" && $0.cause == .preferredUplink && ($0.registrationDelayMs ?? -1) > 0 })
+        #expect(answer.contains("\"instance\":") && answer.contains("\"missed\":0"))
         // Metrics and the text status answer too.
         let metrics = try ControlServer.query(path: net.mrControl, command: "metrics")
         #expect(metrics.contains("nemo_binding_registered{role=\"mr\""))
@@ -135,6 +153,55 @@ struct LiveNamespaceTests {
         #expect((net.status(net.haControl)?.counters["binding_errors_sent"] ?? 0) == 0)
         #expect(!net.log("mr.log").contains("home agent lost our bindings"))
         #expect(net.log("ha.log").contains("binding cache restored"))
+    }
+
+    @Test("Live reload: a router admitted without a restart, revoked at once (traffic stops, its next BU refused with 129), re-keyed (old key 146, new key accepted)")
+    func liveReload() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        let account = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("ha.json"))) as? [String: Any])?["mobileRouters"] as? [[String: Any]])
+        try net.startHomeAgent { $0["mobileRouters"] = [] }
+        func reload(_ routers: [[String: Any]]) throws -> String {
+            _ = try net.config("ha.json") { $0["mobileRouters"] = routers }
+            return try ControlServer.query(path: net.haControl, command: "reload")
+        }
+        // Signed up: the next reload admits it, and it registers at once.
+        #expect(try reload(account).contains("1 added"))
+        try net.startMobileRouter()
+        try net.waitFor("both bindings registered") {
+            net.status(net.mrControl)?.bindings.filter { $0.state == "registered" }.count == 2
+        }
+        #expect(net.ping(count: 3, interval: 0.05).1 == 3)
+        // Revoked: its bindings and routes go at once, its traffic stops.
+        #expect(try reload([]).contains("1 revoked"))
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        #expect(net.ping(count: 3, interval: 0.05).1 == 0)
+        // That traffic drew a Binding Error; the router registered again and was refused, with a BA it could verify.
+        try net.waitFor("the revoked router refused with 129") {
+            (net.status(net.haControl)?.counters["rejected_129"] ?? 0) >= 1
+                && net.status(net.mrControl)?.bindings.contains { $0.lastStatus == 129 } == true
+        }
+        #expect(net.log("mr.log").contains("binding refused"))
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        // Re-keyed: the router still holding the old key is refused with 146...
+        net.stopMobileRouter()
+        var rekeyed = account
+        rekeyed[0]["key"] = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+        #expect(try reload(rekeyed).contains("1 added"))
+        try net.startMobileRouter()
+        try net.waitFor("the old key refused with 146") { (net.status(net.haControl)?.counters["rejected_146"] ?? 0) >= 1 }
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        // ...and registers with the new one.
+        net.stopMobileRouter()
+        try net.startMobileRouter { $0["key"] = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf" }
+        try net.waitFor("registered with the new key") { net.status(net.haControl)?.bindings.count == 2 }
+        #expect(net.ping(count: 3, interval: 0.05).1 == 3)
+        // A file that does not validate changes nothing.
+        var broken = rekeyed
+        broken[0]["spi"] = 1
+        #expect(try reload(broken).contains("reload refused"))
+        #expect(net.ping(count: 3, interval: 0.05).1 == 3)
     }
 
     @Test("HA restart without its saved state: traffic draws a Binding Error, the MR learns its bindings are gone and registers again")
