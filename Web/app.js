@@ -395,9 +395,11 @@ function techAt(v, t) {
   return k >= 0 ? techOf(v.handovers[k]) : 'none';
 }
 
-// The first n track points as polylines, one per run of the same technology; a run starts at the
-// last point of the one before, so the track stays continuous. A vehicle without handovers keeps
-// its plain line; with them, its line becomes a wide casing (its colour) under the segments.
+// The first n track points as polylines, one per run of the same technology. A run ends where the
+// track was at the handover's time (between two track points, linear in time: the track is
+// simplified, so a straight stretch may have no point near the handover) and the next starts
+// there, so the track stays continuous. A vehicle without handovers keeps its plain line; with
+// them, its line becomes a wide casing (its colour) under the segments.
 function drawSegments(v, n) {
   v.techLayer.clearLayers();
   v.segments = [];
@@ -409,16 +411,26 @@ function drawSegments(v, n) {
   let tech = k >= 0 ? techOf(v.handovers[k]) : 'none';
   let pts = [[v.lats[0], v.lons[0]]];
   for (let i = 1; i < n; i++) {
-    while (k + 1 < v.handovers.length && v.handoverTimes[k + 1] <= v.times[i]) k++;
-    const t = k >= 0 ? techOf(v.handovers[k]) : 'none';
-    if (t !== tech) {
+    while (k + 1 < v.handovers.length && v.handoverTimes[k + 1] <= v.times[i]) {
+      k++;
+      const t = techOf(v.handovers[k]);
+      if (t === tech) continue;
+      const p = trackPointAt(v, i, v.handoverTimes[k]);
+      pts.push(p);
       addSegment(v, tech, pts);
-      pts = [pts[pts.length - 1]];
+      pts = [p];
       tech = t;
     }
     pts.push([v.lats[i], v.lons[i]]);
   }
   addSegment(v, tech, pts);
+}
+
+// Where the track was at time t, between its points i-1 and i (linear in time).
+function trackPointAt(v, i, t) {
+  const t0 = v.times[i - 1], t1 = v.times[i];
+  const f = t1 > t0 ? Math.min(1, Math.max(0, (t - t0) / (t1 - t0))) : 1;
+  return [v.lats[i - 1] + f * (v.lats[i] - v.lats[i - 1]), v.lons[i - 1] + f * (v.lons[i] - v.lons[i - 1])];
 }
 
 function addSegment(v, tech, latlngs) {
@@ -434,25 +446,29 @@ function addSegment(v, tech, latlngs) {
   if (e) { e.dataset.tech = tech; e.dataset.vehicle = v.id; }
 }
 
-// A fix appended live: the last segment grows, or a new one starts when the technology changed.
+// A fix appended live: the last segment grows; when a handover changed the technology since the
+// point before, the segments are drawn again (handovers are rare).
 function extendSegments(v) {
   const n = v.times.length;
   if (!v.handovers.length || n < 2) return;
-  const tech = techAt(v, v.times[n - 1]);
   const last = v.segments[v.segments.length - 1];
-  const p = [v.lats[n - 1], v.lons[n - 1]];
-  if (last && last.tech === tech) last.addLatLng(p);
-  else addSegment(v, tech, [[v.lats[n - 2], v.lons[n - 2]], p]);
+  if (last && last.tech === techAt(v, v.times[n - 1]) && last.tech === techAt(v, v.times[n - 2])) {
+    last.addLatLng([v.lats[n - 1], v.lons[n - 1]]);
+  } else {
+    drawSegments(v, n);
+  }
 }
 
-// Where a handover is drawn: its own position, else the track point nearest to it in time.
+// Where a handover is drawn: its own position, else where the track was at its time (the nearest
+// end of the track when the handover is outside it).
 function handoverPosition(v, h) {
   if (typeof h.lat === 'number' && typeof h.lon === 'number') return [h.lat, h.lon];
-  if (!v.times.length) return null;
-  let i = indexAtOrBefore(v.times, h.t);
-  if (i < 0) i = 0;
-  else if (i + 1 < v.times.length && v.times[i + 1] - h.t < h.t - v.times[i]) i++;
-  return [v.lats[i], v.lons[i]];
+  const n = v.times.length;
+  if (!n) return null;
+  const i = indexAtOrBefore(v.times, h.t);
+  if (i < 0) return [v.lats[0], v.lons[0]];
+  if (i >= n - 1) return [v.lats[n - 1], v.lons[n - 1]];
+  return trackPointAt(v, i + 1, h.t);
 }
 
 function drawHandoverMarkers(v) {
@@ -483,7 +499,7 @@ function handoverPopup(v, h) {
       el('dt', null, 'Outage'), el('dd', { class: 'h-outage' }, ms(h.outage_ms, 0)),
       el('dt', null, 'Packets lost'), el('dd', { class: 'h-lost' }, typeof h.lost === 'number' ? String(h.lost) : '–'),
       el('dt', null, 'Time'), el('dd', { class: 'h-time' }, fmtTime(h.t))),
-    typeof h.lat === 'number' ? null : el('p', { class: 'meta' }, 'Position: the track point nearest in time'));
+    typeof h.lat === 'number' ? null : el('p', { class: 'meta' }, 'Position: where the track was at that time'));
 }
 
 // Adds handovers (from the readings or the live feed) in time order, each once.

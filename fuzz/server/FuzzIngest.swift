@@ -46,7 +46,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                                  && close(h.registrationDelayMs, k.registrationDelayMs) && close(h.outageMs, k.outageMs)
                                  && close(h.lat, k.lat) && close(h.lon, k.lon), "handover changed")
                     // What the validation let through stays inside the limits the server stores and shows.
-                    precondition(Handover.isValidUplinkName(h.to) && (h.from.map(Handover.isValidUplinkName) ?? true))
+                    precondition(Handover.isValidUplinkName(h.to) && (h.from.map { Handover.isValidUplinkName($0) } ?? true))
                     precondition((h.lat == nil) == (h.lon == nil) && (h.lost ?? 0) <= Handover.maximumLost)
                     precondition((0...Handover.maximumDelayMs).contains(h.registrationDelayMs ?? 0))
                     precondition((0...Handover.maximumOutageMs).contains(h.outageMs ?? 0))
