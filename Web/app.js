@@ -139,7 +139,9 @@ function popupContent(v) {
       el('dt', null, 'Temperature'), el('dd', { class: 'p-temp' }, num(v.climate && v.climate.temperature, 1, ' °C')),
       el('dt', null, 'Humidity'), el('dd', { class: 'p-hum' }, num(v.climate && v.climate.humidity, 0, ' %')),
       el('dt', null, 'Speed'), el('dd', null, num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h')),
-      el('dt', null, 'Last seen'), el('dd', null, fmtAgo(v.lastSeen))),
+      el('dt', null, 'Last seen'), el('dd', null, fmtAgo(v.lastSeen)),
+      v.handover ? el('dt', null, 'Uplink') : null,
+      v.handover ? el('dd', { class: 'p-uplink' }, v.handover.to + ' (' + TECH_NAMES[techOf(v.handover)] + ')') : null),
     url ? el('img', { src: url, alt: 'Latest picture from ' + v.name }) : null);
 }
 

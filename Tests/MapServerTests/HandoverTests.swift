@@ -121,6 +121,24 @@ import TestSupport
         #expect(o["lat"] as? Double == 48.123 && o["lon"] as? Double == -1.654)
     }
 
+    /// The feed holds a handover back for its vehicle's public delay, as it does a fix: an undelayed
+    /// vehicle's record stored after it reaches the subscriber first.
+    @Test func theLiveFeedHoldsDelayedHandoversBack() async throws {
+        let t = try await TestServer()
+        _ = try await t.addVehicle("slow", delay: 3600)
+        _ = try await t.addVehicle("fast")
+        let stream = try t.server.hub.subscribe()
+        _ = try await t.server.committer.submit(.records(vehicleID: "slow", [
+            TelemetryRecord(seq: 1, time: t.now, payload: .handover(Handover(from: nil, to: "wlan0", cause: .startup))),
+        ]))
+        _ = try await t.server.committer.submit(.records(vehicleID: "fast", [
+            TelemetryRecord(seq: 1, time: t.now, payload: .handover(Handover(from: nil, to: "eth0", cause: .startup))),
+        ]))
+        var iterator = stream.makeAsyncIterator()
+        let event = try #require(await iterator.next())
+        #expect(event.name == "handover" && event.json.contains("\"vehicle\":\"fast\""))
+    }
+
     @Test func geoJSONHasAPointPerHandoverWithAPosition() async throws {
         let t = try await seeded()
         try await t.app.test(.router) { client in
