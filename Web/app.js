@@ -407,8 +407,9 @@ function drawSegments(v, n) {
   v.segments = [];
   const coloured = v.handovers.length > 0;
   v.line.setStyle(coloured ? { weight: 9, opacity: 0.3 } : { weight: 3, opacity: 0.8 });
-  if (!coloured || n < 2) return;
+  if (!coloured) return;
   showLegend();
+  if (n < 2) return;
   let k = indexAtOrBefore(v.handoverTimes, v.times[0]);
   let tech = k >= 0 ? techOf(v.handovers[k]) : 'none';
   let pts = [[v.lats[0], v.lons[0]]];
