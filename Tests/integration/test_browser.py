@@ -328,6 +328,14 @@ def test_handovers_colour_the_track_mark_the_map_and_arrive_live(server):
         WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, 'd-uplink').text == 'wwan0 (Cellular)')
         os.makedirs(ARTIFACTS, exist_ok=True)
         driver.save_screenshot(os.path.join(ARTIFACTS, 'map-handovers.png'))
+
+        # Replay: at the start of the history no handover has happened yet; back to live, all four.
+        driver.execute_script("const s = document.getElementById('slider'); s.value = '0'; s.dispatchEvent(new Event('input'));")
+        assert len(handover_markers(driver)) == 0
+        assert driver.find_element(By.ID, 'd-uplink').text == '–'
+        driver.execute_script("document.getElementById('live-button').click()")
+        assert len(handover_markers(driver)) == 4
+        assert segment_techs(driver) == ['none', 'wlan', 'cellular', 'satellite', 'cellular']
         severe = severe_console_entries(driver)
         assert not severe, f'console errors: {severe}'
     finally:
