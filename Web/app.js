@@ -1,4 +1,4 @@
-// Nautilus live map: vehicles, tracks, pictures and climate from monnemo-server, live over SSE.
+// Nautilus live map: vehicles, tracks, pictures, climate and uplink handovers from monnemo-server, live over SSE.
 'use strict';
 
 const COLORS = ['#d7263d', '#1b998b', '#2e86de', '#f49d37', '#8e44ad', '#3f784c'];
@@ -10,6 +10,19 @@ const state = {
   replayTime: null,      // null = live, else ms since epoch
   range: { min: null, max: null },
 };
+
+// The access technology of the uplink carrying a vehicle's traffic (SONAR handover records): the
+// track is coloured by it, from each handover's `to_tech`. Before a vehicle's first handover, or
+// after one that names no technology, the track is `none` (neutral). style.css has the same colours.
+const TECHS = ['wlan', 'cellular', 'ethernet', 'satellite', 'other'];
+const TECH_COLORS = {
+  wlan: '#2e86de', cellular: '#f49d37', ethernet: '#3f784c', satellite: '#8e44ad', other: '#d7263d', none: '#8a8f94',
+};
+const TECH_NAMES = {
+  wlan: 'WLAN', cellular: 'Cellular', ethernet: 'Ethernet', satellite: 'Satellite', other: 'Other', none: 'Unknown',
+};
+// Handovers listed in the vehicle panel.
+const RECENT_HANDOVERS = 5;
 
 function $(id) { return document.getElementById(id); }
 
@@ -126,7 +139,9 @@ function popupContent(v) {
       el('dt', null, 'Temperature'), el('dd', { class: 'p-temp' }, num(v.climate && v.climate.temperature, 1, ' °C')),
       el('dt', null, 'Humidity'), el('dd', { class: 'p-hum' }, num(v.climate && v.climate.humidity, 0, ' %')),
       el('dt', null, 'Speed'), el('dd', null, num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h')),
-      el('dt', null, 'Last seen'), el('dd', null, fmtAgo(v.lastSeen))),
+      el('dt', null, 'Last seen'), el('dd', null, fmtAgo(v.lastSeen)),
+      v.handover ? el('dt', null, 'Uplink') : null,
+      v.handover ? el('dd', { class: 'p-uplink' }, v.handover.to + ' (' + TECH_NAMES[techOf(v.handover)] + ')') : null),
     url ? el('img', { src: url, alt: 'Latest picture from ' + v.name }) : null);
 }
 
@@ -137,9 +152,14 @@ function makeVehicle(info, index) {
     lastSeen: info.lastSeen ? Date.parse(info.lastSeen) : null,
     lats: [], lons: [], times: [], tolerance: null,
     climateSeries: [], pictures: [], thumbs: L.layerGroup(),
+    handover: info.handover || null,  // the latest public handover: the current uplink
+    handovers: [], handoverTimes: [], // every handover loaded, oldest first (each with `t`, ms)
+    techLayer: L.layerGroup(), segments: [], handoverLayer: L.layerGroup(),
     marker: null, line: null, listButton: null,
   };
   v.line = L.polyline([], { color: v.color, weight: 3, opacity: 0.8 }).addTo(state.map);
+  v.techLayer.addTo(state.map);
+  v.handoverLayer.addTo(state.map);
   v.thumbs.addTo(state.map);
   if (info.fix) {
     v.marker = L.marker([info.fix.lat, info.fix.lon], { icon: markerIcon(v), keyboard: true, title: v.name, alt: v.name })
@@ -193,6 +213,7 @@ function renderDetails() {
   $('d-hum').textContent = num(c && c.humidity, 0, ' %');
   $('d-speed').textContent = num(v.fix && v.fix.speed != null ? v.fix.speed * 3.6 : null, 1, ' km/h');
   $('d-seen').textContent = fmtAgo(v.lastSeen);
+  renderUplink(v);
   renderLive(v);
   const pic = pictureAt(v);
   const picURL = pic && ownURL(pic.url);
@@ -203,8 +224,28 @@ function renderDetails() {
   }
   $('x-geojson').href = vehiclePath(v.id) + '/track';
   $('x-gpx').href = vehiclePath(v.id) + '/track.gpx';
+  $('x-h-geojson').href = vehiclePath(v.id) + '/handovers.geojson';
+  $('x-h-csv').href = vehiclePath(v.id) + '/handovers.csv';
   drawChart($('chart-temp'), v, 'temperature', '#d7263d');
   drawChart($('chart-hum'), v, 'humidity', '#2e86de');
+}
+
+// The current uplink (at the replay time when replaying) and the last few handovers.
+function renderUplink(v) {
+  const shown = handoversUpTo(v);
+  const current = state.replayTime == null ? (v.handover || shown[shown.length - 1]) : shown[shown.length - 1];
+  $('d-uplink').textContent = current
+    ? current.to + ' (' + TECH_NAMES[techOf(current)] + ')' : '–';
+  $('d-uplink').dataset.tech = current ? techOf(current) : '';
+  const list = $('d-handovers');
+  list.textContent = '';
+  const recent = shown.slice(-RECENT_HANDOVERS).reverse();
+  for (const h of recent) {
+    list.appendChild(el('li', { class: 'handover-item', data: { tech: techOf(h), seq: String(h.seq) } },
+      el('span', { class: 'tech-swatch tech-' + techOf(h) }),
+      fmtTime(h.t) + ': ' + routeText(h) + ' ' + techText(h) + ', ' + (h.cause || '–')));
+  }
+  if (!recent.length) list.appendChild(el('li', { class: 'meta' }, 'no handovers'));
 }
 
 // Live video (xcast6 → MJPEG): shown when the server's config lists a stream for this vehicle.
@@ -328,12 +369,179 @@ function drawTrack(v) {
   const latlngs = new Array(n);
   for (let i = 0; i < n; i++) latlngs[i] = [v.lats[i], v.lons[i]];
   v.line.setLatLngs(latlngs);
+  drawSegments(v, n);
+  drawHandoverMarkers(v);
   if (state.replayTime != null) {
     if (n > 0) ensureMarker(v, v.lats[n - 1], v.lons[n - 1]);
     v.thumbs.eachLayer((m) => m.setOpacity(m.pictureTime <= state.replayTime ? 1 : 0));
   } else {
     v.thumbs.eachLayer((m) => m.setOpacity(1));
   }
+}
+
+// MARK: Uplink technology and handovers
+
+function techOf(h) { return h && TECHS.includes(h.to_tech) ? h.to_tech : 'none'; }
+function routeText(h) { return (h.from || '–') + ' → ' + (h.to || '–'); }
+function techText(h) { return '(' + (h.from_tech || '?') + ' → ' + (h.to_tech || '?') + ')'; }
+
+// The handovers at or before the replay time (all of them when live).
+function handoversUpTo(v) {
+  if (state.replayTime == null) return v.handovers;
+  return v.handovers.slice(0, indexAtOrBefore(v.handoverTimes, state.replayTime) + 1);
+}
+
+// The technology in effect at time t: the latest handover at or before it.
+function techAt(v, t) {
+  const k = indexAtOrBefore(v.handoverTimes, t);
+  return k >= 0 ? techOf(v.handovers[k]) : 'none';
+}
+
+// The first n track points as polylines, one per run of the same technology. A run ends where the
+// track was at the handover's time (between two track points, linear in time: the track is
+// simplified, so a straight stretch may have no point near the handover) and the next starts
+// there, so the track stays continuous. A vehicle without handovers keeps its plain line; with
+// them, its line becomes a wide casing (its colour) under the segments.
+function drawSegments(v, n) {
+  v.techLayer.clearLayers();
+  v.segments = [];
+  const coloured = v.handovers.length > 0;
+  v.line.setStyle(coloured ? { weight: 9, opacity: 0.3 } : { weight: 3, opacity: 0.8 });
+  if (!coloured) return;
+  showLegend();
+  if (n < 2) return;
+  let k = indexAtOrBefore(v.handoverTimes, v.times[0]);
+  let tech = k >= 0 ? techOf(v.handovers[k]) : 'none';
+  let pts = [[v.lats[0], v.lons[0]]];
+  for (let i = 1; i < n; i++) {
+    while (k + 1 < v.handovers.length && v.handoverTimes[k + 1] <= v.times[i]) {
+      k++;
+      const t = techOf(v.handovers[k]);
+      if (t === tech) continue;
+      const p = trackPointAt(v, i, v.handoverTimes[k]);
+      pts.push(p);
+      addSegment(v, tech, pts);
+      pts = [p];
+      tech = t;
+    }
+    pts.push([v.lats[i], v.lons[i]]);
+  }
+  addSegment(v, tech, pts);
+}
+
+// Where the track was at time t, between its points i-1 and i (linear in time).
+function trackPointAt(v, i, t) {
+  const t0 = v.times[i - 1], t1 = v.times[i];
+  const f = t1 > t0 ? Math.min(1, Math.max(0, (t - t0) / (t1 - t0))) : 1;
+  return [v.lats[i - 1] + f * (v.lats[i] - v.lats[i - 1]), v.lons[i - 1] + f * (v.lons[i] - v.lons[i - 1])];
+}
+
+function addSegment(v, tech, latlngs) {
+  if (latlngs.length < 2) return;
+  const seg = L.polyline(latlngs, {
+    renderer: state.svg, color: TECH_COLORS[tech], weight: 4, opacity: 0.95, interactive: false,
+    className: 'track-tech track-tech-' + tech,
+  });
+  seg.tech = tech;
+  v.techLayer.addLayer(seg);
+  v.segments.push(seg);
+  const e = seg.getElement && seg.getElement();
+  if (e) { e.dataset.tech = tech; e.dataset.vehicle = v.id; }
+}
+
+// A fix appended live: the last segment grows; when a handover changed the technology since the
+// point before, the segments are drawn again (handovers are rare).
+function extendSegments(v) {
+  const n = v.times.length;
+  if (!v.handovers.length || n < 2) return;
+  const last = v.segments[v.segments.length - 1];
+  if (last && last.tech === techAt(v, v.times[n - 1]) && last.tech === techAt(v, v.times[n - 2])) {
+    last.addLatLng([v.lats[n - 1], v.lons[n - 1]]);
+  } else {
+    drawSegments(v, n);
+  }
+}
+
+// Where a handover is drawn: its own position, else where the track was at its time (the nearest
+// end of the track when the handover is outside it).
+function handoverPosition(v, h) {
+  if (typeof h.lat === 'number' && typeof h.lon === 'number') return [h.lat, h.lon];
+  const n = v.times.length;
+  if (!n) return null;
+  const i = indexAtOrBefore(v.times, h.t);
+  if (i < 0) return [v.lats[0], v.lons[0]];
+  if (i >= n - 1) return [v.lats[n - 1], v.lons[n - 1]];
+  return trackPointAt(v, i + 1, h.t);
+}
+
+function drawHandoverMarkers(v) {
+  v.handoverLayer.clearLayers();
+  for (const h of handoversUpTo(v)) {
+    const pos = handoverPosition(v, h);
+    if (!pos) continue;
+    const tech = techOf(h);
+    const estimated = typeof h.lat !== 'number';
+    const m = L.circleMarker(pos, {
+      renderer: state.svg, radius: 6, weight: 2, color: '#1d1d1d', fillColor: TECH_COLORS[tech], fillOpacity: 1,
+      className: 'handover-marker handover-marker-' + tech + (estimated ? ' handover-marker-estimated' : ''),
+    });
+    m.bindPopup(() => handoverPopup(v, h));
+    v.handoverLayer.addLayer(m);
+    const e = m.getElement && m.getElement();
+    if (e) { e.dataset.vehicle = v.id; e.dataset.seq = String(h.seq); e.dataset.tech = tech; }
+  }
+}
+
+function handoverPopup(v, h) {
+  const ms = (x, digits) => (typeof x === 'number' ? num(x, digits, ' ms') : '–');
+  return el('div', { class: 'handover-popup', data: { vehicle: v.id, seq: String(h.seq) } },
+    el('strong', { class: 'h-route' }, routeText(h)), ' ', el('span', { class: 'h-tech' }, techText(h)),
+    el('dl', null,
+      el('dt', null, 'Cause'), el('dd', { class: 'h-cause' }, h.cause || '–'),
+      el('dt', null, 'Registration delay'), el('dd', { class: 'h-delay' }, ms(h.delay_ms, 1)),
+      el('dt', null, 'Outage'), el('dd', { class: 'h-outage' }, ms(h.outage_ms, 0)),
+      el('dt', null, 'Packets lost'), el('dd', { class: 'h-lost' }, typeof h.lost === 'number' ? String(h.lost) : '–'),
+      el('dt', null, 'Time'), el('dd', { class: 'h-time' }, fmtTime(h.t))),
+    typeof h.lat === 'number' ? null : el('p', { class: 'meta' }, 'Position: where the track was at that time'));
+}
+
+// Adds handovers (from the readings or the live feed) in time order, each once.
+function addHandovers(v, recs) {
+  const known = new Set(v.handovers.map((h) => h.seq));
+  for (const rec of recs) {
+    if (!rec || typeof rec.to !== 'string' || known.has(rec.seq)) continue;
+    const t = Date.parse(rec.time);
+    if (Number.isNaN(t)) continue;
+    known.add(rec.seq);
+    v.handovers.push(Object.assign({}, rec, { t }));
+  }
+  v.handovers.sort((a, b) => a.t - b.t || a.seq - b.seq);
+  v.handoverTimes = v.handovers.map((h) => h.t);
+}
+
+async function loadHandovers(v) {
+  addHandovers(v, await getAllRows(vehiclePath(v.id) + '/readings?kind=handover'));
+  if (v.handovers.length) updateRange(v.handoverTimes[0], v.handoverTimes[v.handoverTimes.length - 1]);
+  drawTrack(v);
+  if (state.selected === v.id) renderDetails();
+}
+
+function showLegend() { if (state.legend) state.legend.hidden = false; }
+
+// The colours of the tracks, shown once some vehicle has handovers.
+function addLegend() {
+  const control = L.control({ position: 'bottomright' });
+  control.onAdd = () => {
+    const box = el('div', { class: 'tech-legend', id: 'tech-legend', role: 'group', 'aria-label': 'Track colour: uplink technology' },
+      el('strong', null, 'Uplink'),
+      ...TECHS.concat(['none']).map((t) => el('div', { class: 'tech-legend-item', data: { tech: t } },
+        el('span', { class: 'tech-swatch tech-' + t }), TECH_NAMES[t])),
+      el('div', { class: 'tech-legend-item' }, el('span', { class: 'handover-swatch' }), 'Handover'));
+    box.hidden = true;
+    state.legend = box;
+    return box;
+  };
+  control.addTo(state.map);
 }
 
 function updateRange(lo, hi) {
@@ -359,6 +567,7 @@ function onFix(rec) {
     if (i === v.times.length - 1) {
       ensureMarker(v, rec.lat, rec.lon);
       v.line.addLatLng([rec.lat, rec.lon]);
+      extendSegments(v);
     } else {
       drawTrack(v);
     }
@@ -388,11 +597,24 @@ function onPicture(rec) {
   if (state.selected === v.id) renderDetails();
 }
 
+// A handover: a marker, and the segments after it take the new technology's colour.
+function onHandover(rec) {
+  const v = state.vehicles.get(rec.vehicle);
+  if (!v) return;
+  addHandovers(v, [rec]);
+  const t = Date.parse(rec.time);
+  if (!v.handover || Date.parse(v.handover.time) <= t) v.handover = rec;
+  v.lastSeen = Math.max(v.lastSeen || 0, t);
+  updateRange(t, t);
+  drawTrack(v);
+  if (state.selected === v.id) renderDetails();
+}
+
 function connectLive() {
   const es = new EventSource('/api/v1/live');
   es.onopen = () => setStatus('Live: ' + state.vehicles.size + ' vehicles');
   es.onerror = () => setStatus('Live feed interrupted; reconnecting…');
-  for (const [name, fn] of [['fix', onFix], ['climate', onClimate], ['picture', onPicture]]) {
+  for (const [name, fn] of [['fix', onFix], ['climate', onClimate], ['picture', onPicture], ['handover', onHandover]]) {
     es.addEventListener(name, (e) => {
       try { fn(JSON.parse(e.data)); } catch (err) { setStatus('Bad live event: ' + err.message); }
     });
@@ -417,7 +639,7 @@ function refreshVehicles() {
       }
     }
     renderList();
-    await Promise.all(added.map((v) => Promise.all([loadTrack(v), loadPictures(v)])));
+    await Promise.all(added.map((v) => Promise.all([loadTrack(v), loadPictures(v), loadHandovers(v)])));
     return added;
   })().finally(() => { refreshing = null; });
   return refreshing;
@@ -467,6 +689,9 @@ async function main() {
   state.liveVideo = config.liveVideo || {};
   // maxZoom: without a tile layer Leaflet has none, and fitting a single point would zoom to infinity.
   state.map = L.map('map', { zoomControl: true, preferCanvas: true, worldCopyJump: true, maxZoom: 19 }).setView([46.5, 2.5], 6);
+  // Technology segments and handover markers are few: drawn as SVG, each an element with its classes.
+  state.svg = L.svg({ padding: 0.5 });
+  addLegend();
   if (config.tileURL) {
     const tiles = L.tileLayer(config.tileURL, { maxZoom: 19, attribution: config.attribution });
     tiles.on('tileerror', () => $('map').classList.add('no-tiles'));

@@ -25,14 +25,16 @@ extension MapServer {
         return (v, PublicView(v))
     }
 
-    func vehicleStateJSON(_ v: VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?) -> String {
+    func vehicleStateJSON(_ state: LatestState) -> String {
+        let v = state.vehicle
         let view = PublicView(v)
-        let lastSeen = [fix, climate, picture].compactMap { $0?.time }.max()
+        let lastSeen = [state.fix, state.climate, state.picture, state.handover].compactMap { $0?.time }.max()
         var s = "{\"id\":\(JSONText.string(v.id)),\"name\":\(JSONText.string(v.name)),\"active\":\(v.revokedAt == nil)"
         s += ",\"lastSeen\":" + (lastSeen.map { "\"\($0.rfc3339)\"" } ?? "null")
-        s += ",\"fix\":" + (fix.map { view.apply($0).publicJSON(includeVehicle: false) } ?? "null")
-        s += ",\"climate\":" + (climate.map { $0.publicJSON(includeVehicle: false) } ?? "null")
-        s += ",\"picture\":" + (picture.map { view.apply($0).publicJSON(includeVehicle: false) } ?? "null")
+        s += ",\"fix\":" + (state.fix.map { view.apply($0).publicJSON(includeVehicle: false) } ?? "null")
+        s += ",\"climate\":" + (state.climate.map { $0.publicJSON(includeVehicle: false) } ?? "null")
+        s += ",\"picture\":" + (state.picture.map { view.apply($0).publicJSON(includeVehicle: false) } ?? "null")
+        s += ",\"handover\":" + (state.handover.map { view.apply($0).publicJSON(includeVehicle: false) } ?? "null")
         s += ",\"publicDelay\":\(v.publicDelaySeconds)"
         return s + "}"
     }
@@ -41,15 +43,14 @@ extension MapServer {
         let vehicles = try await store.vehicles()
         let current = now()
         let states = try await store.latestState(for: vehicles) { PublicView($0).cutoff(now: current) }
-        let items = states.map { vehicleStateJSON($0.0, fix: $0.fix, climate: $0.climate, picture: $0.picture) }
-        return json(200, "[" + items.joined(separator: ",") + "]")
+        return json(200, "[" + states.map(vehicleStateJSON).joined(separator: ",") + "]")
     }
 
     func oneVehicle(_ context: some RequestContext) async throws -> Response {
         let (v, view) = try await publicVehicle(context)
         let current = now()
         let s = try await store.latestState(for: [v]) { _ in view.cutoff(now: current) }[0]
-        return json(200, vehicleStateJSON(v, fix: s.fix, climate: s.climate, picture: s.picture))
+        return json(200, vehicleStateJSON(s))
     }
 
     /// One page of a vehicle's records of one kind, as the public may see them: at most `limit`,

@@ -44,6 +44,10 @@ extension MapServer {
         router.get("/api/v1/vehicles/:id/pictures") { request, context in
             try await self.readings(request, context, endpoint: .pictures)
         }
+        router.get("/api/v1/vehicles/:id/handovers.geojson") { request, context in
+            try await self.handoversGeoJSON(request, context)
+        }
+        router.get("/api/v1/vehicles/:id/handovers.csv") { request, context in try await self.handoversCSV(request, context) }
         router.get("/api/v1/pictures/:pid") { _, context in try await self.pictureBytes(context) }
         router.get("/api/v1/live") { _, context in try self.live(context) }
         router.get("/api/v1/config") { _, _ in
@@ -74,7 +78,8 @@ extension MapServer {
         ["api", "v1", "telemetry"], ["api", "v1", "pictures"], ["api", "v1", "vehicles"],
         ["api", "v1", "vehicles", "*"], ["api", "v1", "vehicles", "*", "track"], ["api", "v1", "vehicles", "*", "track.gpx"],
         ["api", "v1", "vehicles", "*", "track.geojson"], ["api", "v1", "vehicles", "*", "readings"],
-        ["api", "v1", "vehicles", "*", "pictures"], ["api", "v1", "pictures", "*"], ["api", "v1", "live"],
+        ["api", "v1", "vehicles", "*", "pictures"], ["api", "v1", "vehicles", "*", "handovers.geojson"],
+        ["api", "v1", "vehicles", "*", "handovers.csv"], ["api", "v1", "pictures", "*"], ["api", "v1", "live"],
         ["api", "v1", "config"], ["healthz"], ["metrics"],
     ]
 

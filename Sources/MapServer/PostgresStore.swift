@@ -55,6 +55,12 @@ public final class PostgresStore: TelemetryStoring {
         CREATE INDEX record_by_kind_time ON record(vehicle_id, kind, time_us);
         CREATE INDEX record_by_time ON record(time_us);
         """,
+        // SONAR handover records: the uplinks, their access technologies, the cause and its costs.
+        """
+        ALTER TABLE record ADD COLUMN uplink_from TEXT, ADD COLUMN uplink_to TEXT, ADD COLUMN tech_from TEXT,
+            ADD COLUMN tech_to TEXT, ADD COLUMN cause TEXT, ADD COLUMN delay_ms DOUBLE PRECISION,
+            ADD COLUMN outage_ms DOUBLE PRECISION, ADD COLUMN lost BIGINT;
+        """,
     ]
 
     /// Connects, applies the migrations this database lacks (one instance at a time: an advisory
@@ -308,7 +314,9 @@ public final class PostgresStore: TelemetryStoring {
 
     // MARK: Writes
 
-    static let insertColumns = "vehicle_id, seq, kind, time_us, received_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes"
+    static let insertColumns = "vehicle_id, seq, kind, time_us, received_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes, uplink_from, uplink_to, tech_from, tech_to, cause, delay_ms, outage_ms, lost"
+    /// Parameters per inserted row (the columns above).
+    static let insertParameters = 23
 
     public func commit(_ writes: [IngestWrite], receivedAt: Timestamp) async throws -> [Result<IngestOutcome, any Error>] {
         let logger = self.logger
@@ -349,20 +357,21 @@ public final class PostgresStore: TelemetryStoring {
         }
     }
 
-    /// One multi-row INSERT per request (at most 4,000 rows per statement: 15 parameters each, under
+    /// One multi-row INSERT per request (at most 2,800 rows per statement: 23 parameters each, under
     /// PostgreSQL's 65,535); the rows it returns are the new ones, the rest were duplicates.
     static func insert(_ records: [StoredRecord], conn: PostgresConnection, receivedAt: Timestamp,
                        logger: Logger) async throws -> IngestOutcome {
         var outcome = IngestOutcome(accepted: 0, duplicates: 0, stored: [])
         var start = 0
         while start < records.count {
-            let chunk = records[start..<min(records.count, start + 4000)]
+            let chunk = records[start..<min(records.count, start + 2800)]
             start += chunk.count
             var sql = "INSERT INTO record (\(insertColumns)) VALUES "
-            var binds = PostgresBindings(capacity: chunk.count * 15)
+            let n = insertParameters
+            var binds = PostgresBindings(capacity: chunk.count * n)
             for (i, r) in chunk.enumerated() {
-                let b = i * 15
-                sql += (i == 0 ? "(" : ",(") + (1...15).map { "$\(b + $0)" }.joined(separator: ",") + ")"
+                let b = i * n
+                sql += (i == 0 ? "(" : ",(") + (1...n).map { "$\(b + $0)" }.joined(separator: ",") + ")"
                 binds.append(r.vehicleID)
                 binds.append(Int64(bitPattern: r.seq))
                 binds.append(r.kind.rawValue)
@@ -371,6 +380,9 @@ public final class PostgresStore: TelemetryStoring {
                 binds.append(r.lat); binds.append(r.lon); binds.append(r.alt); binds.append(r.speed); binds.append(r.track)
                 binds.append(r.mode.map(Int64.init)); binds.append(r.eph)
                 binds.append(r.temperature); binds.append(r.humidity); binds.append(r.pictureBytes.map(Int64.init))
+                binds.append(r.uplinkFrom); binds.append(r.uplinkTo); binds.append(r.techFrom?.rawValue)
+                binds.append(r.techTo?.rawValue); binds.append(r.cause?.rawValue); binds.append(r.delayMs)
+                binds.append(r.outageMs); binds.append(r.lost.flatMap { Int64(exactly: $0) })
             }
             sql += " ON CONFLICT (vehicle_id, seq) DO NOTHING RETURNING seq"
             var inserted = Set<UInt64>()
@@ -411,7 +423,7 @@ public final class PostgresStore: TelemetryStoring {
 
     // MARK: Reads
 
-    static let recordColumns = "seq, kind, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes"
+    static let recordColumns = "seq, kind, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes, uplink_from, uplink_to, tech_from, tech_to, cause, delay_ms, outage_ms, lost"
 
     public func records(vehicleID: String, kind: RecordKind, from: Timestamp?, to: Timestamp?,
                         limit: Int?) async throws -> [StoredRecord] {
@@ -440,27 +452,32 @@ public final class PostgresStore: TelemetryStoring {
 
     /// A record from a row whose first column is the vehicle id, then `recordColumns`.
     static func record(vehicleIDColumn row: PostgresRow) throws -> StoredRecord {
-        let (vehicle, seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes) = try row.decode(
-            (String, Int64, String, Int64, Double?, Double?, Double?, Double?, Double?, Int64?, Double?, Double?, Double?,
-             Int64?).self)
-        return record(vehicle, seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes)
+        let cells = row.makeRandomAccess()
+        return try record(cells[0].decode(String.self), cells, first: 1)
     }
 
     static func record(vehicleID: String, _ row: PostgresRow) throws -> StoredRecord {
-        let (seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes) = try row.decode(
-            (Int64, String, Int64, Double?, Double?, Double?, Double?, Double?, Int64?, Double?, Double?, Double?, Int64?).self)
-        return record(vehicleID, seq, kind, time, lat, lon, alt, speed, track, mode, eph, temperature, humidity, bytes)
+        try record(vehicleID, row.makeRandomAccess(), first: 0)
     }
 
-    // swiftlint:disable:next function_parameter_count
-    static func record(_ vehicleID: String, _ seq: Int64, _ kind: String, _ time: Int64, _ lat: Double?, _ lon: Double?,
-                       _ alt: Double?, _ speed: Double?, _ track: Double?, _ mode: Int64?, _ eph: Double?,
-                       _ temperature: Double?, _ humidity: Double?, _ bytes: Int64?) -> StoredRecord {
-        StoredRecord(
-            vehicleID: vehicleID, seq: UInt64(bitPattern: seq), kind: RecordKind(rawValue: kind) ?? .fix,
-            time: Timestamp(microseconds: time), lat: lat, lon: lon, alt: alt, speed: speed, track: track,
-            mode: mode.map { Int(clamping: $0) }, eph: eph, temperature: temperature, humidity: humidity,
-            pictureBytes: bytes.map { Int(clamping: $0) })
+    /// A record from `recordColumns` starting at column `first`.
+    static func record(_ vehicleID: String, _ cells: PostgresRandomAccessRow, first: Int) throws -> StoredRecord {
+        func cell<T: PostgresDecodable>(_ i: Int, _ type: T.Type) throws -> T { try cells[first + i].decode(T.self) }
+        let kind = try cell(1, String.self)
+        var r = StoredRecord(
+            vehicleID: vehicleID, seq: UInt64(bitPattern: try cell(0, Int64.self)), kind: RecordKind(rawValue: kind) ?? .fix,
+            time: Timestamp(microseconds: try cell(2, Int64.self)), lat: try cell(3, Double?.self), lon: try cell(4, Double?.self),
+            alt: try cell(5, Double?.self), speed: try cell(6, Double?.self), track: try cell(7, Double?.self),
+            mode: try cell(8, Int64?.self).map { Int(clamping: $0) }, eph: try cell(9, Double?.self),
+            temperature: try cell(10, Double?.self), humidity: try cell(11, Double?.self),
+            pictureBytes: try cell(12, Int64?.self).map { Int(clamping: $0) })
+        if r.kind == .handover {
+            r.setHandoverColumns(from: try cell(13, String?.self), to: try cell(14, String?.self),
+                                 techFrom: try cell(15, String?.self), techTo: try cell(16, String?.self),
+                                 cause: try cell(17, String?.self), delayMs: try cell(18, Double?.self),
+                                 outageMs: try cell(19, Double?.self), lost: try cell(20, Int64?.self))
+        }
+        return r
     }
 
     func latest(vehicleID: String, kind: RecordKind, notAfter: Timestamp) async throws -> StoredRecord? {
@@ -475,14 +492,15 @@ public final class PostgresStore: TelemetryStoring {
     }
 
     public func latestState(for vehicles: [VehicleRecord], cutoff: @Sendable (VehicleRecord) -> Timestamp) async throws
-        -> [(VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?)]
+        -> [LatestState]
     {
-        var out: [(VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?)] = []
+        var out: [LatestState] = []
         for v in vehicles {
             let c = cutoff(v)
-            out.append((v, try await latest(vehicleID: v.id, kind: .fix, notAfter: c),
-                        try await latest(vehicleID: v.id, kind: .climate, notAfter: c),
-                        try await latest(vehicleID: v.id, kind: .picture, notAfter: c)))
+            out.append(LatestState(vehicle: v, fix: try await latest(vehicleID: v.id, kind: .fix, notAfter: c),
+                                   climate: try await latest(vehicleID: v.id, kind: .climate, notAfter: c),
+                                   picture: try await latest(vehicleID: v.id, kind: .picture, notAfter: c),
+                                   handover: try await latest(vehicleID: v.id, kind: .handover, notAfter: c)))
         }
         return out
     }

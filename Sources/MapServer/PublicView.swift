@@ -67,6 +67,17 @@ extension StoredRecord {
         if let v = eph { s += ",\"eph\":\(JSONNumber(v))" }
         if let v = temperature { s += ",\"temperature\":\(JSONNumber(v))" }
         if let v = humidity { s += ",\"humidity\":\(JSONNumber(v))" }
+        if kind == .handover {
+            // Uplink names are validated on ingest, but escaped all the same: the database may be edited by hand.
+            if let v = uplinkFrom { s += ",\"from\":\(JSONText.string(v))" }
+            if let v = uplinkTo { s += ",\"to\":\(JSONText.string(v))" }
+            if let v = techFrom { s += ",\"from_tech\":\"\(v.rawValue)\"" }
+            if let v = techTo { s += ",\"to_tech\":\"\(v.rawValue)\"" }
+            if let v = cause { s += ",\"cause\":\"\(v.rawValue)\"" }
+            if let v = delayMs { s += ",\"delay_ms\":\(JSONNumber(v))" }
+            if let v = outageMs { s += ",\"outage_ms\":\(JSONNumber(v))" }
+            if let v = lost { s += ",\"lost\":\(v)" }
+        }
         if kind == .picture {
             s += ",\"id\":\(JSONText.string(pictureID)),\"url\":\(JSONText.string("/api/v1/pictures/\(pictureID)"))"
             if let b = pictureBytes { s += ",\"bytes\":\(b)" }

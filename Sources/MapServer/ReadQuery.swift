@@ -9,7 +9,7 @@ public struct QueryError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { "\(field) \(reason)" }
 }
 
-/// The query of a public read endpoint (`/track`, `/track.gpx`, `/readings`, `/pictures`),
+/// The query of a public read endpoint (`/track`, `/track.gpx`, `/readings`, `/pictures`, `/handovers.*`),
 /// parsed and validated from the raw query parameters. A pure function of its input (no I/O,
 /// no clock), so the fuzzer reaches it; every number from the query meets only checked arithmetic.
 public struct ReadQuery: Sendable, Equatable {
@@ -27,6 +27,8 @@ public struct ReadQuery: Sendable, Equatable {
         case readings
         /// `/pictures`: picture records.
         case pictures
+        /// `/handovers.geojson`, `/handovers.csv`: handover records.
+        case handovers
     }
 
     public var from: Timestamp?
@@ -76,12 +78,14 @@ public struct ReadQuery: Sendable, Equatable {
             kind = .climate
             if let k = seen["kind"] {
                 guard let parsed = RecordKind(rawValue: k) else {
-                    throw QueryError(field: "kind", reason: "must be fix, climate or picture")
+                    throw QueryError(field: "kind", reason: "must be fix, climate, picture or handover")
                 }
                 kind = parsed
             }
         case .pictures:
             kind = .picture
+        case .handovers:
+            kind = .handover
         }
     }
 

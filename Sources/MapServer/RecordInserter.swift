@@ -37,6 +37,15 @@ struct RecordInserter {
         try bind(13, r.temperature)
         try bind(14, r.humidity)
         try bind(15, r.pictureBytes.map(Int64.init))
+        try bind(16, r.uplinkFrom)
+        try bind(17, r.uplinkTo)
+        try bind(18, r.techFrom?.rawValue)
+        try bind(19, r.techTo?.rawValue)
+        try bind(20, r.cause?.rawValue)
+        try bind(21, r.delayMs)
+        try bind(22, r.outageMs)
+        // At most 2^53 (validated), so it fits; a larger value would be stored as absent, never trap.
+        try bind(23, r.lost.flatMap { Int64(exactly: $0) })
         let step = sqlite3_step(statement)
         guard step == SQLITE_DONE else { throw failure(step) }
         return sqlite3_changes(connection) > 0
@@ -50,6 +59,11 @@ struct RecordInserter {
 
     private func bind(_ index: Int32, _ value: Double?) throws {
         try check(value.map { sqlite3_bind_double(statement, index, $0) } ?? sqlite3_bind_null(statement, index))
+    }
+
+    private func bind(_ index: Int32, _ value: String?) throws {
+        try check(value.map { text in text.withCString { sqlite3_bind_text(statement, index, $0, -1, Self.transient) } }
+                  ?? sqlite3_bind_null(statement, index))
     }
 
     private func bind(_ index: Int32, _ value: Int64?) throws {

@@ -21,7 +21,7 @@ public struct VehicleSecrets: Sendable, Hashable {
     public var osmandID: String
 }
 
-/// One stored record as read back (fix, climate reading or picture).
+/// One stored record as read back (fix, climate reading, picture or handover).
 public struct StoredRecord: Sendable, Hashable {
     public var vehicleID: String
     public var seq: UInt64
@@ -37,9 +37,40 @@ public struct StoredRecord: Sendable, Hashable {
     public var temperature: Double?
     public var humidity: Double?
     public var pictureBytes: Int?
+    /// A handover's fields (SONAR; see `Handover`): nil for the other kinds. Its position is `lat`/`lon`.
+    public var uplinkFrom: String?
+    public var uplinkTo: String?
+    public var techFrom: AccessTechnology?
+    public var techTo: AccessTechnology?
+    public var cause: HandoverCause?
+    public var delayMs: Double?
+    public var outageMs: Double?
+    public var lost: UInt64?
+
+    public init(vehicleID: String, seq: UInt64, kind: RecordKind, time: Timestamp, lat: Double? = nil, lon: Double? = nil,
+                alt: Double? = nil, speed: Double? = nil, track: Double? = nil, mode: Int? = nil, eph: Double? = nil,
+                temperature: Double? = nil, humidity: Double? = nil, pictureBytes: Int? = nil,
+                uplinkFrom: String? = nil, uplinkTo: String? = nil, techFrom: AccessTechnology? = nil,
+                techTo: AccessTechnology? = nil, cause: HandoverCause? = nil, delayMs: Double? = nil,
+                outageMs: Double? = nil, lost: UInt64? = nil) {
+        self.vehicleID = vehicleID; self.seq = seq; self.kind = kind; self.time = time
+        self.lat = lat; self.lon = lon; self.alt = alt; self.speed = speed; self.track = track; self.mode = mode
+        self.eph = eph; self.temperature = temperature; self.humidity = humidity; self.pictureBytes = pictureBytes
+        self.uplinkFrom = uplinkFrom; self.uplinkTo = uplinkTo; self.techFrom = techFrom; self.techTo = techTo
+        self.cause = cause; self.delayMs = delayMs; self.outageMs = outageMs; self.lost = lost
+    }
 
     /// The public id of a picture record.
     public var pictureID: String { "\(vehicleID)-\(seq)" }
+}
+
+/// A vehicle's latest record of each kind, as `latestState` reads them.
+public struct LatestState: Sendable {
+    public var vehicle: VehicleRecord
+    public var fix: StoredRecord?
+    public var climate: StoredRecord?
+    public var picture: StoredRecord?
+    public var handover: StoredRecord?
 }
 
 /// What to write in one ingest request; the group committer runs several in one transaction.
@@ -85,7 +116,26 @@ extension StoredRecord {
             self.init(vehicleID: vehicleID, seq: record.seq, kind: .climate, time: record.time,
                       temperature: c.temperature, humidity: c.humidity)
         case .handover(let h):
-            self.init(vehicleID: vehicleID, seq: record.seq, kind: .handover, time: record.time, lat: h.lat, lon: h.lon)
+            self.init(vehicleID: vehicleID, seq: record.seq, kind: .handover, time: record.time, lat: h.lat, lon: h.lon,
+                      uplinkFrom: h.from, uplinkTo: h.to, techFrom: h.fromTechnology, techTo: h.toTechnology,
+                      cause: h.cause, delayMs: h.registrationDelayMs, outageMs: h.outageMs, lost: h.lost)
         }
+    }
+}
+
+extension StoredRecord {
+    /// The handover columns as read from a database, decoded without trapping: a value edited by
+    /// hand into something else reads as absent (a technology or cause the server does not know,
+    /// a negative packet count), never as a crash.
+    mutating func setHandoverColumns(from: String?, to: String?, techFrom: String?, techTo: String?, cause: String?,
+                                     delayMs: Double?, outageMs: Double?, lost: Int64?) {
+        uplinkFrom = from
+        uplinkTo = to
+        self.techFrom = techFrom.flatMap(AccessTechnology.init(rawValue:))
+        self.techTo = techTo.flatMap(AccessTechnology.init(rawValue:))
+        self.cause = cause.flatMap(HandoverCause.init(rawValue:))
+        self.delayMs = delayMs
+        self.outageMs = outageMs
+        self.lost = lost.flatMap { UInt64(exactly: $0) }
     }
 }

@@ -66,6 +66,20 @@ public final class TelemetryStore: TelemetryStoring {
                 CREATE UNIQUE INDEX vehicle_by_osmand_hash ON vehicle(osmand_hash);
                 """)
         }
+        m.registerMigration("v3: handover records") { db in
+            // SONAR mobility records: which uplink carries the vehicle's traffic, over which access
+            // technology, why it changed, and what the change cost. Null for the other kinds.
+            try db.execute(sql: """
+                ALTER TABLE record ADD COLUMN uplink_from TEXT;
+                ALTER TABLE record ADD COLUMN uplink_to TEXT;
+                ALTER TABLE record ADD COLUMN tech_from TEXT;
+                ALTER TABLE record ADD COLUMN tech_to TEXT;
+                ALTER TABLE record ADD COLUMN cause TEXT;
+                ALTER TABLE record ADD COLUMN delay_ms REAL;
+                ALTER TABLE record ADD COLUMN outage_ms REAL;
+                ALTER TABLE record ADD COLUMN lost INTEGER;
+                """)
+        }
         return m
     }
 
@@ -210,8 +224,9 @@ public final class TelemetryStore: TelemetryStoring {
     static func apply(_ write: IngestWrite, db: Database, receivedAt: Timestamp) throws -> IngestOutcome {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO record (vehicle_id, seq, kind, time_us, received_us, lat, lon, alt, speed, track, mode, eph,
-                                temperature, humidity, picture_bytes)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                temperature, humidity, picture_bytes,
+                                uplink_from, uplink_to, tech_from, tech_to, cause, delay_ms, outage_ms, lost)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (vehicle_id, seq) DO NOTHING
             """)
         guard let connection = db.sqliteConnection else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "closed") }
@@ -250,7 +265,7 @@ public final class TelemetryStore: TelemetryStoring {
     static func fetchRecords(_ db: Database, vehicleID: String, kind: RecordKind, from: Timestamp?, to: Timestamp?,
                              limit: Int?) throws -> [StoredRecord] {
         let statement = try db.cachedStatement(sql: """
-            SELECT seq, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes
+            SELECT \(recordColumns)
             FROM record WHERE vehicle_id = ? AND kind = ? AND time_us >= ? AND time_us <= ?
             ORDER BY time_us, seq LIMIT ?
             """)
@@ -259,13 +274,30 @@ public final class TelemetryStore: TelemetryStoring {
         ])
         var out: [StoredRecord] = []
         while let row = try rows.next() {
-            out.append(StoredRecord(
-                vehicleID: vehicleID, seq: UInt64(bitPattern: row[0]), kind: kind,
-                time: Timestamp(microseconds: row[1]), lat: row[2], lon: row[3], alt: row[4], speed: row[5],
-                track: row[6], mode: row[7], eph: row[8], temperature: row[9], humidity: row[10],
-                pictureBytes: row[11]))
+            out.append(record(row, vehicleID: vehicleID, kind: kind))
         }
         return out
+    }
+
+    static let recordColumns = """
+        seq, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes,
+        uplink_from, uplink_to, tech_from, tech_to, cause, delay_ms, outage_ms, lost
+        """
+
+    /// A record from a row of `recordColumns`.
+    static func record(_ row: Row, vehicleID: String, kind: RecordKind) -> StoredRecord {
+        var r = StoredRecord(
+            vehicleID: vehicleID, seq: UInt64(bitPattern: row[0]), kind: kind,
+            time: Timestamp(microseconds: row[1]), lat: row[2], lon: row[3], alt: row[4], speed: row[5],
+            track: row[6], mode: row[7], eph: row[8], temperature: row[9], humidity: row[10], pictureBytes: row[11])
+        if kind == .handover {
+            // Without GRDB's fatal conversions: these columns are new, and an operator may edit them by hand.
+            func text(_ i: Int) -> String? { String.fromDatabaseValue(row[i] as DatabaseValue) }
+            func real(_ i: Int) -> Double? { Double.fromDatabaseValue(row[i] as DatabaseValue) }
+            r.setHandoverColumns(from: text(12), to: text(13), techFrom: text(14), techTo: text(15), cause: text(16),
+                                 delayMs: real(17), outageMs: real(18), lost: Int64.fromDatabaseValue(row[19] as DatabaseValue))
+        }
+        return r
     }
 
     /// The latest record of a kind at or before `notAfter`.
@@ -277,30 +309,28 @@ public final class TelemetryStore: TelemetryStoring {
 
     static func fetchLatest(_ db: Database, vehicleID: String, kind: RecordKind, notAfter: Timestamp) throws -> StoredRecord? {
         let statement = try db.cachedStatement(sql: """
-            SELECT seq, time_us, lat, lon, alt, speed, track, mode, eph, temperature, humidity, picture_bytes
+            SELECT \(recordColumns)
             FROM record WHERE vehicle_id = ? AND kind = ? AND time_us <= ?
             ORDER BY time_us DESC, seq DESC LIMIT 1
             """)
         guard let row = try Row.fetchOne(statement, arguments: [vehicleID, kind.rawValue, notAfter.microseconds]) else {
             return nil
         }
-        return StoredRecord(
-            vehicleID: vehicleID, seq: UInt64(bitPattern: row[0]), kind: kind,
-            time: Timestamp(microseconds: row[1]), lat: row[2], lon: row[3], alt: row[4], speed: row[5],
-            track: row[6], mode: row[7], eph: row[8], temperature: row[9], humidity: row[10], pictureBytes: row[11])
+        return record(row, vehicleID: vehicleID, kind: kind)
     }
 
-    /// Latest fix, climate reading and picture of each vehicle, each at or before its public cut-off.
+    /// Latest fix, climate reading, picture and handover of each vehicle, each at or before its public cut-off.
     public func latestState(for vehicles: [VehicleRecord], cutoff: @Sendable (VehicleRecord) -> Timestamp) async throws
-        -> [(VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?)]
+        -> [LatestState]
     {
         try await pool.read { db in
             try vehicles.map { v in
                 let c = cutoff(v)
-                return (v,
-                        try Self.fetchLatest(db, vehicleID: v.id, kind: .fix, notAfter: c),
-                        try Self.fetchLatest(db, vehicleID: v.id, kind: .climate, notAfter: c),
-                        try Self.fetchLatest(db, vehicleID: v.id, kind: .picture, notAfter: c))
+                return LatestState(vehicle: v,
+                                   fix: try Self.fetchLatest(db, vehicleID: v.id, kind: .fix, notAfter: c),
+                                   climate: try Self.fetchLatest(db, vehicleID: v.id, kind: .climate, notAfter: c),
+                                   picture: try Self.fetchLatest(db, vehicleID: v.id, kind: .picture, notAfter: c),
+                                   handover: try Self.fetchLatest(db, vehicleID: v.id, kind: .handover, notAfter: c))
             }
         }
     }

@@ -38,9 +38,9 @@ public protocol TelemetryStoring: Sendable {
     /// Records of one kind for a vehicle in a time range, oldest first.
     func records(vehicleID: String, kind: RecordKind, from: Timestamp?, to: Timestamp?,
                  limit: Int?) async throws -> [StoredRecord]
-    /// Latest fix, climate reading and picture of each vehicle, each at or before its cut-off.
+    /// Latest fix, climate reading, picture and handover of each vehicle, each at or before its cut-off.
     func latestState(for vehicles: [VehicleRecord], cutoff: @Sendable (VehicleRecord) -> Timestamp) async throws
-        -> [(VehicleRecord, fix: StoredRecord?, climate: StoredRecord?, picture: StoredRecord?)]
+        -> [LatestState]
     func hasPicture(vehicleID: String, seq: UInt64) async throws -> Bool
     func picture(vehicleID: String, seq: UInt64) async throws -> StoredRecord?
     /// Records by kind (for tests and metrics).

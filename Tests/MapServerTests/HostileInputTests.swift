@@ -28,7 +28,7 @@ import Telemetry
     func hugeLimitsAreClampedNotFatal(limit: String) async throws {
         let (t, _) = try await seeded(3)
         try await t.app.test(.router) { client in
-            for path in ["track", "track.gpx", "readings?kind=fix&x=1", "pictures?x=1"] {
+            for path in ["track", "track.gpx", "readings?kind=fix&x=1", "pictures?x=1", "handovers.geojson", "handovers.csv?x=1"] {
                 let sep = path.contains("?") ? "&" : "?"
                 try await client.execute(uri: "/api/v1/vehicles/bike-1/\(path)\(sep)limit=\(limit)", method: .get) { r in
                     #expect(r.status == .ok, "\(path)")

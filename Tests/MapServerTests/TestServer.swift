@@ -96,6 +96,21 @@ func fixJSON(_ seq: Int, time: String, lat: Double, lon: Double, speed: Double =
     #"{"seq":\#(seq),"time":"\#(time)","kind":"fix","lat":\#(lat),"lon":\#(lon),"speed":\#(speed),"mode":3}"#
 }
 
+/// A handover record as an agent posts it; nil leaves a field out.
+func handoverJSON(_ seq: Int, time: String, from: String? = "wlan0", to: String = "wwan0", fromTech: String? = "wlan",
+                  toTech: String? = "cellular", cause: String = "uplink-lost", delayMs: Double? = 41.5,
+                  outageMs: Double? = 120, lost: Int? = 3, lat: Double? = nil, lon: Double? = nil) -> String {
+    var s = #"{"seq":\#(seq),"time":"\#(time)","kind":"handover","to":"\#(to)","cause":"\#(cause)""#
+    if let from { s += #","from":"\#(from)""# }
+    if let fromTech { s += #","from_tech":"\#(fromTech)""# }
+    if let toTech { s += #","to_tech":"\#(toTech)""# }
+    if let delayMs { s += #","delay_ms":\#(delayMs)"# }
+    if let outageMs { s += #","outage_ms":\#(outageMs)"# }
+    if let lost { s += #","lost":\#(lost)"# }
+    if let lat, let lon { s += #","lat":\#(lat),"lon":\#(lon)"# }
+    return s + "}"
+}
+
 func batch(_ records: [String]) -> ByteBuffer {
     ByteBuffer(string: "{\"records\":[" + records.joined(separator: ",") + "]}")
 }

@@ -244,3 +244,99 @@ def test_no_horizontal_overflow_on_phones(demo, width):
         driver.save_screenshot(os.path.join(ARTIFACTS, f'map-phone-{width}.png'))
     finally:
         driver.quit()
+
+
+def handover(seq, t, frm, to, from_tech, to_tech, cause='uplink-lost', lat=None, lon=None):
+    """A SONAR handover record as a mobile router's agent posts it (docs/telemetry-api.md)."""
+    rec = {'seq': seq, 'time': fix(0, t)['time'], 'kind': 'handover', 'to': to, 'to_tech': to_tech, 'cause': cause,
+           'delay_ms': 40.5, 'outage_ms': 120, 'lost': 3}
+    if frm is not None:
+        rec.update({'from': frm, 'from_tech': from_tech})
+    if lat is not None:
+        rec.update({'lat': lat, 'lon': lon})
+    return rec
+
+
+def handover_markers(driver, selector='.handover-marker'):
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def segment_techs(driver):
+    """The technologies of the track's segments, in drawing order (SVG paths with `data-tech`)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('path.track-tech')).map(p => p.dataset.tech)")
+
+
+def test_handovers_colour_the_track_mark_the_map_and_arrive_live(server):
+    """Fixes along a line with handovers between them: the track is drawn in segments by the uplink's
+    technology (neutral before the first handover), each handover has a marker whose popup names the
+    change, the panel shows the current uplink, and a handover posted later appears live and recolours
+    the track after it."""
+    token = server.add_vehicle('router-car', '--name', 'Router car')
+    server.start()
+    t0 = time.time() - 600
+    fixes = [fix(i + 1, t0 + i * 5, lat=48.0 + i * 0.002, lon=2.0 + i * 0.002) for i in range(60)]
+    def at(i):
+        return fixes[i]['lat'], fixes[i]['lon']
+    handovers = [
+        handover(101, t0 + 50, None, 'wlan0', None, 'wlan', cause='startup', lat=at(10)[0], lon=at(10)[1]),
+        handover(102, t0 + 125, 'wlan0', 'wwan0', 'wlan', 'cellular', lat=at(25)[0], lon=at(25)[1]),
+        # No position: drawn at the track point nearest in time.
+        handover(103, t0 + 200, 'wwan0', 'sat0', 'cellular', 'satellite', cause='preferred-uplink'),
+    ]
+    status, body, _ = server.post_batch(token, fixes + handovers)
+    assert status == 200, body
+    driver = chrome()
+    try:
+        driver.get(server.url + '/')
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script('return document.body.dataset.ready') == 'true')
+        # One marker per handover; those with a position are where the record says.
+        assert len(handover_markers(driver)) == 3
+        assert len(handover_markers(driver, '.handover-marker:not(.handover-marker-estimated)')) == 2
+        # The track in segments of at least two technologies, each its own colour, neutral first.
+        techs = segment_techs(driver)
+        assert techs == ['none', 'wlan', 'cellular', 'satellite'], techs
+        strokes = set(driver.execute_script(
+            "return Array.from(document.querySelectorAll('path.track-tech')).map(p => p.getAttribute('stroke'))"))
+        assert len(strokes) >= 2, strokes
+        assert driver.find_element(By.ID, 'tech-legend').is_displayed()
+
+        # The popup of the wlan0 → wwan0 handover.
+        driver.execute_script(
+            "document.querySelector('.handover-marker[data-seq=\"102\"]')"
+            ".dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+        text = WebDriverWait(driver, 10).until(
+            lambda d: (lambda els: els[0].text if els and 'wlan0' in els[0].text else None)(
+                d.find_elements(By.CSS_SELECTOR, '.leaflet-popup-content .handover-popup')))
+        assert 'wlan0 → wwan0' in text and '(wlan → cellular)' in text, text
+        assert 'uplink-lost' in text and '40.5 ms' in text and '120 ms' in text and 'Packets lost' in text, text
+
+        # The panel: the current uplink and the last handovers.
+        driver.find_element(By.CSS_SELECTOR, 'button[data-vehicle="router-car"]').click()
+        WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, 'details').is_displayed())
+        assert driver.find_element(By.ID, 'd-uplink').text == 'sat0 (Satellite)'
+        items = [e.text for e in driver.find_elements(By.CSS_SELECTOR, '#d-handovers .handover-item')]
+        assert len(items) == 3 and 'wwan0 → sat0' in items[0], items
+
+        # A handover posted now: its marker appears and the track after it turns cellular.
+        status, body, _ = server.post_batch(token, [
+            handover(104, t0 + 250, 'sat0', 'wwan0', 'satellite', 'cellular', lat=at(50)[0], lon=at(50)[1])])
+        assert status == 200, body
+        WebDriverWait(driver, 10).until(lambda d: len(handover_markers(d)) == 4)
+        WebDriverWait(driver, 10).until(
+            lambda d: segment_techs(d) == ['none', 'wlan', 'cellular', 'satellite', 'cellular'])
+        WebDriverWait(driver, 5).until(lambda d: d.find_element(By.ID, 'd-uplink').text == 'wwan0 (Cellular)')
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        driver.save_screenshot(os.path.join(ARTIFACTS, 'map-handovers.png'))
+
+        # Replay: at the start of the history no handover has happened yet; back to live, all four.
+        driver.execute_script("const s = document.getElementById('slider'); s.value = '0'; s.dispatchEvent(new Event('input'));")
+        assert len(handover_markers(driver)) == 0
+        assert driver.find_element(By.ID, 'd-uplink').text == '–'
+        driver.execute_script("document.getElementById('live-button').click()")
+        assert len(handover_markers(driver)) == 4
+        assert segment_techs(driver) == ['none', 'wlan', 'cellular', 'satellite', 'cellular']
+        severe = severe_console_entries(driver)
+        assert not severe, f'console errors: {severe}'
+    finally:
+        driver.quit()

@@ -1,8 +1,8 @@
 import Foundation
 
 /// libFuzzer entry: the map server's parsers of network input. The first byte picks the parser:
-/// the telemetry batch (JSON body), an OsmAnd report (query form or JSON form), an RFC 3339 time,
-/// the query string of a read endpoint (`/track`, `/readings`, `/pictures`) up to the arithmetic
+/// the telemetry batch (JSON body: fixes, climate readings, handovers), an OsmAnd report (query form or JSON form), an RFC 3339 time,
+/// the query string of a read endpoint (`/track`, `/readings`, `/pictures`, `/handovers.*`) up to the arithmetic
 /// the server does with it, or a picture body through the JPEG metadata stripper.
 /// Each must answer with a value or a typed error, never crash.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -40,6 +40,16 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                                  && close(f.track, g.track) && close(f.eph, g.eph) && f.mode == g.mode, "fix changed")
                 case let (.climate(c), .climate(d)):
                     precondition(close(c.temperature, d.temperature) && close(c.humidity, d.humidity), "climate changed")
+                case let (.handover(h), .handover(k)):
+                    precondition(h.from == k.from && h.to == k.to && h.fromTechnology == k.fromTechnology
+                                 && h.toTechnology == k.toTechnology && h.cause == k.cause && h.lost == k.lost
+                                 && close(h.registrationDelayMs, k.registrationDelayMs) && close(h.outageMs, k.outageMs)
+                                 && close(h.lat, k.lat) && close(h.lon, k.lon), "handover changed")
+                    // What the validation let through stays inside the limits the server stores and shows.
+                    precondition(Handover.isValidUplinkName(h.to) && (h.from.map { Handover.isValidUplinkName($0) } ?? true))
+                    precondition((h.lat == nil) == (h.lon == nil) && (h.lost ?? 0) <= Handover.maximumLost)
+                    precondition((0...Handover.maximumDelayMs).contains(h.registrationDelayMs ?? 0))
+                    precondition((0...Handover.maximumOutageMs).contains(h.outageMs ?? 0))
                 default:
                     preconditionFailure("kind changed")
                 }
@@ -57,8 +67,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 4:
         // A read endpoint's query string, split and percent-decoded as Hummingbird does.
         guard let first = body.first else { return 0 }
-        let endpoints: [ReadQuery.Endpoint] = [.track, .readings, .pictures]
-        let endpoint = endpoints[Int(first) % 3]
+        let endpoints: [ReadQuery.Endpoint] = [.track, .readings, .pictures, .handovers]
+        let endpoint = endpoints[Int(first) % endpoints.count]
         var pairs: [(String, String)] = []
         for pair in String(decoding: body.dropFirst(), as: UTF8.self).split(separator: "&") {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
