@@ -5,6 +5,8 @@
 #   - handover: 1,000 pkt/s UDP each way while uplink A goes down/up 10 times, MCoA vs single CoA
 #   - signaling: BU->BA round trip and HA registrations/s and memory with 100,000 bindings
 #     (BENCH_BINDINGS overrides the count)
+#   - service: packets lost across an HA kill -9 and restart, with its saved binding cache vs without;
+#     a router admitted by a live reload to its first registration; SONAR's cost per handover
 # Run from the repo root: bash bench/bench-mobility.sh
 # (Daemons are started with `ip netns exec … &` directly, not through a shell function, so $!
 # is the daemon itself: its /proc entries are read and it is the process that gets killed.)
@@ -38,7 +40,7 @@ bash "$TOPO" up "$P"
 HA_CONF="$FIX/ha.json"; MR_CONF="$FIX/mr.json"
 start_ha() { # extra args...
   rm -f "$WORK/ha.sock"
-  rm -rf "$WORK/ha-state"   # each run starts from an empty binding cache
+  [ "${KEEP_STATE:-0}" = 1 ] || rm -rf "$WORK/ha-state"   # each run starts from an empty binding cache, unless kept
   ip netns exec "${P}ha" "$NEMO" ha --config "$HA_CONF" --control "$WORK/ha.sock" --state-dir "$WORK/ha-state" --log-level warning "$@" >>"$WORK/ha.log" 2>&1 &
   HA_PID=$!; PIDS+=("$HA_PID")
   for _ in $(seq 50); do [ -S "$WORK/ha.sock" ] && break; sleep 0.1; done
@@ -68,7 +70,7 @@ proc_sys() { awk '{print $15}' "/proc/$1/stat"; }
 counter() { "$NEMO" status --control "$1" --json | python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print(sum(c.get(k,0) for k in sys.argv[1:]))' "${@:2}"; }
 
 # BENCH_PARTS picks sections (default all): throughput handover signaling
-PARTS=" ${BENCH_PARTS:-throughput handover signaling} "
+PARTS=" ${BENCH_PARTS:-throughput handover service signaling} "
 # ---- throughput -------------------------------------------------------------------------
 if [[ "$PARTS" == *" throughput "* ]]; then
 direct=$(iperf ha 2001:db8:f::1 mr -B 2001:db8:1::100)
@@ -171,6 +173,79 @@ echo "bench: handover_never_resumed_single $failed_single cuts target == 0"
 echo "bench: handover_never_resumed_mcoa $failed_mcoa cuts target == 0"
 python3 -c 'import sys; s,m=float(sys.argv[1]),float(sys.argv[2]); print("bench: handover_loss_mcoa_vs_single %.3f ratio target <= 0.1" % ((m/s) if s else (0.0 if m == 0 else 1.0)))' "$lost_single" "$lost_mcoa"
 
+fi
+
+# ---- service: the home agent as a service people rely on ----------------------------------
+if [[ "$PARTS" == *" service "* ]]; then
+restart_run() { # label keep|wipe: 1000 pkt/s each way for 6 s, the HA killed (-9) and restarted at 2 s
+  start_ha
+  start_mr
+  ns h ping -6 -c 2 -i 0.2 -q 2001:db8:c::5 >/dev/null || true
+  local secs=6 rate=1000
+  ns cn python3 "$ROOT/bench/udp-stream.py" recv 9000 $((secs + 3)) "$WORK/up.json" & local r1=$!
+  ns h python3 "$ROOT/bench/udp-stream.py" recv 9001 $((secs + 3)) "$WORK/down.json" & local r2=$!
+  sleep 0.5
+  ns h python3 "$ROOT/bench/udp-stream.py" send 2001:db8:c::5 9000 $rate $secs >"$WORK/send-up.txt" & local s1=$!
+  ns cn python3 "$ROOT/bench/udp-stream.py" send 2001:db8:aaaa:1::5 9001 $rate $secs >"$WORK/send-down.txt" & local s2=$!
+  sleep 2
+  kill -9 "$HA_PID"; wait "$HA_PID" 2>/dev/null || true
+  if [ "$2" = keep ]; then KEEP_STATE=1 start_ha; else start_ha; fi
+  wait $s1 $s2 $r1 $r2 || true
+  python3 - "$WORK/send-up.txt" "$WORK/up.json" "$WORK/send-down.txt" "$WORK/down.json" >"$WORK/restart-$1.txt" <<'PY'
+import json, sys
+lost = 0
+for sender, receiver in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
+    count = int(open(sender).read().split()[0])
+    got = {s for s, _ in json.load(open(receiver))}
+    lost += sum(1 for s in range(count) if s not in got)
+print(lost)
+PY
+  stop_mr
+  kill "$HA_PID"; wait "$HA_PID" 2>/dev/null || true
+}
+# Three of each, alternating, so a busy moment of a shared machine does not decide the comparison.
+for i in 1 2 3; do restart_run "kept-$i" keep; restart_run "wiped-$i" wipe; done
+median() { sort -n "$@" | sed -n 2p; }
+kept=$(cat "$WORK"/restart-kept-*.txt | median); wiped=$(cat "$WORK"/restart-wiped-*.txt | median)
+echo "bench: ha_restart_lost_packets $kept packets (median of 3: HA kill -9 and restart under 1000 pkt/s each way, binding cache saved and restored; runs: $(cat "$WORK"/restart-kept-*.txt | tr '\n' ' '))"
+echo "bench: ha_restart_lost_packets_without_saved_cache $wiped packets (median of 3: same, state removed, the MR learns from a Binding Error and registers again; runs: $(cat "$WORK"/restart-wiped-*.txt | tr '\n' ' '))"
+python3 -c 'import sys; k,w=int(sys.argv[1]),int(sys.argv[2]); print("bench: ha_restart_loss_saved_vs_unsaved %.3f ratio (both ways: uplink traffic draws the Binding Error at once, so without a saved cache the re-registration costs one round trip more)" % (k / w if w else (0.0 if k == 0 else 1.0)))' "$kept" "$wiped"
+
+# A router admitted by a live reload (what the sign-up service does), then started: reload to first BA.
+python3 - "$FIX/ha.json" "$WORK/ha-empty.json" <<'PY'
+import json, sys
+ha = json.load(open(sys.argv[1])); ha["mobileRouters"] = []
+json.dump(ha, open(sys.argv[2], "w"))
+PY
+HA_CONF="$WORK/ha-empty.json"; start_ha
+t0=$(date +%s%N)
+cp "$FIX/ha.json" "$WORK/ha-empty.json"
+"$NEMO" status --control "$WORK/ha.sock" --reload >/dev/null
+rm -f "$WORK/mr.sock"
+ip netns exec "${P}mr" "$NEMO" mr --config "$MR_CONF" --control "$WORK/mr.sock" --log-level warning >>"$WORK/mr.log" 2>&1 &
+MR_PID=$!; PIDS+=("$MR_PID")
+for _ in $(seq 500); do
+  n=$("$NEMO" status --control "$WORK/ha.sock" --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["bindings"]))' 2>/dev/null || echo 0)
+  [ "$n" -ge 1 ] && break
+  sleep 0.02
+done
+t1=$(date +%s%N)
+echo "bench: ha_admit_to_registered_ms $(( (t1 - t0) / 1000000 )) ms (account added by a live reload, then nemo mr started: to its first binding at the HA) target < 1000"
+# SONAR on the real router: five cuts of uplink A, then the records the agent would collect.
+for _ in 1 2 3 4 5; do ns mr ip link set wa down; sleep 0.3; ns mr ip link set wa up; sleep 0.6; done
+sleep 1
+"$NEMO" status --control "$WORK/mr.sock" --sonar >"$WORK/sonar.json"
+python3 - "$WORK/sonar.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+rs = a["records"]
+size = sum(len(json.dumps(r, separators=(",", ":"))) for r in rs) / max(1, len(rs))
+print(f"bench: sonar_record_bytes {size:.0f} bytes per handover (JSON in the agent's batch; {len(rs)} records from 5 cuts)")
+PY
+stop_mr
+kill "$HA_PID"; wait "$HA_PID" 2>/dev/null || true
+HA_CONF="$FIX/ha.json"
+"$MOBILITY_BENCH" sonar --handovers 200000 --batch 10 | awk '/^per_handover_us/ {print "bench: sonar_overhead " $2 " us CPU per handover on the mobile router (record, ring, answer in batches of 10), " $6 " bytes answered to the agent per handover"}'
 fi
 
 # ---- signaling: BU->BA round trip, 100,000 bindings -----------------------------------------

@@ -3,7 +3,7 @@ import Telemetry
 import Timekeeping
 
 /// The mobile router's SONAR records waiting to be collected (sans-I/O): each handover as a
-/// telemetry `handover` record numbered by the router, kept in a ring of `capacity`. The onboard
+/// telemetry `handover` record numbered by the router, kept in a ring of the last `capacity` (a quarter more between trims). The onboard
 /// agent asks for the records after the last number it stored (`sonar AFTER` on the control
 /// socket) and puts them in its durable outbox; `instance` changes when the router restarts, so a
 /// collector knows its numbers start again.
@@ -23,7 +23,8 @@ public struct SonarLog: Sendable {
     public mutating func append(_ handover: Handover, at time: Instant) {
         records.append(TelemetryRecord(seq: nextNumber, time: Timestamp(time), payload: .handover(handover)))
         nextNumber += 1
-        if records.count > capacity { records.removeFirst(records.count - capacity) }
+        // Amortised: the ring is trimmed by a quarter at a time, not by one record per handover.
+        if records.count > capacity + capacity / 4 { records.removeFirst(records.count - capacity) }
     }
 
     /// The answer to `sonar AFTER`: `{"instance": "...", "next": N, "missed": M, "records": [...]}`,
@@ -33,7 +34,9 @@ public struct SonarLog: Sendable {
     public func answer(after: UInt64, limit: Int = 500) -> String {
         let oldest = records.first?.seq ?? nextNumber
         let missed = oldest > after &+ 1 && after < oldest ? oldest - after - 1 : 0
-        let selected = records.lazy.filter { $0.seq > after }.prefix(max(1, limit))
+        // Numbers in the ring are consecutive: the first wanted one is found by subtraction.
+        let skip = after < oldest ? 0 : Int(clamping: after - oldest + 1)
+        let selected = records.dropFirst(min(skip, records.count)).prefix(max(1, limit))
         let list = selected.map { $0.jsonObjectText() }.joined(separator: ",")
         return "{\"instance\":\"\(instance)\",\"next\":\(nextNumber),\"missed\":\(missed),\"records\":[\(list)]}"
     }

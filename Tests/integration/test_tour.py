@@ -80,7 +80,7 @@ def look_at_the_map(port):
     the car's panel showing its live video (XCAST6 → viewer → MJPEG), frames changing."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    from test_browser import assert_car_video_plays, chrome
+    from test_browser import assert_car_video_plays, chrome, handover_markers
     driver = chrome()
     try:
         driver.get(f'http://localhost:{port}/')
@@ -88,6 +88,11 @@ def look_at_the_map(port):
         for v in ('bike-1', 'bike-2', 'car'):
             WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-vehicle="{v}"]'))
         assert_car_video_plays(driver, timeout=20)
+        # SONAR on the map: the routers' handovers (collected by the agents) as markers, and the
+        # tracks coloured by the access technology in use.
+        WebDriverWait(driver, 60).until(lambda d: len(handover_markers(d)) >= 3)
+        WebDriverWait(driver, 30).until(lambda d: {'wlan', 'cellular'} & set(d.execute_script(
+            "return Array.from(document.querySelectorAll('path.track-tech')).map(p => p.dataset.tech)")))
     finally:
         driver.quit()
 

@@ -7,5 +7,5 @@ struct MobilityBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mobility-bench",
         abstract: "Load generators for bench/bench-mobility.sh.",
-        subcommands: [SignalingBenchCommand.self])
+        subcommands: [SignalingBenchCommand.self, SonarBenchCommand.self])
 }
