@@ -28,6 +28,11 @@ public actor GroupCommitter {
         self.onCommit = onCommit
     }
 
+    /// Requests waiting for the next commit (not those of the commit running now).
+    public var waitingCount: Int { pending.count }
+    /// Whether a commit is running (or about to run).
+    public var isCommitting: Bool { draining }
+
     /// Queues a write and returns once it is durable (or throws if its transaction failed).
     public func submit(_ write: IngestWrite) async throws -> IngestOutcome {
         guard pending.count < maxPending else { throw CommitQueueFull(limit: maxPending) }

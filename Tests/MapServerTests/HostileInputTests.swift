@@ -139,10 +139,23 @@ import Telemetry
         try await t.app.test(.router) { client in
             let first = batch([fixJSON(1, time: "2006-07-12T10:00:00Z", lat: 48, lon: 2)])
             let second = batch([fixJSON(2, time: "2006-07-12T10:00:01Z", lat: 48, lon: 2)])
+            let committer = t.server.committer
+            /// Waits (at most 60 s, however loaded the machine) for the committer to reach a state.
+            func until(_ what: String, _ condition: () async -> Bool) async throws {
+                for _ in 0..<6000 {
+                    if await condition() { return }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                Issue.record("the committer never reached: \(what)")
+            }
             async let a = client.execute(uri: "/api/v1/telemetry", method: .post, headers: bearer(token), body: first)
-            try await Task.sleep(for: .milliseconds(300))  // the first is in the (blocked) commit
+            try await until("the first request in the (blocked) commit") {
+                let committing = await committer.isCommitting
+                let waiting = await committer.waitingCount
+                return committing && waiting == 0
+            }
             async let b = client.execute(uri: "/api/v1/telemetry", method: .post, headers: bearer(token), body: second)
-            try await Task.sleep(for: .milliseconds(300))  // the second waits in the queue
+            try await until("the second request waiting in the queue") { await committer.waitingCount == 1 }
             try await client.execute(uri: "/api/v1/telemetry", method: .post, headers: bearer(token),
                                      body: batch([fixJSON(3, time: "2006-07-12T10:00:02Z", lat: 48, lon: 2)])) { r in
                 #expect(r.status == .serviceUnavailable)
