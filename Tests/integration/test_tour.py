@@ -205,6 +205,7 @@ def test_the_ebag_a_personal_network_carried_by_a_walker(run):
     w = r['vehicles']['walker']
     assert w['readings']['sent'] > 50 and w['readings']['lost'] == 0, w['readings']
     assert w['handovers'] >= 3, w['handovers_by_type']
+    assert w['sonar']['records_stored'] == w['sonar']['router_handovers'] >= 3, w['sonar']
     first = r['call']['calls'][0]
     assert first['answered'] and first['packets_received'] > 300, r['call']
     assert namespaces(prefix) == []
