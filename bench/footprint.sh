@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # footprint.sh: the onboard stack's resident memory, release builds linked two ways and measured in
-# the same run, side by side: the Swift runtime and Foundation as shared libraries (dynamic) and
-# linked into each binary (`--static-swift-stdlib`, as `make build-demo` builds them).
+# the same run, side by side: the Swift runtime and Foundation as shared libraries (dynamic, as
+# `make build-demo` builds them) and linked into each binary (`--static-swift-stdlib`).
 #
 # Each variant rides the same scenario for FOOTPRINT_SECONDS (default 40) in the NEMO test network
 # of Tests/MobilityLinuxTests/Fixtures/topology.sh (root, network namespaces): `nemo ha` and
@@ -10,12 +10,14 @@
 # recorded) to `softphone answer --auto`, and `xcast6 send` (the car's camera) to an `xcast6
 # relay`; uplink B is cut for 3 s in the middle (a handover). RSS is sampled every 0.2 s from
 # /proc/PID/status, as Demos/tour/report.py does. Prints `bench:` lines:
-#   footprint_bicycle_static_vs_dynamic_rss  peak of nemo mr + monnemo-agent + softphone, static / dynamic
-#   footprint_bicycle_pages_static_vs_dynamic  the same three, each physical page counted once (shared
-#                            library pages are counted in every RSS that maps them but held once)
-#   footprint_bicycle_rss_mb, footprint_agent_rss_mb, footprint_car_rss_mb  (static), against 64 / 20 MB
-#   footprint_NAME_rss_mb  each process's own peak (VmHWM), static, with the dynamic figure beside it
-# and, on stderr, each process's largest mappings at the end of the static ride (smaps).
+#   footprint_bicycle_static_vs_dynamic_rss    peak RSS sum of nemo mr + monnemo-agent + softphone, static / dynamic
+#   footprint_bicycle_pages_static_vs_dynamic  the same three's resident pages with each physical page
+#                counted once (from /proc/PID/pagemap, every 2 s): what the box has to hold. A shared
+#                library's pages are in the RSS of every process that maps them but in RAM once.
+#   footprint_bicycle_rss_mb, footprint_bicycle_pages_mb, footprint_agent_rss_mb, footprint_car_rss_mb
+#   footprint_NAME_rss_mb  each process's own peak (VmHWM)
+# (dynamic figures against the targets, the static ones beside them) and, on stderr, each process's
+# largest mappings by RSS at the end of both rides (smaps).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -36,14 +38,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Both variants, one after the other in the same build folder (only the links differ); the static
-# one last, so .build/release is left as the demo builds it.
+# The dynamic variant where the demo's is (.build), the static one in its own build folder
+# (.build-static: the flag changes how the modules are compiled, so sharing one folder would
+# rebuild most of the package at every switch).
 for variant in dynamic static; do
   flags=()
-  [ "$variant" = static ] && flags=(--static-swift-stdlib)
+  [ "$variant" = static ] && flags=(--static-swift-stdlib --scratch-path .build-static)
   for p in "${PRODUCTS[@]}"; do swift build -c release "${flags[@]}" --product "$p" >&2; done
   mkdir -p "$TMP/$variant"
-  for p in "${PRODUCTS[@]}"; do cp "$(swift build -c release --show-bin-path)/$p" "$TMP/$variant/"; done
+  for p in "${PRODUCTS[@]}"; do cp "$(swift build -c release "${flags[@]}" --show-bin-path)/$p" "$TMP/$variant/"; done
 done
 
 # Resident pages of several processes together, each physical page counted once (pages the
@@ -141,13 +144,11 @@ ride() {  # ride VARIANT: prints "bicycle_kb car_kb agent_kb mr_hwm agent_hwm ca
     fi
     sleep 0.2
   done
-  if [ "$v" = static ]; then
-    for x in "nemo-mr $mr" "monnemo-agent $agent" "softphone-call $call" "xcast6-send $send"; do
-      set -- $x
-      echo "footprint: $1 ($v), largest mappings by RSS at the end of the ride:" >&2
-      mappings "$2" >&2 || true
-    done
-  fi
+  for x in "nemo-mr $mr" "monnemo-agent $agent" "softphone-call $call" "xcast6-send $send"; do
+    set -- $x
+    echo "footprint: $1 ($v), largest mappings by RSS at the end of the ride:" >&2
+    mappings "$2" >&2 || true
+  done
   grep -q '"incoming"\|"answered"\|"established"' "$w/call.jsonl" "$w/answer.jsonl" 2>/dev/null ||
     echo "footprint: warning: the $v call did not connect (see softphone's events)" >&2
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -166,12 +167,13 @@ read -r S_BIKE S_CAR S_AGENT S_MR S_AGH S_CALL S_SEND S_UBIKE <"$TMP/static.txt"
 
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-echo "bench: footprint_bicycle_static_vs_dynamic_rss $(ratio "$S_BIKE" "$D_BIKE") ratio target < 1 (peak of nemo mr + monnemo-agent + softphone: static $(mb "$S_BIKE") MB, dynamic $(mb "$D_BIKE") MB)"
-echo "bench: footprint_bicycle_rss_mb $(mb "$S_BIKE") MB target <= 64 (static; dynamic $(mb "$D_BIKE") MB)"
-echo "bench: footprint_bicycle_pages_static_vs_dynamic $(ratio "$S_UBIKE" "$D_UBIKE") ratio target < 1 (the three processes' resident pages with each shared page counted once, as the box holds them: static $(mb "$S_UBIKE") MB, dynamic $(mb "$D_UBIKE") MB)"
-echo "bench: footprint_agent_rss_mb $(mb "$S_AGENT") MB target <= 20 (static; dynamic $(mb "$D_AGENT") MB)"
-echo "bench: footprint_car_rss_mb $(mb "$S_CAR") MB target > 0 (nemo mr + monnemo-agent + xcast6 send, static; dynamic $(mb "$D_CAR") MB)"
-echo "bench: footprint_nemo_mr_rss_mb $(mb "$S_MR") MB target > 0 (VmHWM, static; dynamic $(mb "$D_MR") MB)"
-echo "bench: footprint_monnemo_agent_rss_mb $(mb "$S_AGH") MB target <= 20 (VmHWM, static; dynamic $(mb "$D_AGH") MB)"
-echo "bench: footprint_softphone_call_rss_mb $(mb "$S_CALL") MB target > 0 (VmHWM, static; dynamic $(mb "$D_CALL") MB)"
-echo "bench: footprint_xcast6_send_rss_mb $(mb "$S_SEND") MB target > 0 (VmHWM, static; dynamic $(mb "$D_SEND") MB)"
+echo "bench: footprint_bicycle_static_vs_dynamic_rss $(ratio "$S_BIKE" "$D_BIKE") ratio target < 1 (peak RSS sum of nemo mr + monnemo-agent + softphone: static $(mb "$S_BIKE") MB, dynamic $(mb "$D_BIKE") MB)"
+echo "bench: footprint_bicycle_pages_static_vs_dynamic $(ratio "$S_UBIKE" "$D_UBIKE") ratio target < 1 (the same three's resident pages, each counted once: static $(mb "$S_UBIKE") MB, dynamic $(mb "$D_UBIKE") MB)"
+echo "bench: footprint_bicycle_rss_mb $(mb "$D_BIKE") MB target <= 64 (dynamic, as the demo builds them; static $(mb "$S_BIKE") MB)"
+echo "bench: footprint_bicycle_pages_mb $(mb "$D_UBIKE") MB target <= 64 (dynamic, each page counted once; static $(mb "$S_UBIKE") MB)"
+echo "bench: footprint_agent_rss_mb $(mb "$D_AGENT") MB target <= 20 (dynamic; static $(mb "$S_AGENT") MB)"
+echo "bench: footprint_car_rss_mb $(mb "$D_CAR") MB target > 0 (nemo mr + monnemo-agent + xcast6 send, dynamic; static $(mb "$S_CAR") MB)"
+echo "bench: footprint_nemo_mr_rss_mb $(mb "$D_MR") MB target > 0 (VmHWM, dynamic; static $(mb "$S_MR") MB)"
+echo "bench: footprint_monnemo_agent_rss_mb $(mb "$D_AGH") MB target <= 20 (VmHWM, dynamic; static $(mb "$S_AGH") MB)"
+echo "bench: footprint_softphone_call_rss_mb $(mb "$D_CALL") MB target > 0 (VmHWM, dynamic; static $(mb "$S_CALL") MB)"
+echo "bench: footprint_xcast6_send_rss_mb $(mb "$D_SEND") MB target > 0 (VmHWM, dynamic; static $(mb "$S_SEND") MB)"
