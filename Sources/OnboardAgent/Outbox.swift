@@ -103,10 +103,12 @@ public final class Outbox: Sendable {
         var config = Configuration()
         config.readonly = readOnly
         config.busyMode = .timeout(5)
-        if !readOnly {
-            config.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
+        config.prepareDatabase { db in
+            // 512 KiB of page cache instead of SQLite's 2 MiB: the outbox is a queue read once in
+            // order (the pending index and the oldest rows), so a larger cache only holds pictures
+            // already sent, in the agent's share of the onboard 64 MB (docs/performance.md).
+            try db.execute(sql: "PRAGMA cache_size = -512")
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = FULL") }
         }
         db = try DatabaseQueue(path: path, configuration: config)
         if readOnly { return }

@@ -101,7 +101,9 @@ public final class Phone: @unchecked Sendable {
         self.configuration = configuration
         self.clock = clock
         self.ownsGroup = group == nil
-        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        // One thread: every channel (SIP over UDP and TCP, each call's RTP/RTCP) and timer runs on
+        // `loop`, so a second event loop thread would only sit idle holding its stack.
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.loop = self.group.next()
         (events, continuation) = AsyncStream.makeStream(of: PhoneEvent.self)
     }
