@@ -124,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "mobility-bench",
             dependencies: [
-                "Mobility", "MobilityLinux", "Timekeeping",
+                "Mobility", "MobilityLinux", "Timekeeping", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/mobility"
