@@ -8,7 +8,7 @@
 #   demo_readings_lost                 readings sent by the agents and not stored (both runs)
 #   demo_video_frames_delivered        frames shown per frame sent while the car had an uplink (worst viewer)
 #   demo_call_pesq                     PESQ of the bicycle's first call (speech from the correspondent)
-#   onboard_rss_bicycle_mb, onboard_rss_agent_mb, onboard_cpu_bicycle   one bicycle's onboard stack (MCoA run)
+#   onboard_rss_bicycle_mb, onboard_pages_bicycle_mb, onboard_rss_agent_mb, onboard_cpu_bicycle   one bicycle's onboard stack (MCoA run)
 #   DEMO_BENCH_SECONDS (default 120) riding time per run, DEMO_BENCH_SPEED (default 5) replay speed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -51,6 +51,7 @@ else:
     print(f"bench-demo: no PESQ: {m['call']['pesq_note'] or pesq}")
 f = m['footprint']
 print(f"bench: onboard_rss_bicycle_mb {f['bicycle']['rss_peak_mb']} MB target <= 64 (peak of nemo mr + monnemo-agent + softphone together)")
+print(f"bench: onboard_pages_bicycle_mb {f['bicycle'].get('distinct_pages_peak_mb')} MB (the same three's resident pages, each physical page counted once: what the box holds)")
 print(f"bench: onboard_rss_agent_mb {f['agent']['rss_peak_mb']} MB target <= 20")
 print(f"bench: onboard_cpu_bicycle {f['bicycle']['cpu_percent']} % of a core (at {m['speed']}x replay: the agent's part runs {m['speed']} times faster than riding)")
 print(f"bench: onboard_rss_car_mb {f['car']['rss_peak_mb']} MB (nemo mr + monnemo-agent + xcast6 send)")

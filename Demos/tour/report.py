@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import struct
+import time
 import urllib.request
 import wave
 
@@ -246,9 +248,13 @@ def pesq_score(reference, degraded):
 class Footprint:
     """Resident memory and CPU of groups of processes (by the demo's process names), sampled."""
 
+    PAGES_EVERY = 2.0   # seconds between two counts of distinct pages (they read /proc/PID/pagemap)
+
     def __init__(self, groups, procs):
         self.groups, self.procs = groups, procs
         self.peak = {g: 0 for g in groups}
+        self.pages_peak = {g: 0 for g in groups}
+        self.pages_at = 0.0
         self.cpu = {}        # pid -> (group names, last ticks)
         self.tick = os.sysconf('SC_CLK_TCK')
 
@@ -270,18 +276,52 @@ class Footprint:
         except (OSError, IndexError, ValueError):
             return None
 
+    @staticmethod
+    def _distinct_kb(pids):
+        """Resident pages of `pids` with each physical page counted once (root reads the frame
+        numbers in /proc/PID/pagemap): what the box has to hold. A shared library's pages are in the
+        RSS of every process that maps it, but in memory once."""
+        seen = set()
+        for pid in pids:
+            try:
+                maps = open(f'/proc/{pid}/maps').read().splitlines()
+                pm = open(f'/proc/{pid}/pagemap', 'rb')
+            except OSError:
+                continue
+            with pm:
+                for line in maps:
+                    if line.endswith('[vsyscall]'):
+                        continue
+                    lo, hi = (int(x, 16) for x in line.split()[0].split('-'))
+                    try:
+                        pm.seek(lo // 4096 * 8)
+                        raw = pm.read((hi - lo) // 4096 * 8)
+                    except OSError:
+                        continue
+                    for (e,) in struct.iter_unpack('<Q', raw[:len(raw) // 8 * 8]):
+                        if e >> 63:
+                            seen.add(e & ((1 << 55) - 1))
+        return len(seen) * 4
+
     def sample(self):
+        count_pages = time.time() - self.pages_at >= self.PAGES_EVERY
+        if count_pages:
+            self.pages_at = time.time()
         for g, names in self.groups.items():
             total = 0
+            pids = []
             for n in names:
                 p = self.procs.running.get(n)
                 if p is None or p.poll() is not None:
                     continue
+                pids.append(p.pid)
                 total += self._rss_kb(p.pid)
                 t = self._ticks(p.pid)
                 if t is not None:
                     self.cpu[(g, p.pid)] = t
             self.peak[g] = max(self.peak[g], total)
+            if count_pages and len(pids) > 1:
+                self.pages_peak[g] = max(self.pages_peak[g], self._distinct_kb(pids))
 
     def result(self, seconds):
         out = {}
@@ -289,6 +329,8 @@ class Footprint:
             ticks = sum(t for (gg, _), t in self.cpu.items() if gg == g)
             out[g] = {'rss_peak_mb': round(self.peak[g] / 1024, 1),
                       'cpu_percent': round(100.0 * ticks / self.tick / max(seconds, 1e-9), 1)}
+            if self.pages_peak[g]:
+                out[g]['distinct_pages_peak_mb'] = round(self.pages_peak[g] / 1024, 1)
         return out
 
 
@@ -413,7 +455,8 @@ def text(r):
                  + '; PESQ ' + (', '.join(f'{k} {v:.2f}' if isinstance(v, float) else f'{k} {v}' for k, v in c['pesq'].items())
                                 if c['pesq'] else f'n/a: {c["pesq_note"]}'))
     for g, f in (r.get('footprint') or {}).items():
-        lines.append(f'  onboard footprint {g}: {f["rss_peak_mb"]} MB RSS peak, {f["cpu_percent"]} % of a core')
+        pages = f' ({f["distinct_pages_peak_mb"]} MB of distinct pages: what the box holds)' if f.get('distinct_pages_peak_mb') else ''
+        lines.append(f'  onboard footprint {g}: {f["rss_peak_mb"]} MB RSS peak{pages}, {f["cpu_percent"]} % of a core')
     lines.append('')
     return '\n'.join(lines)
 

@@ -165,6 +165,9 @@ def test_the_tour_over_the_mobility_stack(run):
 
     # The onboard footprint was measured.
     assert r['footprint']['bicycle']['rss_peak_mb'] > 0 and r['footprint']['car']['rss_peak_mb'] > 0
+    # Counted by distinct physical pages, the processes' shared libraries count once.
+    b = r['footprint']['bicycle']
+    assert 0 < b['distinct_pages_peak_mb'] < b['rss_peak_mb'], b
 
     # Nothing left behind: no namespace, no process of this run.
     assert namespaces(prefix) == []
