@@ -51,27 +51,9 @@ done
 
 # Resident pages of several processes together, each physical page counted once (pages the
 # processes share, such as the Swift runtime's text when it is a shared library, count once): kB.
-union_kb() {
-  python3 - "$@" <<'PY'
-import struct, sys
-seen = set()
-for pid in sys.argv[1:]:
-    try:
-        maps = open(f'/proc/{pid}/maps').read().splitlines()
-        pm = open(f'/proc/{pid}/pagemap', 'rb')
-    except OSError:
-        continue
-    for line in maps:
-        lo, hi = (int(x, 16) for x in line.split()[0].split('-'))
-        if line.endswith('[vsyscall]'):
-            continue
-        pm.seek(lo // 4096 * 8)
-        raw = pm.read((hi - lo) // 4096 * 8)
-        for (e,) in struct.iter_unpack('<Q', raw):
-            if e >> 63:                      # present in RAM
-                seen.add(e & ((1 << 55) - 1))
-print(len(seen) * 4)
-PY
+union_kb() {  # the demo report's counter (Demos/tour/report.py, Footprint._distinct_kb)
+  python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import report; print(report.Footprint._distinct_kb(sys.argv[2:]))' \
+    "$ROOT/Demos/tour" "$@"
 }
 
 in_ns() { local n="$1"; shift; ip netns exec "$P$n" "$@"; }
