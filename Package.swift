@@ -103,6 +103,8 @@ let package = Package(
         ),
         // A small C shim: Swift cannot call the variadic ioctl that opens a TUN device.
         .target(name: "CNemoLinux"),
+        // The join exchange of a mobile router with the Home Agent service (token, proof, sealed answer).
+        .target(name: "Joining", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // TUN, per-uplink UDP sockets, rtnetlink, routes and rules.
         .target(
             name: "MobilityLinux",
@@ -166,6 +168,7 @@ let package = Package(
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
+        .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "Timekeeping", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Timekeeping", .product(name: "NIOCore", package: "swift-nio")]),

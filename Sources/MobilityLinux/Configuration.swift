@@ -17,6 +17,15 @@ public struct MobileRouterAccountFile: Codable, Sendable {
     public var duplicateDownlink: Bool?
     /// Most bindings (BIDs) this router may hold at once; beyond it a BU gets status 130 (default 8).
     public var maximumBindings: Int?
+
+    public init(homeAddress: String, nai: String? = nil, spi: UInt32, key: String, prefixes: [IPv6Prefix],
+                maximumLifetime: Int? = nil, mobileRouterAllowed: Bool? = nil, requireReplayProtection: Bool? = nil,
+                duplicateDownlink: Bool? = nil, maximumBindings: Int? = nil) {
+        self.homeAddress = homeAddress; self.nai = nai; self.spi = spi; self.key = key; self.prefixes = prefixes
+        self.maximumLifetime = maximumLifetime; self.mobileRouterAllowed = mobileRouterAllowed
+        self.requireReplayProtection = requireReplayProtection; self.duplicateDownlink = duplicateDownlink
+        self.maximumBindings = maximumBindings
+    }
 }
 
 /// `nemo ha` configuration file (JSON).
@@ -34,6 +43,10 @@ public struct HomeAgentFile: Codable, Sendable {
     public var replayTolerance: Int?
     public var natRefreshTime: UInt32?
     public var mobileRouters: [MobileRouterAccountFile]
+    /// A second file of accounts (`{"mobileRouters": [...]}`), written by the Home Agent service
+    /// (`nemo-service`); read at start and at each reload, after `mobileRouters`. A missing file
+    /// holds no accounts yet.
+    public var accountsFile: String?
     public var control: String?
     public var metricsPort: UInt16?
     /// Where the binding cache is saved (bindings.json, 0600) so it survives a restart;
@@ -53,6 +66,11 @@ public struct UplinkFile: Codable, Sendable {
     public var gateway: String?
     /// The access technology, for SONAR records and the map: wlan, cellular, ethernet, satellite or other.
     public var technology: String?
+
+    public init(name: String, bid: UInt16, priority: UInt8, family: String? = nil, gateway: String? = nil, technology: String? = nil) {
+        self.name = name; self.bid = bid; self.priority = priority; self.family = family; self.gateway = gateway
+        self.technology = technology
+    }
 }
 
 /// The MR's mobile network (ingress) link.
@@ -62,6 +80,10 @@ public struct IngressFile: Codable, Sendable {
     public var address: String?
     /// Send router advertisements of the prefix on the ingress link.
     public var routerAdvertisements: Bool?
+
+    public init(interface: String, address: String? = nil, routerAdvertisements: Bool? = nil) {
+        self.interface = interface; self.address = address; self.routerAdvertisements = routerAdvertisements
+    }
 }
 
 /// `nemo mr` configuration file (JSON).
@@ -87,6 +109,24 @@ public struct MobileRouterFile: Codable, Sendable {
     public var discardDuplicates: Bool?
     public var control: String?
     public var metricsPort: UInt16?
+    /// Set by `nemo mr --join`: where this file came from, so the same command run again starts
+    /// from the file instead of spending a used token.
+    public var joined: JoinedFrom?
+
+    public init(homeAddress: String, homeAgentAddress: String, homeAgentEndpoints: [String], port: UInt16? = nil,
+                prefixes: [IPv6Prefix], spi: UInt32, key: String, nai: String? = nil, lifetime: Int? = nil,
+                multipleCareOf: Bool? = nil, uplinks: [UplinkFile], ingress: IngressFile? = nil) {
+        self.homeAddress = homeAddress; self.homeAgentAddress = homeAgentAddress; self.homeAgentEndpoints = homeAgentEndpoints
+        self.port = port; self.prefixes = prefixes; self.spi = spi; self.key = key; self.nai = nai; self.lifetime = lifetime
+        self.multipleCareOf = multipleCareOf; self.uplinks = uplinks; self.ingress = ingress
+    }
+}
+
+/// The Home Agent service and join token a mobile router's file was fetched with.
+public struct JoinedFrom: Codable, Sendable, Hashable {
+    public var service: String
+    public var tokenID: String
+    public init(service: String, tokenID: String) { self.service = service; self.tokenID = tokenID }
 }
 
 /// A configuration problem, naming the key and what is wrong.
@@ -153,7 +193,22 @@ public func loadConfiguration<T: Decodable>(_ type: T.Type, path: String) throws
     }
 }
 
+/// The accounts file the Home Agent service writes for `nemo ha` (`HomeAgentFile.accountsFile`).
+public struct AccountsFile: Codable, Sendable {
+    public var mobileRouters: [MobileRouterAccountFile]
+    public init(mobileRouters: [MobileRouterAccountFile]) { self.mobileRouters = mobileRouters }
+}
+
 extension HomeAgentFile {
+    /// This file with the accounts of its `accountsFile` appended to `mobileRouters`.
+    public func includingAccountsFile() throws -> HomeAgentFile {
+        guard let path = accountsFile else { return self }
+        guard FileManager.default.fileExists(atPath: path) else { return self }
+        var out = self
+        out.mobileRouters += try loadConfiguration(AccountsFile.self, path: path).mobileRouters
+        return out
+    }
+
     /// The sans-I/O configuration this file describes, after checking every value: key lengths,
     /// SPIs, lifetimes and caps in range, no home address twice, no prefix in two accounts.
     public func homeAgentConfiguration() throws -> HomeAgentConfiguration {

@@ -27,7 +27,7 @@ struct HomeAgentCommand: ParsableCommand {
         if let stateDir { file.stateDirectory = stateDir }
         if !listen.isEmpty { file.listen = listen }
         if let port { file.port = port }
-        return file
+        return try file.includingAccountsFile()
     }
 
     func run() throws {
