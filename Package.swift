@@ -105,6 +105,12 @@ let package = Package(
         .target(name: "CNemoLinux"),
         // The join exchange of a mobile router with the Home Agent service (token, proof, sealed answer).
         .target(name: "Joining", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The Home Agent service's rules without I/O: settings, address plan, sign-up checks, forms, passwords.
+        .target(
+            name: "Provisioning",
+            dependencies: ["Mobility", "Telemetry", "Joining",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]
+        ),
         // TUN, per-uplink UDP sockets, rtnetlink, routes and rules.
         .target(
             name: "MobilityLinux",
@@ -169,6 +175,7 @@ let package = Package(
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
         .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
+        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Mobility", "Telemetry"]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "Timekeeping", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Timekeeping", .product(name: "NIOCore", package: "swift-nio")]),
