@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "AudioCodec", targets: ["AudioCodec"]),
         .executable(name: "softphone", targets: ["softphone"]),
         .executable(name: "nemo", targets: ["nemo"]),
+        .executable(name: "nemo-service", targets: ["nemo-service"]),
         .library(name: "Sensors", targets: ["Sensors"]),
         .executable(name: "monnemo-agent", targets: ["monnemo-agent"]),
         .executable(name: "xcast6", targets: ["xcast6"]),
@@ -105,6 +106,29 @@ let package = Package(
         .target(name: "CNemoLinux"),
         // The join exchange of a mobile router with the Home Agent service (token, proof, sealed answer).
         .target(name: "Joining", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The Home Agent service: sign-up and operator pages, JSON API, join endpoint, its database,
+        // and its hold on nemo ha (accounts file, reload, statistics).
+        .target(
+            name: "ProvisioningService",
+            dependencies: [
+                "Provisioning", "Joining", "Mobility", "MobilityLinux", "Timekeeping",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "nemo-service",
+            dependencies: [
+                "ProvisioningService", "Provisioning", "Mobility", "MobilityLinux",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Home Agent service's rules without I/O: settings, address plan, sign-up checks, forms, passwords.
         .target(
             name: "Provisioning",
@@ -175,7 +199,10 @@ let package = Package(
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
         .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
-        .testTarget(name: "ProvisioningTests", dependencies: ["Provisioning", "Mobility", "Telemetry"]),
+        .testTarget(name: "ProvisioningTests", dependencies: [
+            "Provisioning", "ProvisioningService", "Mobility", "MobilityLinux", "Telemetry", "Joining", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "Timekeeping", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "SDPTests", dependencies: ["SDP", "TestSupport"]),
         .testTarget(name: "RTPTests", dependencies: ["RTP", "Timekeeping", .product(name: "NIOCore", package: "swift-nio")]),

@@ -1,0 +1,86 @@
+import Foundation
+import Logging
+import Mobility
+import MobilityLinux
+import Provisioning
+
+/// The service's hold on `nemo ha`: it writes the accounts file the HA reads (`accountsFile` in
+/// the HA's configuration, mode 0600, replaced atomically) and asks the HA over its control
+/// socket to take it live (`reload`); it reads the HA's status for the operator's statistics.
+public struct HomeAgentLink: Sendable {
+    /// The accounts file `nemo ha` reads (its `accountsFile` key).
+    public var accountsFile: String
+    /// The HA's control socket; nil: write the file only (the operator reloads the HA).
+    public var control: String?
+
+    public init(accountsFile: String, control: String?) {
+        self.accountsFile = accountsFile
+        self.control = control
+    }
+
+    /// What the HA said to a reload.
+    public enum ReloadOutcome: Sendable, Equatable {
+        case reloaded(String)
+        /// No control socket configured: the file is written, the HA reads it at its next reload.
+        case fileOnly
+        /// The HA refused the file or could not be reached; the message says which.
+        case failed(String)
+    }
+
+    /// Writes the active routers' accounts and asks the HA to reload.
+    public func publish(_ store: ServiceStore) throws -> ReloadOutcome {
+        let keys = try store.keys()
+        // A suspended owner's routers leave the HA with them.
+        let suspended = Set(try store.users().filter(\.suspended).map(\.id))
+        let active = try store.routers().filter { $0.status == .active && !suspended.contains($0.owner) }.compactMap { r -> MobileRouterAccountFile? in
+            guard let key = keys[r.id] else { return nil }
+            return MobileRouterAccountFile(homeAddress: r.homeAddress, nai: "router-\(r.id)", spi: r.spi, key: key,
+                                           prefixes: r.prefixes.compactMap(IPv6Prefix.init), maximumLifetime: r.lifetime,
+                                           maximumBindings: r.multipleCareOf ? nil : 1)
+        }
+        try write(AccountsFile(mobileRouters: active))
+        guard let control else { return .fileOnly }
+        do {
+            let answer = try ControlServer.query(path: control, command: "reload").trimmingCharacters(in: .whitespacesAndNewlines)
+            return answer.hasPrefix("reloaded") ? .reloaded(answer) : .failed(answer)
+        } catch {
+            return .failed("the home agent's control socket \(control) did not answer (\(error)); the accounts file is written, reload nemo ha by hand (nemo status --control \(control) --reload, or SIGHUP)")
+        }
+    }
+
+    func write(_ file: AccountsFile) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try e.encode(file)
+        let directory = (accountsFile as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let temporary = accountsFile + ".tmp"
+        // Created 0600 before a byte of a key is in it.
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreFailure.notFound("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        fchmod(fd, 0o600)
+        let ok = data.withUnsafeBytes { raw -> Bool in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n <= 0 { return false }
+                done += n
+            }
+            return fsync(fd) == 0
+        }
+        close(fd)
+        guard ok, rename(temporary, accountsFile) == 0 else {
+            unlink(temporary)
+            throw StoreFailure.notFound("cannot write \(accountsFile): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The HA's status now, as a statistics sample.
+    public func sample(now: Int64) throws -> HomeAgentSample? {
+        guard let control else { return nil }
+        let text = try ControlServer.query(path: control, command: "json")
+        let status = try JSONDecoder().decode(NemoStatus.self, from: Data(text.utf8))
+        return HomeAgentSample(at: now, bindings: status.bindings.count, routers: Set(status.bindings.map(\.homeAddress)).count,
+                               counters: status.counters)
+    }
+}
