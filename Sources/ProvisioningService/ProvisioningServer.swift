@@ -130,6 +130,8 @@ public final class ProvisioningServer: Sendable {
             return try await request.body.collect(upTo: configuration.maximumBody)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw ServiceError(.tooLarge, "the request body is larger than \(configuration.maximumBody) bytes")
+        } catch is NIOTooManyBytesError {
+            throw ServiceError(.tooLarge, "the request body is larger than \(configuration.maximumBody) bytes")
         }
     }
 

@@ -285,7 +285,7 @@ public final class ServiceStore: Sendable {
 
     static func router(_ db: Database, _ row: Row) throws -> RouterRecord {
         let id: Int64 = row["id"]
-        let prefixes = try String.fetchAll(db, sql: "SELECT prefix FROM router_prefix WHERE router_id = ? ORDER BY position", arguments: [id])
+        let prefixes = try String.fetchAll(db, sql: "SELECT prefix FROM router_prefix WHERE router_id = ? AND position >= 0 ORDER BY position", arguments: [id])
         let uplinksText: String = row["uplinks"]
         return RouterRecord(id: id, owner: row["owner"], ownerName: row["owner_name"], name: row["name"], homeAddress: row["home_address"],
                             prefixes: prefixes, spi: UInt32(clamping: row["spi"] as Int64), status: RouterStatus(rawValue: row["status"]) ?? .revoked,
