@@ -201,6 +201,7 @@ let package = Package(
         .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
         .testTarget(name: "ProvisioningTests", dependencies: [
             "Provisioning", "ProvisioningService", "Mobility", "MobilityLinux", "Telemetry", "Joining", "TestSupport",
+            .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "Timekeeping", "TestSupport"], exclude: ["Fixtures"]),
