@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "nemo-service",
             dependencies: [
-                "ProvisioningService", "Provisioning", "Mobility", "MobilityLinux",
+                "ProvisioningService", "Provisioning", "MobilityLinux",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -27,6 +27,9 @@ let nemoBinary: String = {
     return dir.appendingPathComponent("nemo").path
 }()
 
+/// The `nemo-service` binary next to `nemo`.
+let nemoServiceBinary = URL(fileURLWithPath: nemoBinary).deletingLastPathComponent().appendingPathComponent("nemo-service").path
+
 /// Why the live tests cannot run here, or nil when they can.
 let liveSkipReason: String? = {
     if getuid() != 0 { return "not root (network namespaces need root)" }
@@ -85,10 +88,10 @@ final class LiveNetwork {
     var haControl: String { dir.appendingPathComponent("ha.sock").path }
     var mrControl: String { dir.appendingPathComponent("mr.sock").path }
 
-    func startDaemon(_ ns: String, _ args: [String], log: String) throws {
+    func startDaemon(_ ns: String, _ args: [String], log: String, binary: String = nemoBinary) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        p.arguments = ["netns", "exec", prefix + ns, nemoBinary] + args
+        p.arguments = ["netns", "exec", prefix + ns, binary] + args
         let logURL = dir.appendingPathComponent(log)
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logURL)
@@ -141,9 +144,9 @@ final class LiveNetwork {
         mobileRouter = nil
     }
 
-    func startMobileRouter(edit: (inout [String: Any]) -> Void = { _ in }) throws {
+    func startMobileRouter(extraArguments: [String] = [], edit: (inout [String: Any]) -> Void = { _ in }) throws {
         let cfg = try config("mr.json", edit: edit)
-        try startDaemon("mr", ["mr", "--config", cfg, "--control", mrControl], log: "mr.log")
+        try startDaemon("mr", ["mr", "--config", cfg, "--control", mrControl] + extraArguments, log: "mr.log")
         mobileRouter = daemons.last
         try waitFor("mobile router control socket") { FileManager.default.fileExists(atPath: mrControl) }
     }

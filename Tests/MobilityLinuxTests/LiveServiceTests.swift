@@ -1,0 +1,147 @@
+import Foundation
+import MobilityLinux
+import TestSupport
+import Testing
+
+/// The Home Agent service end to end, in namespaces: `nemo-service` beside `nemo ha` on the home
+/// network, a user signing up through its API from the vehicle's side, `nemo mr --join`.
+@Suite("Live: the Home Agent service, nemo ha and nemo mr --join in network namespaces", .serialized)
+struct LiveServiceTests {
+    static let serviceURL = "http://[2001:db8:f::1]:8090"
+
+    /// The service started beside the HA (which reads the service's accounts file).
+    final class Service {
+        let net: LiveNetwork
+        init(_ net: LiveNetwork) throws {
+            self.net = net
+            let accounts = net.dir.appendingPathComponent("accounts.json").path
+            try net.startHomeAgent {
+                $0["mobileRouters"] = []
+                $0["accountsFile"] = accounts
+            }
+            let password = net.dir.appendingPathComponent("operator-password").path
+            try "operator-password\n".write(toFile: password, atomically: true, encoding: .utf8)
+            let file: [String: Any] = [
+                "database": net.dir.appendingPathComponent("service.sqlite").path,
+                "listen": "2001:db8:f::1", "port": 8090, "publicURL": LiveServiceTests.serviceURL,
+                "accountsFile": accounts, "homeAgentControl": net.haControl, "sampleInterval": 1,
+                "settings": [
+                    "homePrefix": "2001:db8:ffff::/64", "homeAgentAddress": "2001:db8:ffff::1",
+                    "homeAgentEndpoints": ["2001:db8:f::1"], "port": 4191,
+                    // One /64: the one the test network's host lives in.
+                    "prefixPool": "2001:db8:aaaa:1::/64", "defaultLifetime": 600, "maximumPrefixesPerRouter": 1,
+                    "multipleCareOfAllowed": true, "openSignUp": true, "joinTokenLifetime": 3600,
+                ],
+            ]
+            let config = net.dir.appendingPathComponent("service.json").path
+            try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: config))
+            try net.startDaemon("ha", ["serve", "--config", config, "--operator", "operator", "--operator-password-file", password],
+                                log: "service.log", binary: nemoServiceBinary)
+            try net.waitFor("the service answering") { (try? self.call("GET", "/healthz").status) == 200 }
+        }
+
+        /// An HTTP exchange with the service from the vehicle's namespace (curl: a client we did not write).
+        func call(_ method: String, _ path: String, token: String? = nil, body: String? = nil) throws -> (status: Int, json: [String: Any]) {
+            var args = ["curl", "-sS", "-g", "-m", "5", "-X", method, "-w", "\n%{http_code}", "-H", "Content-Type: application/json"]
+            if let token { args += ["-H", "Authorization: Bearer \(token)"] }
+            if let body { args += ["--data-binary", body] }
+            let r = net.exec("mr", args + [LiveServiceTests.serviceURL + path])
+            guard let last = r.out.split(separator: "\n").last, let status = Int(last) else {
+                throw ConfigurationError("curl \(method) \(path): \(r.out)")
+            }
+            let text = r.out.split(separator: "\n").dropLast().joined(separator: "\n")
+            let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+            return (status, json)
+        }
+
+        func login(_ name: String, _ password: String) throws -> String {
+            let r = try call("POST", "/api/v1/sessions", body: #"{"name":"\#(name)","password":"\#(password)"}"#)
+            guard r.status == 201, let token = r.json["token"] as? String else { throw ConfigurationError("login \(name): \(r)") }
+            return token
+        }
+    }
+
+    func skip() -> Bool {
+        if let reason = liveSkipReason {
+            TestEnvironment.dependencyMissing("live namespace test: \(reason)", install: "make deps; run as root with /dev/net/tun")
+            return true
+        }
+        return false
+    }
+
+    @Test("Sign up through the API, join with one command, registered; re-key: old key refused, new one joins; suspend, resume, revoke: traffic stops, BU refused")
+    func signUpJoinAndControl() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        let service = try Service(net)
+
+        // A stranger signs up and asks for a router with the test network's two uplinks.
+        #expect(try service.call("POST", "/api/v1/users", body: #"{"name":"rider","password":"rider-password"}"#).status == 201)
+        let user = try service.login("rider", "rider-password")
+        let created = try service.call("POST", "/api/v1/routers", token: user, body: """
+            {"name":"Bicycle","prefixes":1,"uplinks":[{"name":"wa","technology":"wlan"},{"name":"wb","technology":"cellular"}],
+             "ingress":"lan","multiple_care_of":true}
+            """)
+        #expect(created.status == 201, "\(created.json)")
+        let token = try #require(created.json["join_token"] as? String)
+        let id = try #require((created.json["router"] as? [String: Any])?["id"] as? Int)
+        #expect((created.json["home_agent"] as? String)?.hasPrefix("reloaded: 1 added") == true, "\(created.json)")
+
+        // One command on the vehicle: fetch, write, run. The vehicle's own file keeps its interfaces.
+        try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", token]) {
+            $0["homeAddress"] = "2001:db8:ffff::99"   // replaced by the service's
+            $0["key"] = "00000000000000000000000000000000"
+        }
+        try net.waitFor("both bindings registered", timeout: 15) {
+            net.status(net.mrControl)?.bindings.filter { $0.state == "registered" }.count == 2
+        }
+        #expect(net.status(net.mrControl)?.homeAddress == "2001:db8:ffff::1000")
+        #expect(net.ping(count: 3, interval: 0.05).1 == 3)
+        let written = try loadConfiguration(MobileRouterFile.self, path: net.dir.appendingPathComponent("mr.json").path)
+        #expect(written.homeAddress == "2001:db8:ffff::1000" && written.uplinks.map(\.gateway) == ["2001:db8:1::1", "2001:db8:2::1"])
+        #expect(!net.log("mr.log").contains(written.key) && !net.log("service.log").contains(written.key) && !net.log("ha.log").contains(written.key))
+        // The same token again is refused.
+        #expect(try service.call("POST", "/api/v1/join", body: #"{"token_id":"\#(token.prefix(16))","nonce":"\#(String(repeating: "0", count: 64))","proof":"\#(String(repeating: "0", count: 64))"}"#).status == 403)
+
+        // Re-key: the router, still on the old key, is refused with 146...
+        let rekeyed = try service.call("POST", "/api/v1/routers/\(id)/rekey", token: user)
+        #expect(rekeyed.status == 200)
+        let newToken = try #require(rekeyed.json["join_token"] as? String)
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        // Its traffic draws a Binding Error; it registers again and is refused.
+        #expect(net.ping(count: 3, interval: 0.05).1 == 0)
+        try net.waitFor("the old key refused with 146", timeout: 15) { (net.status(net.haControl)?.counters["rejected_146"] ?? 0) >= 1 }
+        // ...and joins again with the new token.
+        net.stopMobileRouter()
+        try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", newToken])
+        try net.waitFor("registered with the new key", timeout: 15) { net.status(net.haControl)?.bindings.count == 2 }
+        #expect(net.ping(count: 3, interval: 0.05).1 == 3)
+
+        // The operator suspends it: bindings and traffic gone at once; resumes: back.
+        let op = try service.login("operator", "operator-password")
+        #expect(try service.call("POST", "/api/v1/routers/\(id)/suspend", token: op).status == 200)
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        #expect(net.ping(count: 3, interval: 0.05).1 == 0)
+        #expect(try service.call("POST", "/api/v1/routers/\(id)/resume", token: op).status == 200)
+        try net.waitFor("registered again after resume", timeout: 15) {
+            net.status(net.haControl)?.bindings.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
+        }
+
+        // Revoked: traffic stops, and its next BU is refused (129, authenticated).
+        #expect(try service.call("POST", "/api/v1/routers/\(id)/revoke", token: op).status == 200)
+        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        #expect(net.ping(count: 3, interval: 0.05).1 == 0)
+        try net.waitFor("the revoked router refused with 129", timeout: 15) {
+            (net.status(net.haControl)?.counters["rejected_129"] ?? 0) >= 1
+                && net.status(net.mrControl)?.bindings.contains { $0.lastStatus == 129 } == true
+        }
+
+        // The operator's statistics saw the registrations and the refusals.
+        try net.waitFor("statistics with the refusals", timeout: 10) {
+            let s = (try? service.call("GET", "/api/v1/statistics", token: op))?.json
+            let refusals = s?["refusals_by_status"] as? [String: Int]
+            return (s?["registrations_in_period"] as? Int ?? 0) >= 2 && (refusals?["146"] ?? 0) >= 1 && (refusals?["129"] ?? 0) >= 1
+        }
+    }
+}
