@@ -373,38 +373,13 @@ extension ProvisioningServer {
             guard let v = try requireOperator(request) else { return Self.redirect("/login") }
             let f = try await form(request, viewer: v)
             do {
-                let s = try Self.settings(from: f)
+                let s = try ServiceSettings(form: f)
                 try store.saveSettings(s, actor: v.user.name, now: now)
             } catch let e as FieldError {
                 return try await settingsPage(request, error: e.description, status: .badRequest)
             }
             return Self.redirect("/operator/settings")
         }
-    }
-
-    static func settings(from f: FormBody) throws(FieldError) -> ServiceSettings {
-        func text(_ name: String) throws(FieldError) -> String {
-            guard let t = f[name]?.trimmingCharacters(in: .whitespaces), !t.isEmpty else { throw FieldError(name, "required") }
-            return t
-        }
-        func number(_ name: String) throws(FieldError) -> Int {
-            let t = try text(name)
-            guard let n = Int(t) else { throw FieldError(name, "'\(t)' is not a whole number") }
-            return n
-        }
-        guard let home = IPv6Prefix(try text("homePrefix")) else { throw FieldError("homePrefix", "not an IPv6 prefix (ADDRESS/LENGTH)") }
-        guard let ha = IPv6Address(try text("homeAgentAddress")) else { throw FieldError("homeAgentAddress", "not an IPv6 address") }
-        guard let pool = IPv6Prefix(try text("prefixPool")) else { throw FieldError("prefixPool", "not an IPv6 prefix (ADDRESS/LENGTH)") }
-        let port = try number("port")
-        guard let p = UInt16(exactly: port) else { throw FieldError("port", "\(port) is not a UDP port") }
-        let s = ServiceSettings(homePrefix: home, homeAgentAddress: ha,
-                                homeAgentEndpoints: try text("homeAgentEndpoints").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
-                                port: p, prefixPool: pool, defaultLifetime: try number("defaultLifetime"),
-                                maximumPrefixesPerRouter: try number("maximumPrefixesPerRouter"),
-                                multipleCareOfAllowed: f["multipleCareOfAllowed"] != nil, openSignUp: f["openSignUp"] != nil,
-                                joinTokenLifetime: try number("joinTokenLifetime"))
-        try s.validate()
-        return s
     }
 
     func statisticsPage(_ request: Request) async throws -> Response {
