@@ -424,11 +424,13 @@ def build(tour, video, video_sent, mr, mr_final, agents, stored, listed):
         'handovers': hands,
         'outage_intervals': gaps,
         'result_2006': RESULT_2006,
+        'service': getattr(tour, 'service_report', None),
     }
 
 
 def text(r):
-    lines = ['', f'{"E-Bag" if r.get("scenario") == "ebag" else "Tour de France"} report ({r["mode"]}, {r["ride_seconds"]} s of riding at {r["speed"]}×)', '']
+    title = {'ebag': 'E-Bag', 'service': 'Home Agent service'}.get(r.get('scenario'), 'Tour de France')
+    lines = ['', f'{title} report ({r["mode"]}, {r["ride_seconds"]} s of riding at {r["speed"]}×)', '']
     for vid, v in r['vehicles'].items():
         rd, p = v['readings'], v['probes']
         lines.append(f'  {v["name"]}: readings sent {rd["sent"]}, stored {rd["stored"]}, lost {rd["lost"]} '
@@ -454,6 +456,15 @@ def text(r):
                  + ', '.join(f'loss {s.get("loss")}' for s in c['received_by_correspondent'][:3])
                  + '; PESQ ' + (', '.join(f'{k} {v:.2f}' if isinstance(v, float) else f'{k} {v}' for k, v in c['pesq'].items())
                                 if c['pesq'] else f'n/a: {c["pesq_note"]}'))
+    sv = r.get('service')
+    if sv and not sv.get('error'):
+        st = sv['statistics']
+        lines.append(f'  Home Agent service: {len(sv["signups"])} people signed up, '
+                     + ', '.join(f'{x["owner"]} {x["status"]} ({"joined" if x["joined"] else "not joined"}, {x["home_address"]}, {", ".join(x["prefixes"])})' for x in sv['routers'])
+                     + '; sign-up to first binding: ' + ', '.join(f'{k} {v.get("registered_ms")} ms' for k, v in sv['signups'].items())
+                     + f'; the operator\'s statistics: {st.get("registrations_in_period")} registrations, refusals {st.get("refusals_by_status") or "none"}')
+    elif sv:
+        lines.append(f'  Home Agent service: {sv["error"]}')
     for g, f in (r.get('footprint') or {}).items():
         pages = f' ({f["distinct_pages_peak_mb"]} MB of distinct pages: what the box holds)' if f.get('distinct_pages_peak_mb') else ''
         lines.append(f'  onboard footprint {g}: {f["rss_peak_mb"]} MB RSS peak{pages}, {f["cpu_percent"]} % of a core')

@@ -15,6 +15,7 @@ programs crosses the NEMO tunnel. Addresses are documentation ranges, local to t
 Everything made here is found again by its prefix: `remove(prefix)` kills every process left in
 those namespaces and deletes them, also after a crash of the script that made them.
 """
+import ipaddress
 import os
 import signal
 import subprocess
@@ -24,6 +25,8 @@ SERVICES = '2001:db8:100::1'        # every service of "the Internet" listens he
 HA_OUTER = '2001:db8:f::1'          # the home agent as the mobile routers address it
 HA_RELAYED = '2001:db8:f::2'        # where the access routers' relays hand their datagrams
 HOME_PREFIX = '2001:db8:ffff::/64'
+SERVICE_ADDRESS = '2001:db8:f::3'   # the Home Agent service (`nemo-service`), on the home network
+SERVICE_PREFIX_POOL = '2001:db8:a000::/40'   # its pool of mobile network prefixes
 HA_OUTER4 = '192.0.2.100'           # the same two over IPv4 (an IPv4-only access network: DSMIPv6)
 HA_RELAYED4 = '192.0.2.101'
 
@@ -85,6 +88,12 @@ class Vehicle:
         self.router_lan = f'2001:db8:a{index}::1'
         self.home_address = f'2001:db8:ffff::1{index}'
 
+    def signed_up(self, prefix, home_address):
+        """The prefix and home address the Home Agent service gave this vehicle."""
+        self.prefix = prefix
+        self.router_lan = str(ipaddress.ip_network(prefix)[1])
+        self.home_address = home_address
+
     def access_subnet(self, tech_index):
         return f'2001:db8:{self.index}{tech_index}'
 
@@ -140,9 +149,11 @@ class Network:
         self._addr(home, 'up0', '2001:db8:e::2/64')
         self._addr(home, 'lo', HA_OUTER + '/128')
         self._addr(home, 'lo', HA_RELAYED + '/128')
+        self._addr(home, 'lo', SERVICE_ADDRESS + '/128')
         self._route(home, 'default', '2001:db8:e::1')
         self._route(net, '2001:db8:f::/64', '2001:db8:e::2')
         self._route(net, HOME_PREFIX, '2001:db8:e::2')
+        self._route(net, SERVICE_PREFIX_POOL, '2001:db8:e::2')
         # IPv4 beside it, for IPv4-only access networks.
         sh('ip', '-n', net, 'addr', 'add', '192.0.2.1/30', 'dev', 'home0')
         sh('ip', '-n', home, 'addr', 'add', '192.0.2.2/30', 'dev', 'up0')
@@ -166,7 +177,8 @@ class Network:
                     port = f'lan-{h}'[:15]
                     self._link(mr, port, host, 'eth0')
                     sh('ip', '-n', mr, 'link', 'set', port, 'master', 'lan')
-            self._route(net, v.prefix, '2001:db8:e::2')
+            if v.prefix:        # a vehicle signed up at the service learns its prefix later (the pool is routed)
+                self._route(net, v.prefix, '2001:db8:e::2')
             for t, (tech, spec) in enumerate(self.techs.items(), start=1):
                 ar = self._add(f'{v.short}-{tech}', router=True)
                 sub = v.access_subnet(t)
@@ -197,6 +209,11 @@ class Network:
                 for ns, dev in ((ar, 'down0'), (mr, tech)):
                     sh('ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', dev, 'root', 'tbf', 'rate', spec['rate'],
                        'burst', spec.get('burst', '64kb'), 'latency', '200ms')
+
+    def route_prefix(self, prefix):
+        """A prefix the Home Agent service handed out: the Internet reaches it through the home network
+        (already so, through the pool's route; said again per prefix for readers of `ip route`)."""
+        sh('ip', '-n', self.ns('net'), '-6', 'route', 'replace', prefix, 'via', '2001:db8:e::2')
 
     def host_ns(self, v, host):
         return self.ns(f'{v.short}-{host}')

@@ -37,6 +37,15 @@ def scenario(name):
     """The vehicles of a scenario: the Tour de France (two bicycles, the first calling, and a car
     streaming its camera), or the E-Bag (a walker's personal network: one mobile router, a laptop
     reporting the walker's position and a phone holding a call behind it; at a walker's pace)."""
+    if name == 'service':
+        # The Home Agent service demonstration: two people sign up their personal networks at the
+        # service (a laptop behind each router), join with one command, walk from room to room
+        # (hotspot to hotspot, cellular between) and stay reachable.
+        people = [Vehicle('alice', 'Alice', 'al', 1, route='bike-1', pace=0.15, hosts=('laptop',), agent_host='laptop'),
+                  Vehicle('bob', 'Bob', 'bo', 2, route='bike-2', pace=0.15, hosts=('laptop',), agent_host='laptop')]
+        for v in people:
+            v.prefix = None       # given by the service at sign-up
+        return people
     if name == 'ebag':
         return [Vehicle('walker', 'Walker (E-Bag)', 'wk', 1, route='bike-1', pace=0.15, hosts=('laptop', 'phone'),
                         agent_host='laptop', call_host='phone')]
@@ -73,7 +82,7 @@ def log(msg):
     print(f'[{time.strftime("%H:%M:%S")}] {msg}', flush=True)
 
 
-def requirements(bin_dir):
+def requirements(bin_dir, scenario_name='tour'):
     if os.geteuid() != 0:
         raise Unavailable('it needs root (network namespaces, TUN devices): run `sudo make demo`')
     if not shutil.which('ip') or not shutil.which('tc'):
@@ -85,7 +94,7 @@ def requirements(bin_dir):
     subprocess.run(['ip', 'netns', 'del', probe], capture_output=True)
     if r.returncode != 0:
         raise Unavailable(f'network namespaces cannot be made here ({r.stderr.strip()}): a privileged container or a VM is needed')
-    for b in ('nemo', 'monnemo-server', 'monnemo-agent', 'xcast6', 'softphone'):
+    for b in ('nemo', 'monnemo-server', 'monnemo-agent', 'xcast6', 'softphone') + (('nemo-service',) if scenario_name == 'service' else ()):
         if not os.access(os.path.join(bin_dir, b), os.X_OK):
             raise Unavailable(f'{b} is not built in {bin_dir}: swift build -c release')
 
@@ -180,30 +189,17 @@ class Tour:
             self.zones_path = os.path.join(cfg, 'zones.json')
             zone_maker.write(self.zones_path)
         routers, self.mr_configs = [], {}
+        self.service = self.args.scenario == 'service'
         for i, v in enumerate(self.vehicles):
+            if self.service:
+                continue                    # signed up at the service once the network is up (start_mobility)
             key = secrets.token_hex(16)      # a fresh RFC 4285 key per run
             routers.append({'homeAddress': v.home_address, 'nai': f'{v.id}@tour.example', 'spi': 256 + i, 'key': key,
                             'prefixes': [v.prefix], 'maximumLifetime': 600, 'duplicateDownlink': True})
-            uplinks = [{'name': t, 'bid': n, 'priority': n, 'family': spec['family'], 'gateway': v.gateway(n, spec['family']),
-                        'technology': TECHNOLOGY.get(t, 'other')}
-                       for n, (t, spec) in enumerate(self.access.items(), start=1)]
             mr = {'homeAddress': v.home_address, 'homeAgentAddress': '2001:db8:ffff::1',
                   'homeAgentEndpoints': [topology.HA_OUTER, topology.HA_OUTER4], 'prefixes': [v.prefix], 'spi': 256 + i, 'key': key,
-                  'nai': f'{v.id}@tour.example', 'lifetime': 120, 'multipleCareOf': not self.args.single_coa,
-                  'discardDuplicates': True, 'uplinks': uplinks,
-                  'ingress': {'interface': 'lan', 'address': f'{v.router_lan}/64', 'routerAdvertisements': True},
-                  'tunnel': 'nemo0', 'mtu': 1400,
-                  # Voice and video over the better uplink (the hotspot while there is one), their
-                  # downlink make-before-break (the home agent sends it down both uplinks, the router
-                  # keeps the first copy: losing the hotspot loses nothing in flight); the telemetry
-                  # (TCP) anywhere, cellular first so that it leaves the hotspot to the media.
-                  'flowPolicies': [
-                      {'name': 'media', 'fid': 1, 'priority': 1, 'match': {'protocol': 17, 'localPorts': [16384, 32767]},
-                       'uplinks': ['wlan', 'cell'], 'duplicate': True},
-                      {'name': 'video', 'fid': 2, 'priority': 2, 'match': {'protocol': 17, 'remotePorts': [RELAY_PORT, RELAY_PORT]},
-                       'uplinks': ['wlan', 'cell'], 'duplicate': True},
-                      {'name': 'telemetry', 'fid': 3, 'priority': 3, 'match': {'protocol': 6}, 'uplinks': ['cell', 'wlan']}],
-                  'metricsPort': 9465}
+                  'nai': f'{v.id}@tour.example', 'lifetime': 120, 'multipleCareOf': not self.args.single_coa}
+            mr.update(self.vehicle_local_config(v))
             path = os.path.join(cfg, f'mr-{v.id}.json')
             with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
                 json.dump(mr, f, indent=1)
@@ -211,9 +207,32 @@ class Tour:
         ha = {'listen': [topology.HA_RELAYED, topology.HA_OUTER, topology.HA_RELAYED4, topology.HA_OUTER4], 'port': 4191, 'homeAgentAddress': '2001:db8:ffff::1',
               'homePrefix': topology.HOME_PREFIX, 'tunnel': 'nemo0', 'mtu': 1400, 'allowMultipleCareOf': True,
               'mobileRouters': routers, 'metricsPort': 9464}
+        if self.service:
+            ha['accountsFile'] = os.path.join(self.data, 'service', 'accounts.json')
         self.ha_config = os.path.join(cfg, 'ha.json')
         with open(os.open(self.ha_config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
             json.dump(ha, f, indent=1)
+
+    def vehicle_local_config(self, v):
+        """What a mobile router's own file says whoever gives it its account: its uplinks (the
+        access networks' gateways), its vehicle network, its tunnel and its flow policies."""
+        uplinks = [{'name': t, 'bid': n, 'priority': n, 'family': spec['family'], 'gateway': v.gateway(n, spec['family']),
+                    'technology': TECHNOLOGY.get(t, 'other')}
+                   for n, (t, spec) in enumerate(self.access.items(), start=1)]
+        return {'discardDuplicates': True, 'uplinks': uplinks,
+                'ingress': {'interface': 'lan', 'address': f'{v.router_lan}/64', 'routerAdvertisements': True},
+                'tunnel': 'nemo0', 'mtu': 1400,
+                # Voice and video over the better uplink (the hotspot while there is one), their
+                  # downlink make-before-break (the home agent sends it down both uplinks, the router
+                  # keeps the first copy: losing the hotspot loses nothing in flight); the telemetry
+                  # (TCP) anywhere, cellular first so that it leaves the hotspot to the media.
+                'flowPolicies': [
+                    {'name': 'media', 'fid': 1, 'priority': 1, 'match': {'protocol': 17, 'localPorts': [16384, 32767]},
+                     'uplinks': ['wlan', 'cell'], 'duplicate': True},
+                    {'name': 'video', 'fid': 2, 'priority': 2, 'match': {'protocol': 17, 'remotePorts': [RELAY_PORT, RELAY_PORT]},
+                     'uplinks': ['wlan', 'cell'], 'duplicate': True},
+                    {'name': 'telemetry', 'fid': 3, 'priority': 3, 'match': {'protocol': 6}, 'uplinks': ['cell', 'wlan']}],
+                'metricsPort': 9465}
 
     def tool(self, name):
         return os.path.join(self.bin, name)
@@ -231,18 +250,117 @@ class Tour:
                                     else (topology.HA_OUTER, topology.HA_RELAYED)),
                                   str(spec['delay_ms']), str(spec['loss_percent'])])
         time.sleep(0.3)
+        join = {}
+        if self.service:
+            join = self.sign_up_at_service()
         for v in self.vehicles:
             self.procs.start(f'mr-{v.id}', self.net.ns(v.short),
-                             [self.tool('nemo'), 'mr', '--config', self.mr_configs[v.id], '--control', f'{run}/mr-{v.id}.sock'])
+                             [self.tool('nemo'), 'mr', '--config', self.mr_configs[v.id], '--control', f'{run}/mr-{v.id}.sock']
+                             + join.get(v.id, []))
         want = 1 if self.args.single_coa else len(self.access)
         for v in self.vehicles:
-            wait_for(f'{v.name} to register with the home agent', lambda v=v: self.registered(v) >= want, 30)
+            wait_for(f'{v.name} to register with the home agent', lambda v=v: self.registered(v) >= 1, 30)
+            if self.service:
+                self.signups[v.id]['registered_ms'] = round((time.time() - self.signups[v.id]['signed_up_at']) * 1000)
+            wait_for(f'{v.name} to register every uplink', lambda v=v: self.registered(v) >= want, 30)
             for h in v.hosts:
                 wait_for(f'{v.name} {h} address (router advertisement)', lambda v=v, h=h: self.net.lan_address(v, h), 30)
                 v.addresses[h] = self.net.lan_address(v, h)
             v.lan = v.addresses[v.agent_host]
         log('mobile routers registered: ' + ', '.join(f'{v.id} {v.prefix} (' + ', '.join(f'{h} {a}' for h, a in v.addresses.items()) + ')'
                                                       for v in self.vehicles))
+
+    # ---- the Home Agent service scenario ---------------------------------------------------
+    SERVICE_URL = f'http://[{topology.SERVICE_ADDRESS}]:8090'
+
+    def service_call(self, method, path, body=None, token=None):
+        """The service's API from the Internet namespace (each person signs up from a PC at home), with curl."""
+        argv = ['ip', 'netns', 'exec', self.net.ns('net'), 'curl', '-sS', '-g', '-m', '10', '-X', method, '-w', '\n%{http_code}',
+                '-H', 'Content-Type: application/json']
+        if token:
+            argv += ['-H', f'Authorization: Bearer {token}']
+        if body is not None:
+            argv += ['--data-binary', json.dumps(body)]
+        r = subprocess.run(argv + [self.SERVICE_URL + path], capture_output=True, text=True)
+        lines = r.stdout.rsplit('\n', 1)
+        if r.returncode != 0 or len(lines) != 2:
+            raise OSError(f'the Home Agent service did not answer {method} {path}: {r.stderr.strip() or r.stdout.strip()}')
+        return int(lines[1]), (json.loads(lines[0]) if lines[0].strip().startswith(('{', '[')) else {})
+
+    def sign_up_at_service(self):
+        """Starts nemo-service beside the home agent; each person creates an account, signs up a
+        mobile router (its uplinks, its LAN) and gets a join token; each router's own file holds
+        only its interfaces. Returns the `--join URL --token T` arguments of each router."""
+        sdir = os.path.join(self.data, 'service')
+        os.makedirs(sdir, mode=0o700, exist_ok=True)
+        self.operator_password = secrets.token_hex(12)
+        pw = os.path.join(sdir, 'operator-password')
+        with open(os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
+            f.write(self.operator_password + '\n')
+        conf = {'database': os.path.join(sdir, 'service.sqlite'), 'listen': topology.SERVICE_ADDRESS, 'port': 8090,
+                'publicURL': self.SERVICE_URL, 'accountsFile': os.path.join(sdir, 'accounts.json'),
+                'homeAgentControl': os.path.join(self.data, 'run', 'ha.sock'), 'sampleInterval': 2,
+                'settings': {'homePrefix': topology.HOME_PREFIX, 'homeAgentAddress': '2001:db8:ffff::1',
+                             'homeAgentEndpoints': [topology.HA_OUTER, topology.HA_OUTER4], 'port': 4191,
+                             'prefixPool': topology.SERVICE_PREFIX_POOL, 'defaultLifetime': 120, 'maximumPrefixesPerRouter': 2,
+                             'multipleCareOfAllowed': True, 'openSignUp': True, 'joinTokenLifetime': 3600}}
+        path = os.path.join(sdir, 'service.json')
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
+            json.dump(conf, f, indent=1)
+        self.procs.start('service', self.net.ns('home'), [self.tool('nemo-service'), 'serve', '--config', path,
+                                                          '--operator', 'operator', '--operator-password-file', pw])
+        wait_for('the Home Agent service', lambda: self._service_up(), 30)
+        self.signups = {}
+        join = {}
+        for v in self.vehicles:
+            password = secrets.token_hex(10)
+            status, answer = self.service_call('POST', '/api/v1/users', {'name': v.id, 'password': password})
+            if status != 201:
+                raise OSError(f'signing up {v.id} at the service: {status} {answer}')
+            status, session = self.service_call('POST', '/api/v1/sessions', {'name': v.id, 'password': password})
+            t0 = time.time()
+            status, made = self.service_call('POST', '/api/v1/routers', {
+                'name': f'{v.name}\'s personal network', 'prefixes': 1,
+                'uplinks': [{'name': t, 'technology': TECHNOLOGY.get(t, 'other')} for t in self.access],
+                'ingress': 'lan', 'multiple_care_of': not self.args.single_coa}, token=session.get('token'))
+            if status != 201:
+                raise OSError(f'signing up {v.name}\'s router: {status} {made}')
+            router = made['router']
+            v.signed_up(router['prefixes'][0], router['home_address'])
+            self.net.route_prefix(v.prefix)
+            self.signups[v.id] = {'router': router['id'], 'home_address': router['home_address'], 'prefix': v.prefix,
+                                  'signed_up_at': t0, 'home_agent': made.get('home_agent')}
+            log(f'{v.name} signed up at the Home Agent service: home address {v.home_address}, prefix {v.prefix} '
+                f'(home agent: {made.get("home_agent")})')
+            local = self.vehicle_local_config(v)
+            cpath = os.path.join(self.data, 'config', f'mr-{v.id}.json')
+            with open(os.open(cpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
+                json.dump(local, f, indent=1)
+            self.mr_configs[v.id] = cpath
+            join[v.id] = ['--join', self.SERVICE_URL, '--token', made['join_token']]
+        return join
+
+    def _service_up(self):
+        try:
+            return self.service_call('GET', '/healthz')[0] == 200
+        except OSError:
+            return False
+
+    def service_statistics(self):
+        """What the operator sees at the end: the routers, their history and the HA's statistics."""
+        if not getattr(self, 'service', False):
+            return None
+        try:
+            status, session = self.service_call('POST', '/api/v1/sessions', {'name': 'operator', 'password': self.operator_password})
+            token = session.get('token')
+            _, routers = self.service_call('GET', '/api/v1/routers', token=token)
+            _, stats = self.service_call('GET', '/api/v1/statistics', token=token)
+        except OSError as error:
+            return {'error': str(error)}
+        return {'signups': self.signups, 'routers': [{'id': r['id'], 'owner': r['owner_name'], 'status': r['status'], 'joined': r['joined'],
+                                                      'home_address': r['home_address'], 'prefixes': r['prefixes']} for r in routers],
+                'statistics': {k: stats.get(k) for k in ('registrations_in_period', 'refusals_by_status', 'bindings_now',
+                                                          'routers_registered_now', 'samples')}}
 
     def mr_status(self, v):
         r = subprocess.run(['ip', 'netns', 'exec', self.net.ns(v.short), self.tool('nemo'), 'status', '--control',
@@ -481,6 +599,7 @@ class Tour:
         mr_final = {v.id: self.mr_status(v) for v in self.vehicles}
         stored = {v.id: report.stored_readings(os.path.join(self.data, 'server', 'monnemo.sqlite'), v.id) for v in self.vehicles}
         listed = report.get_json(f'http://127.0.0.1:{self.args.port}/api/v1/vehicles')
+        self.service_report = self.service_statistics()
         self.procs.stop('correspondent', timeout=15)
         return report.build(self, video=video, video_sent=video_sent, mr=mr, mr_final=mr_final, agents=agents, stored=stored,
                             listed=listed)
@@ -535,9 +654,10 @@ def main(argv=None):
     ap.add_argument('--duration', type=float, default=0, help='ride this many seconds, then stop and report (default: until Ctrl-C)')
     ap.add_argument('--speed', type=float, default=1.0, help='route replay speed (1 = real time, about 2 handovers a minute per vehicle)')
     ap.add_argument('--single-coa', action='store_true', help='one care-of address at a time (the baseline MCoA is measured against)')
-    ap.add_argument('--scenario', choices=('tour', 'ebag'), default='tour',
+    ap.add_argument('--scenario', choices=('tour', 'ebag', 'service'), default='tour',
                     help='tour: two bicycles and a car (default); ebag: a walker\'s personal network, a laptop and a phone '
-                         'behind one mobile router, at a walking pace')
+                         'behind one mobile router, at a walking pace; service: two people sign up at the Home Agent service '
+                         '(nemo-service), join with `nemo mr --join` and walk from room to room')
     ap.add_argument('--ipv4-cellular', action='store_true',
                     help='dual-stack mobility: the cellular network is IPv4-only, the routers register over it with '
                          'IPv4 care-of addresses (DSMIPv6) and keep their IPv6 home address and prefix')
@@ -556,7 +676,7 @@ def main(argv=None):
     if args.duration < 0:
         ap.error('--duration must not be negative')
     try:
-        requirements(args.bin_dir)
+        requirements(args.bin_dir, args.scenario)
     except Unavailable as why:
         print(f'tour: the namespace demo cannot run here: {why}', file=sys.stderr)
         return 3

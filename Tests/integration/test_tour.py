@@ -214,6 +214,38 @@ def test_the_ebag_a_personal_network_carried_by_a_walker(run):
     assert namespaces(prefix) == []
 
 
+def test_the_home_agent_service_people_sign_up_join_and_stay_reachable(run):
+    """Demos/ha-service.sh's scenario: two people sign up at nemo-service through its API, each
+    router joins with `nemo mr --join` (its own file holds only its interfaces), both register,
+    walk between hotspots and cellular, lose no reading, and the operator's statistics count them."""
+    prefix, start = run
+    p, data = start('--duration', '40', '--speed', '30', '--scenario', 'service')
+    out, _ = p.communicate(timeout=600)
+    assert p.returncode == 0, out[-4000:]
+    assert 'Alice signed up at the Home Agent service' in out and 'Bob signed up' in out, out[:3000]
+    r = json.load(open(os.path.join(data, 'report.json')))
+    assert r['scenario'] == 'service' and list(r['vehicles']) == ['alice', 'bob'], r['vehicles'].keys()
+    sv = r['service']
+    assert sorted(x['owner'] for x in sv['routers']) == ['alice', 'bob'], sv
+    assert all(x['joined'] and x['status'] == 'active' for x in sv['routers']), sv
+    # The routers run with what the service gave them: their prefixes reach the laptops.
+    for x in sv['routers']:
+        assert f'laptop {x["prefixes"][0].split("::")[0]}:' in out, (x, out[:3000])
+    assert all(s['registered_ms'] < 15000 for s in sv['signups'].values()), sv['signups']
+    assert sv['statistics']['registrations_in_period'] >= 4, sv['statistics']
+    for vid, v in r['vehicles'].items():
+        assert v['readings']['sent'] > 20 and v['readings']['lost'] == 0, (vid, v['readings'])
+        assert v['sonar']['records_stored'] == v['sonar']['router_handovers'] >= 1, (vid, v['sonar'])
+    # No key in any log of the run.
+    key_files = [os.path.join(data, 'service', 'accounts.json')]
+    keys = [a['key'] for f in key_files for a in json.load(open(f))['mobileRouters']]
+    logs = os.path.join(data, 'logs')
+    for name in os.listdir(logs):
+        text = open(os.path.join(logs, name), errors='replace').read()
+        assert not any(k in text for k in keys), name
+    assert namespaces(prefix) == []
+
+
 def test_a_killed_run_is_cleaned_up_by_the_next(run):
     prefix, start = run
     first, data1 = start(data='first')
