@@ -52,6 +52,8 @@ extension HomeAgent {
         for hoa in changes.added { revokedAccounts[hoa] = nil }
         accounts = next
         configuration.accounts = list
+        owners = AccountOwnerIndex(list)
+        revokedOwners = AccountOwnerIndex(revokedAccounts.values)
         if changes.bindingsDropped > 0 { count("bindings_dropped_by_reload") }
         return (out, changes)
     }

@@ -108,6 +108,9 @@ public struct HomeAgent: Sendable {
     /// Accounts revoked while running, by home address, kept to answer their BUs with an
     /// authenticated refusal (at most `maximumRevokedKept`).
     internal(set) var revokedAccounts: [IPv6Address: MobileRouterAccount] = [:]
+    /// Who owns a source address, among `accounts` and among `revokedAccounts` (rebuilt with them).
+    var owners: AccountOwnerIndex
+    var revokedOwners = AccountOwnerIndex([])
     /// Drop reasons and message counts, for metrics.
     public private(set) var counters: [String: Int] = [:]
     private var lastBindingErrorSent: [TransportAddress: Instant] = [:]
@@ -121,6 +124,7 @@ public struct HomeAgent: Sendable {
         var a: [IPv6Address: MobileRouterAccount] = [:]
         for account in configuration.accounts { a[account.homeAddress] = account }
         accounts = a
+        owners = AccountOwnerIndex(configuration.accounts)
     }
 
     mutating func count(_ name: String) { counters[name, default: 0] += 1 }
@@ -350,9 +354,7 @@ public struct HomeAgent: Sendable {
         // from no router's network (a link-local MLD report, say) must not silence the Binding
         // Error the next real packet from that path should draw.
         // A revoked router's traffic draws one too: its next BU then learns it is refused (129).
-        func owns(_ a: MobileRouterAccount) -> Bool { a.homeAddress == source.asIPv6 || a.prefixes.contains { $0.contains(source.asIPv6) } }
-        let hoa = (accounts.values.first(where: owns) ?? revokedAccounts.values.first(where: owns))?.homeAddress
-        guard let hoa else { return nil }
+        guard let hoa = owners.owner(of: source.asIPv6) ?? revokedOwners.owner(of: source.asIPv6) else { return nil }
         if let last = lastBindingErrorSent[path], now - last < .seconds(1) { return nil }
         lastBindingErrorSent[path] = now
         if lastBindingErrorSent.count > 4096 { lastBindingErrorSent = [path: now] }
