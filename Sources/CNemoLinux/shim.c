@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "CNemoLinux.h"
 
 #include <fcntl.h>
@@ -91,4 +92,8 @@ ssize_t nemo_udp_receive_coalesced(int fd, void *buffer, size_t length, void *ad
         }
     }
     return n;
+}
+
+int nemo_malloc_trim(void) {
+    return malloc_trim(0);
 }

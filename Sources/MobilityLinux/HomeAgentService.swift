@@ -1,3 +1,4 @@
+import CNemoLinux
 import Foundation
 import Glibc
 import Logging
@@ -91,6 +92,9 @@ public final class HomeAgentService: Sendable {
             do { try store.save(snapshot) } catch {
                 logger.error("cannot save the binding cache (bindings will not survive a restart)", metadata: ["file": "\(store.path)", "error": "\(error)"])
             }
+            // Encoding a large cache takes tens of megabytes for a moment; give them back to the
+            // system instead of keeping them in malloc's free lists for the life of the process.
+            if snapshot.entries.count > 10_000 { _ = nemo_malloc_trim() }
         }
     }
 

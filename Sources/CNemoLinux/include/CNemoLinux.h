@@ -34,4 +34,7 @@ ssize_t nemo_udp_send_segments(int fd, const void *address, socklen_t address_le
 ssize_t nemo_udp_receive_coalesced(int fd, void *buffer, size_t length, void *address,
                                    socklen_t *address_length, int *segment, int flags);
 
+/// Returns freed heap memory to the system (glibc malloc_trim(0)); 1 when some was released.
+int nemo_malloc_trim(void);
+
 #endif
