@@ -44,23 +44,45 @@ public struct BindingCacheStore: Sendable {
     }
 
     /// Replaces the file with `snapshot` so that a crash at any moment leaves the old or the new one.
+    /// The JSON is written entry by entry (the same bytes as encoding the whole snapshot at once,
+    /// `{"entries":[…],"version":N}`), so saving 100,000 bindings never holds the whole encoded tree.
     public func save(_ snapshot: BindingCacheSnapshot) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(snapshot)
         let temporary = path + ".tmp"
         unlink(temporary)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SystemError("create \(temporary)") }
-        var written = 0
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            while written < raw.count {
-                let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                written += n
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        func flush() -> Bool {
+            var written = 0
+            let ok = buffer.withUnsafeBytes { raw -> Bool in
+                while written < raw.count {
+                    let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                    if n < 0 { if errno == EINTR { continue }; return false }
+                    written += n
+                }
+                return true
             }
-            return fsync(fd) == 0
+            buffer.removeAll(keepingCapacity: true)
+            return ok
         }
+        var ok = true
+        buffer += Array(#"{"entries":["#.utf8)
+        do {
+            for (i, entry) in snapshot.entries.enumerated() where ok {
+                if i > 0 { buffer.append(UInt8(ascii: ",")) }
+                buffer += try encoder.encode(entry)
+                if buffer.count >= 1 << 20 { ok = flush() }
+            }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        buffer += Array(#"],"version":\#(snapshot.version)}"#.utf8)
+        ok = ok && flush() && fsync(fd) == 0
         let error = SystemError("write \(temporary)")
         close(fd)
         guard ok else {
