@@ -75,7 +75,7 @@ fuzz:
 
 # The demo's programs (release): the map server and the agent; over the mobility stack also the
 # home agent and mobile routers, the XCAST6 sender, relay and viewers, and the softphone.
-DEMO_PRODUCTS = monnemo-server monnemo-agent nemo xcast6 softphone
+DEMO_PRODUCTS = monnemo-server monnemo-agent nemo nemo-service xcast6 softphone
 build-demo:
 	@for p in $(DEMO_PRODUCTS); do echo "swift build -c release --product $$p"; $(SWIFT) build -c release --product $$p || exit 1; done
 
