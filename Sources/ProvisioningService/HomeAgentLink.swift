@@ -57,7 +57,7 @@ public struct HomeAgentLink: Sendable {
         let temporary = accountsFile + ".tmp"
         // Created 0600 before a byte of a key is in it.
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreFailure.notFound("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw AccountsFileError(path: temporary, reason: String(cString: strerror(errno))) }
         fchmod(fd, 0o600)
         let ok = data.withUnsafeBytes { raw -> Bool in
             var done = 0
@@ -70,8 +70,9 @@ public struct HomeAgentLink: Sendable {
         }
         close(fd)
         guard ok, rename(temporary, accountsFile) == 0 else {
+            let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw StoreFailure.notFound("cannot write \(accountsFile): \(String(cString: strerror(errno)))")
+            throw AccountsFileError(path: accountsFile, reason: reason)
         }
     }
 
@@ -83,4 +84,12 @@ public struct HomeAgentLink: Sendable {
         return HomeAgentSample(at: now, bindings: status.bindings.count, routers: Set(status.bindings.map(\.homeAddress)).count,
                                counters: status.counters)
     }
+}
+
+/// The HA's accounts file could not be written (the service keeps its database; the HA keeps
+/// serving the accounts it has until the file can be written again).
+public struct AccountsFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "cannot write the home agent's accounts file \(path): \(reason)" }
 }

@@ -6,7 +6,7 @@ import Provisioning
 
 // The JSON API: what the pages do, for scripts and tests. Bodies and answers use snake_case keys.
 extension ProvisioningServer {
-    struct Credentialsbody: Encodable {
+    struct CredentialsBody: Encodable {
         var router: RouterRecord
         var key: String
         var joinToken: String
@@ -28,9 +28,9 @@ extension ProvisioningServer {
         var prefixes: Int?
     }
 
-    func credentialsBody(_ c: Credentials, outcome: HomeAgentLink.ReloadOutcome) throws -> Credentialsbody {
+    func credentialsBody(_ c: Credentials, outcome: HomeAgentLink.ReloadOutcome) throws -> CredentialsBody {
         let file = RouterFileBuilder.file(for: c.router, key: c.key, settings: try store.settings())
-        return Credentialsbody(router: c.router, key: c.key, joinToken: c.joinToken, tokenExpiresAt: c.tokenExpiresAt,
+        return CredentialsBody(router: c.router, key: c.key, joinToken: c.joinToken, tokenExpiresAt: c.tokenExpiresAt,
                                joinCommand: joinCommand(c.joinToken), configuration: file, homeAgent: outcome.text)
     }
 

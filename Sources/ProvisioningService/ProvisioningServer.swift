@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import Joining
 import Provisioning
+import Synchronization
 import Timekeeping
 
 /// The Home Agent service's settings that come from its configuration file and flags.
@@ -37,6 +38,8 @@ public final class ProvisioningServer: Sendable {
     let clock: any InstantClock
     let logger: Logger
     let throttle = LoginThrottle()
+    /// One publication at a time: two changes at once must not interleave their accounts files.
+    let publishing = Mutex(())
 
     public init(configuration: ProvisioningConfiguration, store: ServiceStore, link: HomeAgentLink,
                 clock: any InstantClock = SystemClock(), logger: Logger = Logger(label: "nemo-service")) {
@@ -194,7 +197,7 @@ public final class ProvisioningServer: Sendable {
     @discardableResult
     public func publish(actor: String) -> HomeAgentLink.ReloadOutcome {
         do {
-            let outcome = try link.publish(store)
+            let outcome = try publishing.withLock { _ in try link.publish(store) }
             switch outcome {
             case .reloaded(let text): logger.info("home agent: \(text)")
             case .fileOnly: logger.info("accounts file written (no HA control socket configured)")
