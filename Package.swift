@@ -142,11 +142,14 @@ let package = Package(
             path: "Sensors",
             exclude: ["profiles", "fixtures", "traces"]
         ),
+        // A small HTTP/1.1 client over POSIX sockets (plain http://, no libcurl): the agent's uploads
+        // and nemo's join of a Home Agent service.
+        .target(name: "HTTPTransport"),
         // The onboard agent: sensors → SQLite outbox → uploader.
         .target(
             name: "OnboardAgent",
             dependencies: [
-                "Sensors", "Telemetry", "Timekeeping",
+                "HTTPTransport", "Sensors", "Telemetry", "Timekeeping",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -154,7 +157,7 @@ let package = Package(
         .executableTarget(
             name: "monnemo-agent",
             dependencies: [
-                "OnboardAgent", "Sensors", "Telemetry", "Timekeeping",
+                "HTTPTransport", "OnboardAgent", "Sensors", "Telemetry", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -163,7 +166,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Timekeeping"], path: "Tests/TestSupport"),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Timekeeping"]),
-        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", "MobilityLinux", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport"]),
+        .testTarget(name: "OnboardAgentTests", dependencies: ["HTTPTransport", "OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", "MobilityLinux", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "Timekeeping", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
