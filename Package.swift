@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "MobilityLinux",
             dependencies: [
-                "Mobility", "CNemoLinux", "Timekeeping", "Telemetry",
+                "Mobility", "CNemoLinux", "Timekeeping", "Telemetry", "Joining", "HTTPTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
