@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "MobilityLinux",
             dependencies: [
-                "Mobility", "CNemoLinux", "Timekeeping", "Telemetry",
+                "Mobility", "CNemoLinux", "Timekeeping", "Telemetry", "Joining", "HTTPTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -172,11 +172,14 @@ let package = Package(
             path: "Sensors",
             exclude: ["profiles", "fixtures", "traces"]
         ),
+        // A small HTTP/1.1 client over POSIX sockets (plain http://, no libcurl): the agent's uploads
+        // and nemo's join of a Home Agent service.
+        .target(name: "HTTPTransport"),
         // The onboard agent: sensors → SQLite outbox → uploader.
         .target(
             name: "OnboardAgent",
             dependencies: [
-                "Sensors", "Telemetry", "Timekeeping",
+                "HTTPTransport", "Sensors", "Telemetry", "Timekeeping",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -184,7 +187,7 @@ let package = Package(
         .executableTarget(
             name: "monnemo-agent",
             dependencies: [
-                "OnboardAgent", "Sensors", "Telemetry", "Timekeeping",
+                "HTTPTransport", "OnboardAgent", "Sensors", "Telemetry", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -193,11 +196,12 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Timekeeping"], path: "Tests/TestSupport"),
         .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Timekeeping"]),
-        .testTarget(name: "OnboardAgentTests", dependencies: ["OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", "MobilityLinux", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport"]),
+        .testTarget(name: "OnboardAgentTests", dependencies: ["HTTPTransport", "OnboardAgent", "Telemetry", "Timekeeping", "TestSupport", "MobilityLinux", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "Timekeeping", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
-        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio")], exclude: ["Fixtures"]),
+        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Joining", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"]),
         .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
         .testTarget(name: "ProvisioningTests", dependencies: [
             "Provisioning", "ProvisioningService", "Mobility", "MobilityLinux", "Telemetry", "Joining", "TestSupport",

@@ -13,8 +13,8 @@ rm -f "$OUT/fuzz-verdict" "$OUT/fuzz-http" "$OUT/fuzz-sonar"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name AgentFuzz \
   "$ROOT/Sources/OnboardAgent/UploadVerdict.swift" "$ROOT/fuzz/agent/UploadVerdictFuzzEntry.swift" -o "$OUT/fuzz-verdict"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name AgentHTTPFuzz \
-  "$ROOT/Sources/OnboardAgent/HTTPResponseParser.swift" "$ROOT/Sources/OnboardAgent/HTTPResponse.swift" \
-  "$ROOT/Sources/OnboardAgent/HTTPResponseParseError.swift" "$ROOT/fuzz/agent/HTTPResponseParserFuzzEntry.swift" \
+  "$ROOT/Sources/HTTPTransport/HTTPResponseParser.swift" "$ROOT/Sources/HTTPTransport/HTTPResponse.swift" \
+  "$ROOT/Sources/HTTPTransport/HTTPResponseParseError.swift" "$ROOT/fuzz/agent/HTTPResponseParserFuzzEntry.swift" \
   -o "$OUT/fuzz-http"
 # One module: the Telemetry and Timekeeping imports go, those types are compiled alongside.
 rm -rf "$OUT/sonar-src"; mkdir -p "$OUT/sonar-src"

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import HTTPTransport
 import Telemetry
 
 /// Sends the two kinds of upload; the uploader does not care how.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPTransport
 import Logging
 import OnboardAgent
 import Sensors

@@ -19,7 +19,12 @@ struct DaemonOptions: ParsableArguments {
 
     /// Reads `--config` and applies the shared flags over its keys; the command applies its own.
     func load<File: DaemonFile>(_ type: File.Type) throws -> File {
-        var file = try loadConfiguration(File.self, path: config)
+        applied(to: try loadConfiguration(File.self, path: config))
+    }
+
+    /// `file` with the shared flags over its keys.
+    func applied<File: DaemonFile>(to file: File) -> File {
+        var file = file
         if let tunnel { file.tunnel = tunnel }
         if let control { file.control = control }
         if let metricsPort { file.metricsPort = metricsPort }

@@ -9,5 +9,5 @@ struct Nemo: ParsableCommand {
         Mobility Header signaling and IPv6-in-IPv6 data both travel in UDP port 4191 (DSMIPv6 style)
         between a mobile router and its home agent, with a TUN device on each end. See docs/mobility.md.
         """,
-        subcommands: [HomeAgentCommand.self, MobileRouterCommand.self, StatusCommand.self])
+        subcommands: [HomeAgentCommand.self, MobileRouterCommand.self, JoinCommand.self, StatusCommand.self])
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 import Synchronization
 import Testing
 import Telemetry
@@ -158,6 +159,12 @@ func drain(_ uploader: Uploader, _ clock: VirtualClock, maxSteps: Int = 100) asy
         wake.finish()
         await task.value
         #expect(transport.batches == [[seq]])
+    }
+
+    @Test("query values are percent-encoded")
+    func percentEncoding() {
+        #expect(HTTPUploadTransport.percentEncoded("2026-12-04T10:00:00.000Z") == "2026-12-04T10%3A00%3A00.000Z")
+        #expect(HTTPUploadTransport.percentEncoded("-0.37+é") == "-0.37%2B%C3%A9")
     }
 
     @Test func verdicts() {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Every way an HTTP exchange of the agent's own client can fail.
+/// Every way an exchange of `HTTPClient` can fail.
 public enum HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What the client was doing.
     public enum Phase: String, Sendable {

@@ -1,5 +1,5 @@
 import Testing
-@testable import OnboardAgent
+@testable import HTTPTransport
 
 struct HTTPResponseParserTests {
     static let fixed = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 31\r\n\r\n{\"accepted\":2,\"duplicates\":0}\r\n".utf8)

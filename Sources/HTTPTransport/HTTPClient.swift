@@ -15,8 +15,8 @@ public struct HTTPTimeouts: Sendable, Hashable {
     }
 }
 
-/// The agent's HTTP/1.1 client over a POSIX socket to an `HTTPEndpoint`, IPv6 or IPv4 (whatever
-/// getaddrinfo answers, in its order). One request at a time; the connection is kept for the next
+/// A small HTTP/1.1 client (the agent's uploads, nemo's join) over a POSIX socket to an
+/// `HTTPEndpoint`, IPv6 or IPv4 (whatever getaddrinfo answers, in its order). One request at a time; the connection is kept for the next
 /// request when the answer allows it (HTTP/1.1, delimited body, no `Connection: close`). A kept
 /// connection the server has closed meanwhile is replaced by a new one before any answer is read.
 /// The blocking socket work runs on the client's own serial queue, not on the Swift concurrency
@@ -25,7 +25,7 @@ public struct HTTPTimeouts: Sendable, Hashable {
 public final class HTTPClient: Sendable {
     public let endpoint: HTTPEndpoint
     public let limits: HTTPResponseParser.Limits
-    private let queue = DispatchQueue(label: "monnemo-agent.http")
+    private let queue = DispatchQueue(label: "http-transport.client")
     /// The connection kept from the last exchange (only touched on `queue`).
     private let kept = Mutex<Int32?>(nil)
 

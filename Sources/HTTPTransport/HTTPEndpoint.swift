@@ -1,6 +1,6 @@
-/// Where the agent's HTTP client connects: host, port and a base path, read from an `http://` URL.
+/// Where `HTTPClient` connects: host, port and a base path, read from an `http://` URL.
 ///
-/// `https://` is refused with `HTTPClientError.tlsNotSupported`: the agent has no TLS of its own.
+/// `https://` is refused with `HTTPClientError.tlsNotSupported`: the client has no TLS of its own.
 public struct HTTPEndpoint: Sendable, Hashable {
     /// The host name or address (an IPv6 address without its brackets).
     public var host: String
