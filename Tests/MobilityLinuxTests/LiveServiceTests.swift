@@ -123,10 +123,19 @@ struct LiveServiceTests {
         #expect(try service.call("POST", "/api/v1/routers/\(id)/suspend", token: op).status == 200)
         #expect(net.status(net.haControl)?.bindings.isEmpty == true)
         #expect(net.ping(count: 3, interval: 0.05).1 == 0)
+        // Its traffic meanwhile drew a Binding Error and a refusal (129): the router stopped trying.
+        try net.waitFor("the suspended router refused with 129", timeout: 15) {
+            net.status(net.mrControl)?.bindings.contains { $0.lastStatus == 129 } == true
+        }
         #expect(try service.call("POST", "/api/v1/routers/\(id)/resume", token: op).status == 200)
+        // Resumed, it registers at its next start (the same command: the joined file is reused, the
+        // spent token is not sent again) or its next uplink change.
+        net.stopMobileRouter()
+        try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", newToken], keepConfig: true)
         try net.waitFor("registered again after resume", timeout: 15) {
             net.status(net.haControl)?.bindings.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
         }
+        #expect(net.log("mr.log").contains("already: starting from it"), "\(net.log("mr.log").suffix(2000))")
 
         // Revoked: traffic stops, and its next BU is refused (129, authenticated).
         #expect(try service.call("POST", "/api/v1/routers/\(id)/revoke", token: op).status == 200)

@@ -144,8 +144,10 @@ final class LiveNetwork {
         mobileRouter = nil
     }
 
-    func startMobileRouter(extraArguments: [String] = [], edit: (inout [String: Any]) -> Void = { _ in }) throws {
-        let cfg = try config("mr.json", edit: edit)
+    /// Starts `nemo mr` on the fixture's mr.json with `edit` applied, or with `keepConfig` on the
+    /// file an earlier start left (what `--join` wrote into it).
+    func startMobileRouter(extraArguments: [String] = [], keepConfig: Bool = false, edit: (inout [String: Any]) -> Void = { _ in }) throws {
+        let cfg = keepConfig ? dir.appendingPathComponent("mr.json").path : try config("mr.json", edit: edit)
         try startDaemon("mr", ["mr", "--config", cfg, "--control", mrControl] + extraArguments, log: "mr.log")
         mobileRouter = daemons.last
         try waitFor("mobile router control socket") { FileManager.default.fileExists(atPath: mrControl) }
