@@ -2,7 +2,7 @@ import Telemetry
 
 /// What a user asks for when signing up a mobile router, checked against the operator's settings.
 public struct RouterRequest: Sendable, Hashable, Codable {
-    /// The vehicle's name as its owner knows it: 1 to 64 letters, digits, spaces, `.`, `_`, `-`.
+    /// The vehicle's name as its owner knows it: 1 to 64 letters, digits, spaces, `.`, `_`, `-`, `'`.
     public var name: String
     /// How many /64 mobile network prefixes (1 to the operator's maximum).
     public var prefixes: Int
@@ -43,8 +43,8 @@ public struct RouterRequest: Sendable, Hashable, Codable {
     /// Every field checked against `settings`; the first problem named by its field.
     public func validate(against settings: ServiceSettings) throws(FieldError) {
         guard (1...64).contains(name.count),
-              name.unicodeScalars.allSatisfy({ ($0.properties.isAlphabetic || $0.properties.numericType != nil || " ._-".unicodeScalars.contains($0)) }) else {
-            throw FieldError("name", "use 1 to 64 letters, digits, spaces, '.', '_' or '-'")
+              name.unicodeScalars.allSatisfy({ ($0.properties.isAlphabetic || $0.properties.numericType != nil || " ._-'".unicodeScalars.contains($0)) }) else {
+            throw FieldError("name", "use 1 to 64 letters, digits, spaces, '.', '_', '-' or an apostrophe")
         }
         guard (1...settings.maximumPrefixesPerRouter).contains(prefixes) else {
             throw FieldError("prefixes", "ask for 1 to \(settings.maximumPrefixesPerRouter) prefixes")
