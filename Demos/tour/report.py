@@ -452,10 +452,11 @@ def text(r):
                      + ', '.join(f'{k} showed {n}' for k, n in vd['shown'].items()))
     c = r['call']
     done = [x for x in c['calls'] if x['answered']]
-    lines.append(f'  call ({c.get("caller", "bicycle 1")} → {"kamailio → " if c.get("via") == "kamailio" else ""}correspondent, {c["codec"]}): {len(done)} of {len(c["calls"])} calls answered; '
-                 + ', '.join(f'loss {s.get("loss")}' for s in c['received_by_correspondent'][:3])
-                 + '; PESQ ' + (', '.join(f'{k} {v:.2f}' if isinstance(v, float) else f'{k} {v}' for k, v in c['pesq'].items())
-                                if c['pesq'] else f'n/a: {c["pesq_note"]}'))
+    if c.get('caller') or c['calls']:
+        lines.append(f'  call ({c.get("caller", "bicycle 1")} → {"kamailio → " if c.get("via") == "kamailio" else ""}correspondent, {c["codec"]}): {len(done)} of {len(c["calls"])} calls answered; '
+                     + ', '.join(f'loss {s.get("loss")}' for s in c['received_by_correspondent'][:3])
+                     + '; PESQ ' + (', '.join(f'{k} {v:.2f}' if isinstance(v, float) else f'{k} {v}' for k, v in c['pesq'].items())
+                                    if c['pesq'] else f'n/a: {c["pesq_note"]}'))
     sv = r.get('service')
     if sv and not sv.get('error'):
         st = sv['statistics']
