@@ -227,4 +227,32 @@ struct IPv4HomeAddressTests {
         #expect(changed.cache[mrHome]?.bindings.isEmpty == false)
         #expect(changed.cache[mrHome]?.ipv4HomeAddress == nil)
     }
+    @Test("A BA without option 30 (an HA without IPv4 support) takes the address away at the MR; an unauthenticated one changes nothing")
+    func homeAgentWithoutIPv4() throws {
+        var h = ipv4Harness(mcoa: false)
+        h.up("wlan", wlanCoA)
+        #expect(h.mr.ipv4HomeAddress == hoa4)
+        // The refresh goes unanswered, so the answers below are the only ones.
+        h.dropToHA = true
+        h.advance(by: .seconds(460))
+        let o = try #require(h.mr.bindingUpdateList["wlan"]?.outstanding)
+        func answer(_ options: [MobilityOption], key: MobilityAuthenticationKey?) -> ByteBuffer {
+            var all = options
+            if let t = o.timestamp { all.append(.replayProtection(t)) }
+            if key != nil { all.append(.authentication(MobilityAuthentication(spi: mrKey.spi))) }
+            let ba = BindingAcknowledgement(status: 0, flags: .mobileRouter, sequence: o.sequence, lifetime: 150, options: all)
+            return MobilityMessage.bindingAcknowledgement(ba).encode(source: haHome, destination: mrHome, authentication: key,
+                                                                    careOfAddress: o.careOfForAuthentication, homeAddress: mrHome)
+        }
+        let forged = answer([.ipv4AddressAcknowledgement(status: 0, prefixLength: 32, address: IPv4Address("192.0.2.99")!)], key: nil)
+        let ignored = h.mr.receive(mobilityHeader: forged, innerSource: haHome, innerDestination: mrHome, via: "wlan", now: h.now)
+        #expect(ignored.events.allSatisfy { if case .unauthenticatedAcknowledgement = $0 { return true }; return false })
+        #expect(h.mr.ipv4HomeAddress == hoa4)
+        let out = h.mr.receive(mobilityHeader: answer([], key: mrKey), innerSource: haHome, innerDestination: mrHome, via: "wlan", now: h.now)
+        #expect(out.events.contains(.ipv4HomeAddressLost(hoa4, reason: "home agent has no IPv4 support (no IPv4 address acknowledgement)")))
+        #expect(h.mr.ipv4HomeAddress == nil)
+        #expect(h.mr.ipv4HomeAddressStatus == nil)
+        #expect(h.mr.acceptsDownlink(destination: .v4(hoa4)) == false)
+        #expect(h.mr.bindingUpdateList["wlan"]?.state == .registered)
+    }
 }
