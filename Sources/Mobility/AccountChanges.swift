@@ -6,7 +6,7 @@ public struct AccountChanges: Hashable, Sendable {
     public var added: [IPv6Address] = []
     /// Home addresses of routers no longer served (revoked): refused from now on.
     public var removed: [IPv6Address] = []
-    /// Routers whose security association (SPI, key, NAI), prefixes or mobile-router permission changed.
+    /// Routers whose security association (SPI, key, NAI), prefixes, IPv4 home address or mobile-router permission changed.
     public var changed: [IPv6Address] = []
     /// Routers whose other settings (lifetime, bindings cap, replay protection, duplicate downlink) changed.
     public var adjusted: [IPv6Address] = []
@@ -37,7 +37,7 @@ extension HomeAgent {
             }
             guard new != old else { continue }
             if new.key != old.key || new.identifier != old.identifier || new.prefixes != old.prefixes
-                || new.mobileRouterAllowed != old.mobileRouterAllowed {
+                || new.mobileRouterAllowed != old.mobileRouterAllowed || new.ipv4HomeAddress != old.ipv4HomeAddress {
                 changes.changed.append(hoa)
                 changes.bindingsDropped += dropBindings(of: hoa, reason: "account changed", now: now, into: &out)
             } else {
@@ -67,7 +67,8 @@ extension HomeAgent {
         var emptied = entry
         emptied.bindings = [:]
         emptied.flows = []
-        commit(emptied, oldPrefixes: entry.prefixes, oldBindings: entry.bindings, now: now, reason: reason, into: &out)
+        commit(emptied, oldPrefixes: entry.prefixes, oldBindings: entry.bindings, oldIPv4HomeAddress: entry.ipv4HomeAddress,
+               now: now, reason: reason, into: &out)
         return entry.bindings.count
     }
 }

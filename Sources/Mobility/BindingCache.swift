@@ -42,6 +42,9 @@ public struct BindingCacheEntry: Sendable {
     public var flows: [FlowBinding]
     /// Set while a de-registered entry is kept to reject delayed BUs (MAX_DELETE_BCE_TIMEOUT).
     public var deletedAt: Instant?
+    /// The IPv4 home address bound with the last accepted BU (RFC 5555 option 29 answered with
+    /// status 0); nil when that BU asked for none or was refused one.
+    public var ipv4HomeAddress: IPv4Address? = nil
 
     /// Bindings by preference: lowest BID-PRI first, then lowest BID.
     public var orderedBindings: [Binding] {
@@ -56,6 +59,7 @@ public struct BindingCache: Sendable {
     private var prefixOwners: [IPv6Prefix: IPv6Address] = [:]
     private var prefixLengths: Set<UInt8> = []
     private var pathOwners: [TransportAddress: IPv6Address] = [:]
+    private var ipv4Owners: [IPv4Address: IPv6Address] = [:]
 
     public init() {}
 
@@ -68,6 +72,7 @@ public struct BindingCache: Sendable {
         if let old = entries[homeAddress] {
             for p in old.prefixes where prefixOwners[p] == homeAddress { prefixOwners[p] = nil }
             for b in old.bindings.values where pathOwners[b.path] == homeAddress { pathOwners[b.path] = nil }
+            if let a = old.ipv4HomeAddress, ipv4Owners[a] == homeAddress { ipv4Owners[a] = nil }
         }
         entries[homeAddress] = entry
         if let entry, entry.deletedAt == nil {
@@ -76,6 +81,7 @@ public struct BindingCache: Sendable {
                 prefixLengths.insert(p.length)
             }
             for b in entry.bindings.values { pathOwners[b.path] = homeAddress }
+            if let a = entry.ipv4HomeAddress { ipv4Owners[a] = homeAddress }
         }
     }
 
@@ -94,6 +100,12 @@ public struct BindingCache: Sendable {
             }
         }
         return nil
+    }
+
+    /// The live entry whose bound IPv4 home address is `address`, with its (IPv6) home address.
+    public func ownerAndEntry(forIPv4HomeAddress address: IPv4Address) -> (IPv6Address, BindingCacheEntry)? {
+        guard let hoa = ipv4Owners[address], let e = entries[hoa], e.deletedAt == nil, !e.bindings.isEmpty else { return nil }
+        return (hoa, e)
     }
 
     /// The home address registered over an outer path.

@@ -25,6 +25,8 @@ public struct BindingCacheSnapshot: Codable, Sendable, Equatable {
         public var bindings: [SavedBinding]
         /// Each flow binding as an encoded Flow Identification option, hex.
         public var flows: [String]
+        /// The bound IPv4 home address (RFC 5555); absent in files written before it existed.
+        public var ipv4HomeAddress: String? = nil
     }
 
     /// Format version; a file of another version is not restored.
@@ -51,7 +53,8 @@ public struct BindingCacheSnapshot: Codable, Sendable, Equatable {
                                MobilityOption.flowIdentification(FlowIdentification(fid: f.fid, priority: f.priority, trafficSelector: f.selector,
                                                                                     bindingReferences: f.bids)).write(to: &buffer)
                                return buffer.readableBytesView.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-                           })
+                           },
+                           ipv4HomeAddress: e.ipv4HomeAddress?.description)
             }
     }
 
@@ -70,6 +73,8 @@ public enum RestoreProblem: Hashable, Sendable, CustomStringConvertible {
     case prefixTaken(homeAddress: String, prefix: String)
     case tooManyBindings(homeAddress: String, count: Int, maximum: Int)
     case expired(homeAddress: String, bid: UInt16)
+    /// The IPv4 home address binding is dropped (the IPv6 binding is restored): the account no longer assigns it.
+    case ipv4HomeAddressNotAssigned(homeAddress: String, address: String)
 
     public var description: String {
         switch self {
@@ -80,6 +85,7 @@ public enum RestoreProblem: Hashable, Sendable, CustomStringConvertible {
         case .prefixTaken(let h, let p): return "\(h): prefix \(p) is registered by another router"
         case .tooManyBindings(let h, let n, let m): return "\(h): \(n) bindings, more than the cap of \(m)"
         case .expired(let h, let bid): return "\(h) BID \(bid): lifetime ran out while the home agent was down"
+        case .ipv4HomeAddressNotAssigned(let h, let a): return "\(h): IPv4 home address \(a) is not assigned to it any more (IPv6 binding kept)"
         }
     }
 }
@@ -168,9 +174,15 @@ extension HomeAgent {
                 }
                 flows.append(FlowBinding(fid: f.fid, priority: f.priority, selector: selector, bids: bids))
             }
+            // Restored only while the account still assigns that address.
+            let ipv4 = saved.ipv4HomeAddress.flatMap(IPv4Address.init).flatMap { $0 == account.ipv4HomeAddress ? $0 : nil }
+            if let text = saved.ipv4HomeAddress, ipv4 == nil {
+                problems.append(.ipv4HomeAddressNotAssigned(homeAddress: saved.homeAddress, address: text))
+            }
             let entry = BindingCacheEntry(homeAddress: hoa, isMobileRouter: saved.isMobileRouter, lastSequence: saved.lastSequence,
                                           lastTimestamp: saved.lastTimestamp, prefixes: saved.isMobileRouter ? prefixes : [],
-                                          bindings: bindings, flows: flows.sorted { ($0.priority, $0.fid) < ($1.priority, $1.fid) }, deletedAt: nil)
+                                          bindings: bindings, flows: flows.sorted { ($0.priority, $0.fid) < ($1.priority, $1.fid) }, deletedAt: nil,
+                                          ipv4HomeAddress: ipv4)
             commitRestored(entry, now: now, into: &out)
         }
         return (out, problems)

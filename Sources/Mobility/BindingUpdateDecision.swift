@@ -187,6 +187,7 @@ extension HomeAgent {
             entry.bindings = [:]
             entry.prefixes = []
             entry.flows = []
+            entry.ipv4HomeAddress = nil
         }
         let oldPrefixes = entry.prefixes
         let oldBindings = entry.bindings
@@ -311,11 +312,19 @@ extension HomeAgent {
         entry.prefixes = prefixes
         entry.lastSequence = bu.sequence
         entry.lastTimestamp = v.answer.timestamp ?? entry.lastTimestamp
+        // IPv4 home address (RFC 5555 §4.4.2): bound while each BU asks for it; a BU without
+        // option 29 removes it and keeps the IPv6 binding.
+        let requested = bu.options.lazy.compactMap { o -> (prefixLength: UInt8, requestPrefix: Bool, address: IPv4Address)? in
+            if case .ipv4HomeAddress(let l, let p, let a) = o { return (l, p, a) }
+            return nil
+        }.first
+        let ipv4 = IPv4HomeAddressAnswer.decide(requested: requested, assigned: account.ipv4HomeAddress)
+        entry.ipv4HomeAddress = ipv4?.bound
         // Refresh advice: ask for a refresh well before expiry so one lost BU does not drop the binding.
         let refresh = max(1, granted * 3 / 4)
         return .accept(BindingCacheChange(entry: entry, oldPrefixes: oldPrefixes, oldBindings: oldBindings, removalReason: "replaced",
                                           status: status, lifetime: granted, flags: isRouter ? .mobileRouter : [],
-                                          options: [.bindingRefreshAdvice(interval: refresh)] + bidReplies))
+                                          options: [.bindingRefreshAdvice(interval: refresh)] + (ipv4.map { [$0.acknowledgement] } ?? []) + bidReplies))
     }
 
     /// Rebuilds the flow-binding list from a BU's FI and Flow Summary options (RFC 6089 §5.2–5.3),

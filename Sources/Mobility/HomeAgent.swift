@@ -22,6 +22,9 @@ public struct MobileRouterAccount: Hashable, Sendable {
     /// status 130 (insufficient resources). With `duplicateDownlink` each binding multiplies
     /// the downlink traffic, so the cap is also a cap on that amplification.
     public var maximumBindings: Int
+    /// The IPv4 home address this router is given when its BU asks for one (RFC 5555 §3.1.1,
+    /// option 29); nil: the router has none (answered with status 132).
+    public var ipv4HomeAddress: IPv4Address?
 
     /// Default for `maximumBindings`.
     public static let defaultMaximumBindings = 8
@@ -30,7 +33,9 @@ public struct MobileRouterAccount: Hashable, Sendable {
 
     public init(homeAddress: IPv6Address, identifier: String? = nil, key: MobilityAuthenticationKey, prefixes: [IPv6Prefix],
                 maximumLifetime: Int = 600, mobileRouterAllowed: Bool = true, requireReplayProtection: Bool = true,
-                duplicateDownlink: Bool = false, maximumBindings: Int = MobileRouterAccount.defaultMaximumBindings) {
+                duplicateDownlink: Bool = false, maximumBindings: Int = MobileRouterAccount.defaultMaximumBindings,
+                ipv4HomeAddress: IPv4Address? = nil) {
+        self.ipv4HomeAddress = ipv4HomeAddress
         self.duplicateDownlink = duplicateDownlink
         self.maximumBindings = maximumBindings
         self.homeAddress = homeAddress
@@ -89,6 +94,10 @@ public enum HomeAgentEvent: Hashable, Sendable {
     case bindingRemoved(homeAddress: IPv6Address, bid: UInt16, reason: String)
     case prefixRouted(IPv6Prefix)
     case prefixUnrouted(IPv6Prefix)
+    /// A router's IPv4 home address is bound (RFC 5555): route it into the tunnel.
+    case ipv4HomeAddressRouted(IPv4Address, homeAddress: IPv6Address)
+    /// The IPv4 home address binding went (BU without option 29, de-registration, expiry).
+    case ipv4HomeAddressUnrouted(IPv4Address, homeAddress: IPv6Address)
     case rejected(homeAddress: IPv6Address, status: UInt8, reason: String)
 }
 
@@ -202,7 +211,9 @@ public struct HomeAgent: Sendable {
         case .refuse(let refusal):
             refuse(refusal, answer: validated.answer, into: &out)
         case .accept(let change):
-            commit(change.entry, oldPrefixes: change.oldPrefixes, oldBindings: change.oldBindings, now: now, reason: change.removalReason, into: &out)
+            commit(change.entry, oldPrefixes: change.oldPrefixes, oldBindings: change.oldBindings,
+                   oldIPv4HomeAddress: validated.existing?.deletedAt == nil ? validated.existing?.ipv4HomeAddress : nil,
+                   now: now, reason: change.removalReason, into: &out)
             acknowledge(answer: validated.answer, status: change.status, lifetime: change.lifetime, flags: change.flags,
                         options: change.options, echoTimestamp: validated.answer.timestamp, reason: "", into: &out)
         }
@@ -240,7 +251,7 @@ public struct HomeAgent: Sendable {
     }
 
     mutating func commit(_ entry: BindingCacheEntry, oldPrefixes: [IPv6Prefix], oldBindings: [UInt16: Binding],
-                                 now: Instant, reason: String, into out: inout HomeAgentOutput) {
+                         oldIPv4HomeAddress: IPv4Address? = nil, now: Instant, reason: String, into out: inout HomeAgentOutput) {
         var entry = entry
         let hoa = entry.homeAddress
         for (bid, b) in entry.bindings.sorted(by: { $0.key < $1.key }) {
@@ -258,10 +269,15 @@ public struct HomeAgent: Sendable {
         }
         if entry.bindings.isEmpty {
             entry.prefixes = []
+            entry.ipv4HomeAddress = nil
             entry.deletedAt = now
         }
         for p in oldPrefixes where !entry.prefixes.contains(p) { out.events.append(.prefixUnrouted(p)) }
         for p in entry.prefixes where !oldPrefixes.contains(p) { out.events.append(.prefixRouted(p)) }
+        if oldIPv4HomeAddress != entry.ipv4HomeAddress {
+            if let old = oldIPv4HomeAddress { out.events.append(.ipv4HomeAddressUnrouted(old, homeAddress: hoa)) }
+            if let new = entry.ipv4HomeAddress { out.events.append(.ipv4HomeAddressRouted(new, homeAddress: hoa)) }
+        }
         cache.set(hoa, entry)
         cacheRevision &+= 1
         if let d = HomeAgent.deadline(of: entry) { earliestDeadline = min(earliestDeadline ?? d, d) }
@@ -297,7 +313,8 @@ public struct HomeAgent: Sendable {
             var updated = cache[hoa] ?? entry  // with the refresh requests just noted
             for b in expired { updated.bindings[b.bid] = nil }
             updated.flows = updated.flows.filter { _ in !updated.bindings.isEmpty }
-            commit(updated, oldPrefixes: entry.prefixes, oldBindings: entry.bindings, now: now, reason: "expired", into: &out)
+            commit(updated, oldPrefixes: entry.prefixes, oldBindings: entry.bindings, oldIPv4HomeAddress: entry.ipv4HomeAddress,
+                   now: now, reason: "expired", into: &out)
         }
         earliestDeadline = cache.entries.values.compactMap(HomeAgent.deadline(of:)).min()
         return out
@@ -330,8 +347,16 @@ public struct HomeAgent: Sendable {
     /// whose selector matches (a copy to each of its registered BIDs), else the preferred binding,
     /// or every binding when the account asks for `duplicateDownlink`.
     public func downlinkPaths(for flow: FlowKey) -> [TransportAddress] {
-        guard let (hoa, entry) = cache.ownerAndEntry(forDestination: flow.destination.asIPv6) else { return [] }
-        for fb in entry.flows {
+        let owner: (IPv6Address, BindingCacheEntry)?
+        switch flow.destination {
+        case .v6(let d): owner = cache.ownerAndEntry(forDestination: d)
+        case .v4(let d): owner = cache.ownerAndEntry(forIPv4HomeAddress: d)
+        }
+        guard let (hoa, entry) = owner else { return [] }
+        // Flow selectors are IPv6 (RFC 6088 binary format): an IPv4 packet takes the default.
+        let isIPv6: Bool
+        if case .v6 = flow.destination { isIPv6 = true } else { isIPv6 = false }
+        for fb in entry.flows where isIPv6 {
             let live = fb.bids.compactMap { entry.bindings[$0] }
             if !live.isEmpty, fb.selector.matches(flow) { return live.map(\.path) }
         }
@@ -342,6 +367,8 @@ public struct HomeAgent: Sendable {
     /// Whether a tunnelled packet from `path` with inner source `source` belongs to a binding.
     public func acceptsUplink(from path: TransportAddress, source: IPAddress) -> Bool {
         guard let hoa = cache.owner(ofPath: path), let entry = cache[hoa], entry.deletedAt == nil else { return false }
+        // IPv4 ingress filtering (RFC 5555 §4.4.3): only the router's own bound IPv4 home address.
+        if case .v4(let a) = source { return entry.ipv4HomeAddress == a }
         let s = source.asIPv6
         return s == hoa || entry.prefixes.contains { $0.contains(s) }
     }

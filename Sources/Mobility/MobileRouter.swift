@@ -38,11 +38,15 @@ public struct MobileRouterConfiguration: Sendable {
     public var replayProtection: Bool
     /// First sequence number; random when nil.
     public var initialSequence: UInt16?
+    /// The IPv4 home address to ask for in every BU (RFC 5555 option 29); 0.0.0.0 asks the home
+    /// agent to assign one; nil asks for none.
+    public var ipv4HomeAddress: IPv4Address?
 
     public init(homeAddress: IPv6Address, homeAgentAddress: IPv6Address, homeAgentEndpoints: [IPAddress], homeAgentPort: UInt16 = dsmipv6Port,
                 prefixes: [IPv6Prefix], explicitPrefixes: Bool = true, key: MobilityAuthenticationKey, identifier: String? = nil,
                 lifetime: Int = 600, multipleCareOf: Bool = true, uplinks: [UplinkConfiguration], flowPolicies: [FlowPolicy] = [],
-                replayProtection: Bool = true, initialSequence: UInt16? = nil) {
+                replayProtection: Bool = true, initialSequence: UInt16? = nil, ipv4HomeAddress: IPv4Address? = nil) {
+        self.ipv4HomeAddress = ipv4HomeAddress
         self.homeAddress = homeAddress
         self.homeAgentAddress = homeAgentAddress
         self.homeAgentEndpoints = homeAgentEndpoints
@@ -144,6 +148,14 @@ public enum MobileRouterEvent: Hashable, Sendable {
     /// A BA with the sequence number of an outstanding BU whose authenticator does not verify
     /// was ignored (a home agent without our key, or a spoofer; 146 = MIPV6-AUTH-FAIL).
     case unauthenticatedAcknowledgement(uplink: String, status: UInt8)
+    /// The home agent bound this IPv4 home address (option 30 status 0): use it.
+    case ipv4HomeAddressAcquired(IPv4Address)
+    /// The IPv4 home address is no longer bound (refused, de-registered, or the home agent
+    /// answered without option 30): stop using it.
+    case ipv4HomeAddressLost(IPv4Address, reason: String)
+    /// The home agent refused the IPv4 home address asked for (option 30 status ≥ 128; the IPv6
+    /// binding stands). Reported when the status changes, not on every refresh.
+    case ipv4HomeAddressRefused(status: UInt8)
 }
 
 /// A datagram to send out of a given uplink.
@@ -181,6 +193,10 @@ public struct MobileRouter: Sendable {
     /// Since when no uplink has been registered (after one was).
     private var noUplinkSince: Instant?
     private var lastBindingErrorHandled: Instant?
+    /// The IPv4 home address the home agent acknowledged (RFC 5555), while it is bound.
+    public private(set) var ipv4HomeAddress: IPv4Address?
+    /// Status of the last option 30 received; nil before any or when the BA carried none.
+    public private(set) var ipv4HomeAddressStatus: UInt8?
 
     public init(configuration: MobileRouterConfiguration) {
         self.configuration = configuration
@@ -355,8 +371,44 @@ public struct MobileRouter: Sendable {
             bindingUpdateList[name]?.state = .idle
             bindingUpdateList[name]?.outstanding = nil
         }
+        // Lifetime 0 removes the IPv4 home address binding with everything else (RFC 5555 §4.5).
+        loseIPv4HomeAddress(reason: "de-registered", into: &out)
         noteHandover(now: now, into: &out)
         return out
+    }
+
+    /// Takes the home agent's option 30 (or its absence) from an accepted registration's BA.
+    private mutating func noteIPv4Acknowledgement(_ ba: BindingAcknowledgement, into out: inout MobileRouterOutput) {
+        guard configuration.ipv4HomeAddress != nil else { return }
+        let ack = ba.options.lazy.compactMap { o -> (status: UInt8, address: IPv4Address)? in
+            if case .ipv4AddressAcknowledgement(let s, _, let a) = o { return (s, a) }
+            return nil
+        }.first
+        guard let ack else {
+            // No option 30: the home agent has no IPv4 support (RFC 5555 §4.5).
+            if ipv4HomeAddressStatus != nil || ipv4HomeAddress != nil { count("ipv4_home_address_unsupported") }
+            ipv4HomeAddressStatus = nil
+            loseIPv4HomeAddress(reason: "home agent has no IPv4 support (no IPv4 address acknowledgement)", into: &out)
+            return
+        }
+        let changed = ipv4HomeAddressStatus != ack.status
+        ipv4HomeAddressStatus = ack.status
+        if ack.status == IPv4AddressAcknowledgementStatus.success, ack.address.isUnicast {
+            // Wrong answers are not ours to bind: only a status 0 with a usable address counts.
+            guard ack.address != ipv4HomeAddress else { return }
+            loseIPv4HomeAddress(reason: "home agent assigned another", into: &out)
+            ipv4HomeAddress = ack.address
+            out.events.append(.ipv4HomeAddressAcquired(ack.address))
+        } else {
+            loseIPv4HomeAddress(reason: "home agent refused it (status \(ack.status))", into: &out)
+            if changed { out.events.append(.ipv4HomeAddressRefused(status: ack.status)) }
+        }
+    }
+
+    private mutating func loseIPv4HomeAddress(reason: String, into out: inout MobileRouterOutput) {
+        guard let old = ipv4HomeAddress else { return }
+        ipv4HomeAddress = nil
+        out.events.append(.ipv4HomeAddressLost(old, reason: reason))
     }
 
     // MARK: data path
@@ -391,6 +443,7 @@ public struct MobileRouter: Sendable {
 
     /// Whether a packet from the tunnel may be delivered into the mobile network.
     public func acceptsDownlink(destination: IPAddress) -> Bool {
+        if case .v4(let a) = destination { return a == ipv4HomeAddress }
         let d = destination.asIPv6
         return d == configuration.homeAddress || configuration.prefixes.contains { $0.contains(d) }
     }
@@ -469,6 +522,10 @@ public struct MobileRouter: Sendable {
         let ts = nextTimestamp(now)
         var options: [MobilityOption] = []
         if configuration.explicitPrefixes { options += configuration.prefixes.map(MobilityOption.mobileNetworkPrefix) }
+        if let v4 = configuration.ipv4HomeAddress {
+            // One address (prefix length 32), no IPv4 mobile network prefix (P clear).
+            options.append(.ipv4HomeAddress(prefixLength: 32, requestPrefix: false, address: v4))
+        }
         var flags: BindingUpdateFlags = [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP]
         if multipleCareOfActive {
             options.append(.bindingIdentifier(BindingIdentifier(bid: e.bid, priority: e.priority, careOfAddress: coa)))
@@ -678,6 +735,7 @@ public struct MobileRouter: Sendable {
             e.lastRegisteredAt = now
         }
         bindingUpdateList[name] = e
+        noteIPv4Acknowledgement(ba, into: &out)
         if wasRegistered {
             out.events.append(.refreshed(uplink: name, bid: e.bid, lifetime: granted))
         } else {

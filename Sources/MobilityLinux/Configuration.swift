@@ -17,10 +17,14 @@ public struct MobileRouterAccountFile: Codable, Sendable {
     public var duplicateDownlink: Bool?
     /// Most bindings (BIDs) this router may hold at once; beyond it a BU gets status 130 (default 8).
     public var maximumBindings: Int?
+    /// The IPv4 home address given to this router when its BU asks for one (RFC 5555); a unicast
+    /// address no other account has. Absent: the router gets none (status 132).
+    public var ipv4HomeAddress: String?
 
     public init(homeAddress: String, nai: String? = nil, spi: UInt32, key: String, prefixes: [IPv6Prefix],
                 maximumLifetime: Int? = nil, mobileRouterAllowed: Bool? = nil, requireReplayProtection: Bool? = nil,
-                duplicateDownlink: Bool? = nil, maximumBindings: Int? = nil) {
+                duplicateDownlink: Bool? = nil, maximumBindings: Int? = nil, ipv4HomeAddress: String? = nil) {
+        self.ipv4HomeAddress = ipv4HomeAddress
         self.homeAddress = homeAddress; self.nai = nai; self.spi = spi; self.key = key; self.prefixes = prefixes
         self.maximumLifetime = maximumLifetime; self.mobileRouterAllowed = mobileRouterAllowed
         self.requireReplayProtection = requireReplayProtection; self.duplicateDownlink = duplicateDownlink
@@ -112,6 +116,9 @@ public struct MobileRouterFile: Codable, Sendable {
     /// Set by `nemo mr --join`: where this file came from, so the same command run again starts
     /// from the file instead of spending a used token.
     public var joined: JoinedFrom?
+    /// The IPv4 home address to ask the home agent for (RFC 5555): "0.0.0.0" asks it to assign
+    /// one, another address asks for that one; absent: no IPv4 home address.
+    public var ipv4HomeAddress: String?
 
     public init(homeAddress: String, homeAgentAddress: String, homeAgentEndpoints: [String], port: UInt16? = nil,
                 prefixes: [IPv6Prefix], spi: UInt32, key: String, nai: String? = nil, lifetime: Int? = nil,
@@ -222,11 +229,18 @@ extension HomeAgentFile {
             for (j, p) in r.prefixes.enumerated() where p.length == 0 {
                 throw ConfigurationError("\(field).prefixes[\(j)]: \(p) would delegate the whole address space")
             }
+            let ipv4 = try r.ipv4HomeAddress.map { text -> IPv4Address in
+                guard let a = IPv4Address(text), a.isUnicast else {
+                    throw ConfigurationError("\(field).ipv4HomeAddress: '\(text)' is not a unicast IPv4 address")
+                }
+                return a
+            }
             return MobileRouterAccount(homeAddress: try parseIPv6(r.homeAddress, field: "\(field).homeAddress"), identifier: r.nai,
                                        key: MobilityAuthenticationKey(spi: r.spi, key: try parseKey(r.key, field: "\(field).key")),
                                        prefixes: r.prefixes, maximumLifetime: maximumLifetime,
                                        mobileRouterAllowed: r.mobileRouterAllowed ?? true, requireReplayProtection: r.requireReplayProtection ?? true,
-                                       duplicateDownlink: r.duplicateDownlink ?? false, maximumBindings: maximumBindings)
+                                       duplicateDownlink: r.duplicateDownlink ?? false, maximumBindings: maximumBindings,
+                                       ipv4HomeAddress: ipv4)
         }
         try HomeAgentFile.checkDistinct(accounts)
         let replayTolerance = replayTolerance ?? 7
@@ -248,6 +262,14 @@ extension HomeAgentFile {
                 throw ConfigurationError("mobileRouters[\(j)].homeAddress \(a.homeAddress) is also mobileRouters[\(i)].homeAddress: each mobile router needs its own home address")
             }
             homeAddresses[a.homeAddress] = j
+        }
+        var ipv4HomeAddresses: [IPv4Address: Int] = [:]
+        for (j, a) in accounts.enumerated() {
+            guard let v4 = a.ipv4HomeAddress else { continue }
+            if let i = ipv4HomeAddresses[v4] {
+                throw ConfigurationError("mobileRouters[\(j)].ipv4HomeAddress \(v4) is also mobileRouters[\(i)].ipv4HomeAddress: each mobile router needs its own")
+            }
+            ipv4HomeAddresses[v4] = j
         }
         // Sorted by address then length, a prefix that covers others comes right before them.
         let all = accounts.enumerated().flatMap { i, a in a.prefixes.enumerated().map { (account: i, index: $0.offset, prefix: $0.element) } }
@@ -305,11 +327,17 @@ extension MobileRouterFile {
         for (k, p) in (flowPolicies ?? []).enumerated() {
             if let d = p.match.dscp { try checkRange(d, 0...63, field: "flowPolicies[\(k)].match.dscp") }
         }
+        let ipv4 = try ipv4HomeAddress.map { text -> IPv4Address in
+            guard let a = IPv4Address(text), a == .unspecified || a.isUnicast else {
+                throw ConfigurationError("ipv4HomeAddress: '\(text)' is neither 0.0.0.0 (assign one) nor a unicast IPv4 address")
+            }
+            return a
+        }
         return MobileRouterConfiguration(
             homeAddress: try parseIPv6(homeAddress, field: "homeAddress"), homeAgentAddress: try parseIPv6(homeAgentAddress, field: "homeAgentAddress"),
             homeAgentEndpoints: endpoints, homeAgentPort: port ?? dsmipv6Port, prefixes: prefixes, explicitPrefixes: explicitPrefixes ?? true,
             key: MobilityAuthenticationKey(spi: spi, key: try parseKey(key, field: "key")), identifier: nai, lifetime: lifetime,
             multipleCareOf: multipleCareOf ?? true, uplinks: uplinks.map { UplinkConfiguration(name: $0.name, bid: $0.bid, priority: $0.priority) },
-            flowPolicies: flowPolicies ?? [])
+            flowPolicies: flowPolicies ?? [], ipv4HomeAddress: ipv4)
     }
 }

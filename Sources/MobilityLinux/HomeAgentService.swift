@@ -110,7 +110,8 @@ public final class HomeAgentService: Sendable {
                 for b in e.orderedBindings {
                     lines.append(BindingStatusLine(homeAddress: hoa.description, bid: b.bid, uplink: nil, careOf: b.careOfAddress.description,
                                                    path: b.path.description, state: "registered", priority: b.priority,
-                                                   lifetimeRemaining: Int((b.expires - now).secondsValue), lastStatus: nil))
+                                                   lifetimeRemaining: Int((b.expires - now).secondsValue), lastStatus: nil,
+                                                   ipv4HomeAddress: e.ipv4HomeAddress?.description))
                 }
             }
             let prefixes = s.agent.cache.entries.values.flatMap { $0.prefixes.map(\.description) }.sorted()
@@ -137,6 +138,13 @@ public final class HomeAgentService: Sendable {
             case .prefixUnrouted(let p):
                 try? netlink.route(p, interface: tunIndex, delete: true)
                 logger.info("prefix route removed", metadata: ["prefix": "\(p)"])
+            case .ipv4HomeAddressRouted(let a, let h):
+                // Only this /32 and only while bound: IPv4 to it goes into the tunnel, to the router.
+                do { try netlink.route(ipv4: a, length: 32, interface: tunIndex) } catch { logger.error("route \(a)/32 into \(tun.name) failed: \(error)") }
+                logger.info("IPv4 home address routed into tunnel", metadata: ["hoa": "\(h)", "ipv4": "\(a)"])
+            case .ipv4HomeAddressUnrouted(let a, let h):
+                try? netlink.route(ipv4: a, length: 32, interface: tunIndex, delete: true)
+                logger.info("IPv4 home address route removed", metadata: ["hoa": "\(h)", "ipv4": "\(a)"])
             case .rejected(let h, let status, let reason):
                 logger.warning("binding update refused", metadata: ["hoa": "\(h)", "status": "\(status)", "reason": "\(reason)"])
             }

@@ -111,7 +111,8 @@ public final class MobileRouterService: Sendable {
             }
             return NemoStatus(role: "mr", homeAddress: router.configuration.homeAddress.description,
                               prefixes: router.configuration.prefixes.map(\.description), bindings: lines, defaultUplink: router.defaultUplink,
-                              counters: router.counters.merging(s.data.dictionary) { $0 + $1 })
+                              counters: router.counters.merging(s.data.dictionary) { $0 + $1 },
+                              ipv4HomeAddress: router.ipv4HomeAddress?.description, ipv4HomeAddressStatus: router.ipv4HomeAddressStatus)
         }
     }
 
@@ -150,10 +151,38 @@ public final class MobileRouterService: Sendable {
                 logger.warning("home agent lost our bindings (restart?); registering again")
             case .multipleCareOfRefused:
                 logger.warning("home agent refused MCoA; falling back to one care-of address")
+            case .ipv4HomeAddressAcquired(let a):
+                useIPv4HomeAddress(a, true)
+                logger.notice("IPv4 home address acquired", metadata: ["ipv4": "\(a)"])
+            case .ipv4HomeAddressLost(let a, let reason):
+                useIPv4HomeAddress(a, false)
+                logger.notice("IPv4 home address lost", metadata: ["ipv4": "\(a)", "reason": "\(reason)"])
+            case .ipv4HomeAddressRefused(let status):
+                logger.error("home agent refused the IPv4 home address (IPv6 binding kept)",
+                             metadata: ["status": "\(status)", "asked": "\(configuration.ipv4HomeAddress?.description ?? "-")"])
             case .unauthenticatedAcknowledgement(let u, let status):
                 logger.error("binding acknowledgement ignored: its MN-HA authenticator does not verify (a home agent without our key, or a forgery); check spi and key; still retrying",
                              metadata: ["uplink": "\(u)", "status": "\(status)"])
             }
+        }
+    }
+
+    /// The acknowledged IPv4 home address on the TUN device, and "from it lookup `table`" with an
+    /// IPv4 default route into the tunnel there (RFC 5555 §4.4.3: the router's own IPv4 traffic
+    /// leaves through the home agent); both undone when it is lost.
+    private func useIPv4HomeAddress(_ a: IPv4Address, _ use: Bool) {
+        let table = file.table ?? 100
+        do {
+            if use {
+                try changes.address(ipv4: a, interface: tunIndex)
+                try changes.route(ipv4: .unspecified, length: 0, interface: tunIndex, table: table)
+                try changes.rule(fromAddress: .v4(a), table: table, priority: 1000)
+            } else {
+                try? changes.rule(fromAddress: .v4(a), table: table, priority: 1000, delete: true)
+                try changes.address(ipv4: a, interface: tunIndex, delete: true)
+            }
+        } catch {
+            logger.error("IPv4 home address \(a): \(use ? "set-up" : "removal") failed: \(error)")
         }
     }
 

@@ -228,6 +228,17 @@ public final class RouteNetlinkSocket: @unchecked Sendable {
                    what: "\(delete ? "delete" : "add") route \(prefix) table \(table)")
     }
 
+    /// Adds (replacing) or deletes the IPv4 route `destination`/`length` via interface `index` in
+    /// `table` (scope link: the interface is point-to-point, there is no gateway).
+    public func route(ipv4 destination: IPv4Address, length: UInt8, interface index: Int32, table: UInt32 = 254, delete: Bool = false) throws {
+        var body: [UInt8] = [UInt8(AF_INET), length, 0, 0, table < 256 ? UInt8(table) : 252, 4, 253, 1, 0, 0, 0, 0]
+        if length > 0 { body += Self.attribute(1, destination.octets) }           // RTA_DST
+        body += Self.attribute(4, Self.u32(UInt32(bitPattern: index)))            // RTA_OIF
+        body += Self.attribute(15, Self.u32(table))                                // RTA_TABLE
+        try change(type: delete ? RTNL.delRoute : RTNL.newRoute, flags: delete ? 0 : RTNL.create | RTNL.replace, body: body,
+                   what: "\(delete ? "delete" : "add") route \(destination)/\(length) table \(table)")
+    }
+
     /// Adds a policy rule "[from `source`] [to `destination`] lookup `table`" at `priority` (IPv6).
     public func rule(from source: IPv6Prefix? = nil, to destination: IPv6Prefix? = nil, table: UInt32, priority: UInt32, delete: Bool = false) throws {
         // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action(FR_ACT_TO_TBL=1), flags(4)
@@ -260,7 +271,7 @@ public final class RouteNetlinkSocket: @unchecked Sendable {
     }
 
     /// Adds a rule "from `source` (one address) lookup `table`", for either family.
-    public func rule(fromAddress source: IPAddress, table: UInt32, priority: UInt32) throws {
+    public func rule(fromAddress source: IPAddress, table: UInt32, priority: UInt32, delete: Bool = false) throws {
         let family: UInt8
         let bytes: [UInt8]
         switch source {
@@ -272,8 +283,9 @@ public final class RouteNetlinkSocket: @unchecked Sendable {
         body += Self.attribute(15, Self.u32(table))
         body += Self.attribute(6, Self.u32(priority))
         do {
-            try change(type: RTNL.newRule, flags: RTNL.create | RTNL.excl, body: body, what: "rule from \(source) table \(table)")
-        } catch let e as SystemError where e.code == EEXIST {
+            try change(type: delete ? RTNL.delRule : RTNL.newRule, flags: delete ? 0 : RTNL.create | RTNL.excl, body: body,
+                       what: "\(delete ? "delete " : "")rule from \(source) table \(table)")
+        } catch let e as SystemError where e.code == EEXIST && !delete {
             return
         }
     }
@@ -288,6 +300,20 @@ public final class RouteNetlinkSocket: @unchecked Sendable {
         do {
             try change(type: RTNL.newAddr, flags: RTNL.create | RTNL.excl, body: body, what: "add address \(address)/\(prefixLength)")
         } catch let e as SystemError where e.code == EEXIST {
+            return
+        }
+    }
+
+    /// Adds or deletes an IPv4 address (one host, /32) on an interface.
+    public func address(ipv4 address: IPv4Address, interface index: Int32, delete: Bool = false) throws {
+        // struct ifaddrmsg: family, prefixlen, flags, scope (global), index(4)
+        var body: [UInt8] = [UInt8(AF_INET), 32, 0, 0] + Self.u32(UInt32(bitPattern: index))
+        body += Self.attribute(2, address.octets)       // IFA_LOCAL
+        body += Self.attribute(1, address.octets)       // IFA_ADDRESS
+        do {
+            try change(type: delete ? RTNL.delAddr : RTNL.newAddr, flags: delete ? 0 : RTNL.create | RTNL.excl, body: body,
+                       what: "\(delete ? "delete" : "add") address \(address)/32")
+        } catch let e as SystemError where e.code == EEXIST && !delete {
             return
         }
     }

@@ -14,6 +14,8 @@ public struct BindingStatusLine: Codable, Sendable {
     public var priority: UInt8
     public var lifetimeRemaining: Int?
     public var lastStatus: UInt8?
+    /// At the HA: the IPv4 home address bound for this router (RFC 5555), if any.
+    public var ipv4HomeAddress: String? = nil
 }
 
 /// What `nemo status --json` prints.
@@ -24,16 +26,23 @@ public struct NemoStatus: Codable, Sendable {
     public var bindings: [BindingStatusLine]
     public var defaultUplink: String?
     public var counters: [String: Int]
+    /// At the MR: the IPv4 home address the HA acknowledged (RFC 5555), while bound.
+    public var ipv4HomeAddress: String? = nil
+    /// At the MR: the status of the HA's last IPv4 Address Acknowledgement (0 success, 128-133 refused).
+    public var ipv4HomeAddressStatus: UInt8? = nil
 
     /// Human-readable form.
     public var text: String {
         var lines = ["role: \(role)"]
         if let h = homeAddress { lines.append("home address: \(h)") }
+        if ipv4HomeAddress != nil || ipv4HomeAddressStatus != nil {
+            lines.append("ipv4 home address: \(ipv4HomeAddress ?? "-")\(ipv4HomeAddressStatus.map { " (status \($0))" } ?? "")")
+        }
         if !prefixes.isEmpty { lines.append("prefixes: \(prefixes.joined(separator: ", "))") }
         if let d = defaultUplink { lines.append("default uplink: \(d)") }
         lines.append("bindings: \(bindings.count)")
         for b in bindings {
-            lines.append("  \(b.homeAddress) bid \(b.bid) \(b.uplink.map { "uplink \($0) " } ?? "")\(b.state) coa \(b.careOf ?? "-") path \(b.path ?? "-") pri \(b.priority) remaining \(b.lifetimeRemaining.map { "\($0)s" } ?? "-")\(b.lastStatus.map { " last status \($0)" } ?? "")")
+            lines.append("  \(b.homeAddress) bid \(b.bid) \(b.uplink.map { "uplink \($0) " } ?? "")\(b.state) coa \(b.careOf ?? "-") path \(b.path ?? "-") pri \(b.priority) remaining \(b.lifetimeRemaining.map { "\($0)s" } ?? "-")\(b.lastStatus.map { " last status \($0)" } ?? "")\(b.ipv4HomeAddress.map { " ipv4 \($0)" } ?? "")")
         }
         lines.append("counters:")
         for (k, v) in counters.sorted(by: { $0.key < $1.key }) { lines.append("  \(k) \(v)") }

@@ -94,4 +94,29 @@ struct ConfigurationTests {
         #expect(refusal { try load { var p = $0["flowPolicies"] as! [[String: Any]]; var m = p[0]["match"] as! [String: Any]; m["dscp"] = 64; p[0]["match"] = m; $0["flowPolicies"] = p } }
             .contains("flowPolicies[0].match.dscp: 64 is out of range"))
     }
+    @Test("IPv4 home addresses: unicast and distinct across accounts at the HA; 0.0.0.0 or unicast at the MR")
+    func ipv4HomeAddresses() throws {
+        let ok = try homeAgent([router("2001:db8:ffff::10", prefixes: ["2001:db8:aaaa::/48"], extra: #", "ipv4HomeAddress": "192.0.2.77""#),
+                                router("2001:db8:ffff::11", prefixes: ["2001:db8:bbbb::/48"])].joined(separator: ","))
+        #expect(ok.accounts.map(\.ipv4HomeAddress) == [IPv4Address("192.0.2.77"), nil])
+        for bad in ["0.0.0.0", "224.0.0.5", "255.255.255.255", "127.0.0.1", "192.0.2", "2001:db8::1"] {
+            let r = refusal { try homeAgent(router("2001:db8:ffff::10", prefixes: [], extra: #", "ipv4HomeAddress": "\#(bad)""#)) }
+            #expect(r.contains("mobileRouters[0].ipv4HomeAddress: '\(bad)' is not a unicast IPv4 address"), "\(r)")
+        }
+        let twice = refusal { try homeAgent([router("2001:db8:ffff::10", prefixes: ["2001:db8:aaaa::/48"], extra: #", "ipv4HomeAddress": "192.0.2.77""#),
+                                              router("2001:db8:ffff::11", prefixes: ["2001:db8:bbbb::/48"], extra: #", "ipv4HomeAddress": "192.0.2.77""#)]
+                                              .joined(separator: ",")) }
+        #expect(twice.contains("mobileRouters[1].ipv4HomeAddress 192.0.2.77 is also mobileRouters[0].ipv4HomeAddress"), "\(twice)")
+
+        func mr(_ value: String?) throws -> MobileRouterConfiguration {
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mr.json")
+            var object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+            object["ipv4HomeAddress"] = value
+            return try JSONDecoder().decode(MobileRouterFile.self, from: JSONSerialization.data(withJSONObject: object)).mobileRouterConfiguration()
+        }
+        #expect(try mr(nil).ipv4HomeAddress == nil)
+        #expect(try mr("0.0.0.0").ipv4HomeAddress == IPv4Address.unspecified)
+        #expect(try mr("192.0.2.77").ipv4HomeAddress == IPv4Address("192.0.2.77"))
+        #expect(refusal { try mr("239.1.1.1") }.contains("ipv4HomeAddress: '239.1.1.1' is neither 0.0.0.0 (assign one) nor a unicast IPv4 address"))
+    }
 }

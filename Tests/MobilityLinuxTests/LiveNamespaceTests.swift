@@ -364,4 +364,59 @@ struct LiveNamespaceTests {
         // The same bytes twice: accepted, then refused as a replay.
         #expect(exchange([good, good]) == [0, 144])
     }
+    @Test("IPv4 home address (RFC 5555): assigned on request, the MR's own IPv4 traffic crosses the tunnel to an IPv4 correspondent; a request for another address gets 130 and IPv6 still registers")
+    func ipv4HomeAddress() throws {
+        if skip() { return }
+        let net = try LiveNetwork()
+        defer { net.tearDown() }
+        try net.startHomeAgent { ha in
+            var routers = ha["mobileRouters"] as! [[String: Any]]
+            routers[0]["ipv4HomeAddress"] = "192.0.2.77"
+            ha["mobileRouters"] = routers
+        }
+        try net.startMobileRouter { $0["ipv4HomeAddress"] = "0.0.0.0" }
+        try net.waitFor("IPv4 home address acknowledged") {
+            let s = net.status(net.mrControl)
+            return s?.ipv4HomeAddress == "192.0.2.77" && s?.bindings.filter { $0.state == "registered" }.count == 2
+        }
+        let mr = try #require(net.status(net.mrControl))
+        #expect(mr.ipv4HomeAddressStatus == 0)
+        let ha = try #require(net.status(net.haControl))
+        #expect(ha.bindings.count == 2)
+        #expect(ha.bindings.allSatisfy { $0.ipv4HomeAddress == "192.0.2.77" })
+        // `nemo status` text shows it at both ends.
+        #expect(shell(nemoBinary, ["status", "--control", net.mrControl]).out.contains("ipv4 home address: 192.0.2.77 (status 0)"))
+        #expect(shell(nemoBinary, ["status", "--control", net.haControl]).out.contains("ipv4 192.0.2.77"))
+        // The only ways to the IPv4 home address: the CN's default route via the HA, the HA's /32 into its TUN.
+        #expect(net.exec("cn", ["ip", "-4", "route", "show"]).out.contains("default via 198.18.0.1 dev eth0"))
+        #expect(!net.exec("cn", ["ip", "-4", "route", "show"]).out.contains("192.0.2"))
+        let haRoute = net.exec("ha", ["ip", "-4", "route", "get", "192.0.2.77"]).out
+        #expect(haRoute.contains("dev nemo0"), "\(haRoute)")
+        #expect(net.exec("mr", ["ip", "-4", "addr", "show", "dev", "nemo0"]).out.contains("192.0.2.77/32"))
+
+        let before = ha.counters
+        let r = net.exec("mr", ["ping", "-4", "-n", "-q", "-c", "5", "-i", "0.2", "-W", "1", "-I", "192.0.2.77", "198.18.0.5"])
+        #expect(r.out.contains("5 packets transmitted, 5 received"), "\(r.out)\nHA log:\n\(net.log("ha.log"))\nMR log:\n\(net.log("mr.log"))")
+        // Checked: requests were decapsulated by the HA and replies encapsulated by it.
+        let after = try #require(net.status(net.haControl)).counters
+        #expect((after["packets_from_tunnel"] ?? 0) - (before["packets_from_tunnel"] ?? 0) >= 5)
+        #expect((after["packets_to_tunnel"] ?? 0) - (before["packets_to_tunnel"] ?? 0) >= 5)
+
+        // The router leaves (de-registers): the HA's route and the MR's address go.
+        net.stopMobileRouter()
+        try net.waitFor("HA route to the IPv4 home address removed") {
+            !net.exec("ha", ["ip", "-4", "route", "show", "192.0.2.77"]).out.contains("192.0.2.77")
+        }
+
+        // Asking for an address the account does not have: 130, IPv6 bindings registered all the same.
+        try net.startMobileRouter { $0["ipv4HomeAddress"] = "192.0.2.99" }
+        try net.waitFor("IPv6 registered, IPv4 refused with 130") {
+            let s = net.status(net.mrControl)
+            return s?.ipv4HomeAddressStatus == 130 && s?.bindings.filter { $0.state == "registered" }.count == 2
+        }
+        #expect(net.status(net.mrControl)?.ipv4HomeAddress == nil)
+        #expect(net.status(net.haControl)?.bindings.allSatisfy { $0.ipv4HomeAddress == nil } == true)
+        #expect(net.log("mr.log").contains("home agent refused the IPv4 home address"))
+        #expect(net.ping(count: 3, interval: 0.1).1 == 3, "the mobile network's IPv6 still works")
+    }
 }

@@ -61,7 +61,8 @@ struct StateMachines {
 
     init() {
         let account = MobileRouterAccount(homeAddress: fuzzHoA, identifier: "mr1@example.net", key: fuzzKey,
-                                          prefixes: [IPv6Prefix("2001:db8:aaaa::/48")!], maximumLifetime: 600, duplicateDownlink: true, maximumBindings: 3)
+                                          prefixes: [IPv6Prefix("2001:db8:aaaa::/48")!], maximumLifetime: 600, duplicateDownlink: true, maximumBindings: 3,
+                                          ipv4HomeAddress: IPv4Address("192.0.2.77"))
         ha = HomeAgent(configuration: HomeAgentConfiguration(address: fuzzHA, homePrefix: IPv6Prefix("2001:db8:ffff::/64"), accounts: [account]))
         let policies = [FlowPolicy(name: "rtp", fid: 1, priority: 1, match: FlowMatch(protocol: 17, localPorts: 16384...32767), uplinks: ["cell", "wlan"]),
                         FlowPolicy(name: "bulk", fid: 3, priority: 3, match: FlowMatch(protocol: 6), uplinks: ["wlan", "cell"])]
@@ -69,7 +70,7 @@ struct StateMachines {
             homeAddress: fuzzHoA, homeAgentAddress: fuzzHA, homeAgentEndpoints: [IPAddress("2001:db8:f::1")!, IPAddress("192.0.2.100")!],
             prefixes: [IPv6Prefix("2001:db8:aaaa:1::/64")!], key: fuzzKey, identifier: "mr1@example.net",
             uplinks: [UplinkConfiguration(name: "wlan", bid: 1, priority: 1), UplinkConfiguration(name: "cell", bid: 2, priority: 2)],
-            flowPolicies: policies, initialSequence: 100))
+            flowPolicies: policies, initialSequence: 100, ipv4HomeAddress: IPv4Address(value: 0)))
     }
 
     func path(_ uplink: String) -> TransportAddress {

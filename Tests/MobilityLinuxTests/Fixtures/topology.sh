@@ -2,7 +2,7 @@
 # Builds (up) or removes (down) the NEMO test network in namespaces named after PREFIX:
 #
 #   host --lan-- MR ==wa== arA ==\
-#                   ==wb== arB === HA (outer 2001:db8:f::1, 192.0.2.100) --- CN
+#                   ==wb== arB === HA (outer 2001:db8:f::1, 192.0.2.100) --- CN (2001:db8:c::5, 198.18.0.5)
 #                   ==wc== arC (IPv4 only) ==/
 #
 # arA/arB/arC know nothing of the mobile network prefix, so host<->CN traffic can only pass
@@ -44,6 +44,10 @@ a6() { ns "$1" ip -6 addr add "$3" dev "$2" nodad; }
 # Correspondent side.
 a6 cn eth0 2001:db8:c::5/64; a6 ha cn0 2001:db8:c::1/64
 ns cn ip -6 route add default via 2001:db8:c::1
+# IPv4 on the correspondent's link (IPv4 home address tests): the CN reaches anything beyond only
+# via the HA, and the HA reaches a mobile router's IPv4 home address only through its tunnel.
+ns cn ip addr add 198.18.0.5/24 dev eth0; ns ha ip addr add 198.18.0.1/24 dev cn0
+ns cn ip route add default via 198.18.0.1
 # Home agent outer addresses.
 a6 ha lo 2001:db8:f::1/128
 ns ha ip addr add 192.0.2.100/32 dev lo
