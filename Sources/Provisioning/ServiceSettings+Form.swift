@@ -12,6 +12,13 @@ extension ServiceSettings {
             guard let n = Int(t) else { throw FieldError(name, "'\(t)' is not a whole number") }
             return n
         }
+        func ipv4Pool() throws(FieldError) -> IPv4Pool? {
+            guard let t = f["ipv4Pool"]?.trimmingSpaces, !t.isEmpty else { return nil }
+            guard let pool = IPv4Pool(t) else {
+                throw FieldError("ipv4Pool", "'\(t)' is not an IPv4 pool: ADDRESS/16 to /30 with its host bits clear, e.g. 192.0.2.64/26 (empty: no IPv4 home addresses)")
+            }
+            return pool
+        }
         guard let home = IPv6Prefix(try text("homePrefix")) else { throw FieldError("homePrefix", "not an IPv6 prefix (ADDRESS/LENGTH)") }
         guard let ha = IPv6Address(try text("homeAgentAddress")) else { throw FieldError("homeAgentAddress", "not an IPv6 address") }
         guard let pool = IPv6Prefix(try text("prefixPool")) else { throw FieldError("prefixPool", "not an IPv6 prefix (ADDRESS/LENGTH)") }
@@ -22,7 +29,7 @@ extension ServiceSettings {
                                 port: p, prefixPool: pool, defaultLifetime: try number("defaultLifetime"),
                                 maximumPrefixesPerRouter: try number("maximumPrefixesPerRouter"),
                                 multipleCareOfAllowed: f["multipleCareOfAllowed"] != nil, openSignUp: f["openSignUp"] != nil,
-                                joinTokenLifetime: try number("joinTokenLifetime"))
+                                joinTokenLifetime: try number("joinTokenLifetime"), ipv4Pool: try ipv4Pool())
         try validate()
     }
 }

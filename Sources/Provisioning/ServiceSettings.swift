@@ -21,14 +21,18 @@ public struct ServiceSettings: Sendable, Hashable, Codable {
     public var openSignUp: Bool
     /// How long a join token stays valid, in seconds.
     public var joinTokenLifetime: Int
+    /// IPv4 home addresses for DSMIPv6 routers (RFC 5555), one per router; nil: none handed out.
+    public var ipv4Pool: IPv4Pool?
 
     public init(homePrefix: IPv6Prefix, homeAgentAddress: IPv6Address, homeAgentEndpoints: [String], port: UInt16 = dsmipv6Port,
                 prefixPool: IPv6Prefix, defaultLifetime: Int = 600, maximumPrefixesPerRouter: Int = 4,
-                multipleCareOfAllowed: Bool = true, openSignUp: Bool = true, joinTokenLifetime: Int = 86_400) {
+                multipleCareOfAllowed: Bool = true, openSignUp: Bool = true, joinTokenLifetime: Int = 86_400,
+                ipv4Pool: IPv4Pool? = nil) {
         self.homePrefix = homePrefix; self.homeAgentAddress = homeAgentAddress; self.homeAgentEndpoints = homeAgentEndpoints
         self.port = port; self.prefixPool = prefixPool; self.defaultLifetime = defaultLifetime
         self.maximumPrefixesPerRouter = maximumPrefixesPerRouter; self.multipleCareOfAllowed = multipleCareOfAllowed
         self.openSignUp = openSignUp; self.joinTokenLifetime = joinTokenLifetime
+        self.ipv4Pool = ipv4Pool
     }
 
     /// Every value checked, the first problem named by its field.

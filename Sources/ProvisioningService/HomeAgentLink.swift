@@ -36,7 +36,7 @@ public struct HomeAgentLink: Sendable {
             guard let key = keys[r.id] else { return nil }
             return MobileRouterAccountFile(homeAddress: r.homeAddress, nai: "router-\(r.id)", spi: r.spi, key: key,
                                            prefixes: r.prefixes.compactMap(IPv6Prefix.init), maximumLifetime: r.lifetime,
-                                           maximumBindings: r.multipleCareOf ? nil : 1)
+                                           maximumBindings: r.multipleCareOf ? nil : 1, ipv4HomeAddress: r.ipv4HomeAddress)
         }
         try write(AccountsFile(mobileRouters: active))
         guard let control else { return .fileOnly }

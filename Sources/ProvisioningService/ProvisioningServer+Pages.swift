@@ -185,7 +185,7 @@ extension ProvisioningServer {
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json = String(decoding: try e.encode(file), as: UTF8.self)
         return Self.html(.created, HTML.page(title, viewer: v, body: """
-            <p>Home address <strong>\(HTML.escape(c.router.homeAddress))</strong>, prefixes
+            <p>Home address <strong>\(HTML.escape(c.router.homeAddress))</strong>\(c.router.ipv4HomeAddress.map { " and <strong>\(HTML.escape($0))</strong>" } ?? ""), prefixes
             <strong>\(HTML.escape(c.router.prefixes.joined(separator: ", ")))</strong>, SPI <strong>\(c.router.spi)</strong>.</p>
             <div class="secret"><p><strong>Shown once.</strong> This page is the only place the key and the join token appear;
             the service keeps no copy you can see again (re-key to get new ones).</p>
@@ -222,7 +222,8 @@ extension ProvisioningServer {
             return Self.html(.ok, HTML.page(r.name, viewer: v, body: """
                 \(HTML.table(["", ""], [
                     ["Owner", HTML.escape(r.ownerName)], ["Status", "<span id=\"status\">\(r.status.rawValue)</span>"],
-                    ["Home address", HTML.escape(r.homeAddress)], ["Prefixes", HTML.escape(r.prefixes.joined(separator: ", "))],
+                    ["Home address", HTML.escape(r.homeAddress)], ["IPv4 home address", HTML.escape(r.ipv4HomeAddress ?? "none")],
+                    ["Prefixes", HTML.escape(r.prefixes.joined(separator: ", "))],
                     ["SPI", "\(r.spi)"], ["Key generation", "\(r.keyGeneration)"], ["Lifetime", "\(r.lifetime) s"],
                     ["Several care-of addresses", r.multipleCareOf ? "yes" : "no"],
                     ["Uplinks", HTML.escape(r.uplinks.map { "\($0.name) (\($0.technology.rawValue))" }.joined(separator: ", "))],
@@ -360,6 +361,7 @@ extension ProvisioningServer {
                 \(field("defaultLifetime", "Binding lifetime for new routers (s)", "\(s.defaultLifetime)"))
                 \(field("maximumPrefixesPerRouter", "Most prefixes per router", "\(s.maximumPrefixesPerRouter)"))
                 \(field("joinTokenLifetime", "Join token lifetime (s)", "\(s.joinTokenLifetime)"))
+                \(field("ipv4Pool", "IPv4 home address pool, RFC 5555 (e.g. 192.0.2.64/26; empty: none)", s.ipv4Pool?.description ?? ""))
                 <label><input type="checkbox" name="multipleCareOfAllowed" \(s.multipleCareOfAllowed ? "checked" : "")> Allow several care-of addresses</label>
                 <label><input type="checkbox" name="openSignUp" \(s.openSignUp ? "checked" : "")> Anyone may sign up</label>
                 <button>Save</button></form>

@@ -14,10 +14,12 @@ enum RouterFileBuilder {
             let address = first.map { IPv6Address(high: $0.address.high, low: 1).description + "/64" }
             return IngressFile(interface: name, address: address, routerAdvertisements: true)
         }
-        return MobileRouterFile(homeAddress: router.homeAddress, homeAgentAddress: settings.homeAgentAddress.description,
+        var file = MobileRouterFile(homeAddress: router.homeAddress, homeAgentAddress: settings.homeAgentAddress.description,
                                 homeAgentEndpoints: settings.homeAgentEndpoints, port: settings.port,
                                 prefixes: router.prefixes.compactMap(IPv6Prefix.init), spi: router.spi, key: key,
                                 nai: "router-\(router.id)", lifetime: router.lifetime, multipleCareOf: router.multipleCareOf,
                                 uplinks: uplinks, ingress: ingress)
+        file.ipv4HomeAddress = router.ipv4HomeAddress
+        return file
     }
 }

@@ -27,6 +27,8 @@ public struct RouterRecord: Sendable, Hashable, Codable {
     public var ownerName: String
     public var name: String
     public var homeAddress: String
+    /// The IPv4 home address (RFC 5555), when the operator's settings have an IPv4 pool.
+    public var ipv4HomeAddress: String?
     public var prefixes: [String]
     public var spi: UInt32
     public var status: RouterStatus

@@ -87,6 +87,12 @@ public final class ServiceStore: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2: IPv4 home addresses") { db in
+            try db.execute(sql: """
+                ALTER TABLE router ADD COLUMN ipv4_home_address TEXT;
+                CREATE UNIQUE INDEX router_ipv4 ON router(ipv4_home_address) WHERE ipv4_home_address IS NOT NULL;
+                """)
+        }
         return m
     }
 
@@ -215,6 +221,16 @@ public final class ServiceStore: Sendable {
                 guard n < UInt64(UInt32.max) - 256 else { return nil }
                 return try Int.fetchOne(db, sql: "SELECT 1 FROM router WHERE spi = ?", arguments: [Int64(n) + 256]) != nil
             }) else { throw FieldError("spi", "no SPI left") }
+            var ipv4: String?
+            if let pool = settings.ipv4Pool {
+                guard let n = try Self.take(db, "ipv4", exists: { n in
+                    guard let a = pool.address(number: n) else { return nil }
+                    return try Int.fetchOne(db, sql: "SELECT 1 FROM router WHERE ipv4_home_address = ?", arguments: [a.description]) != nil
+                }), let a = pool.address(number: n) else {
+                    throw FieldError("ipv4Pool", "the operator's IPv4 pool \(pool) is exhausted; ask the operator for a larger pool")
+                }
+                ipv4 = a.description
+            }
             var prefixes: [IPv6Prefix] = []
             for _ in 0..<request.prefixes {
                 guard let n = try Self.take(db, "prefix", exists: { n in
@@ -226,17 +242,17 @@ public final class ServiceStore: Sendable {
                 prefixes.append(p)
             }
             try db.execute(sql: """
-                INSERT INTO router (owner, name, home_address, spi, key, status, lifetime, mcoa, uplinks, ingress, created_at)
-                VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)
+                INSERT INTO router (owner, name, home_address, spi, key, status, lifetime, mcoa, uplinks, ingress, created_at, ipv4_home_address)
+                VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)
                 """, arguments: [owner.id, request.name, hoa.description, Int64(spiNumber) + 256, key, settings.defaultLifetime,
-                                 request.multipleCareOf, try Self.json(request.uplinks), request.ingress, now])
+                                 request.multipleCareOf, try Self.json(request.uplinks), request.ingress, now, ipv4])
             let id = db.lastInsertedRowID
             for (i, p) in prefixes.enumerated() {
                 try db.execute(sql: "INSERT INTO router_prefix (prefix, router_id, position) VALUES (?, ?, ?)", arguments: [p.description, id, i])
             }
             try Self.addToken(db, token, router: id, expires: now + Int64(settings.joinTokenLifetime))
             try Self.log(db, now: now, actor: owner.name, router: id, kind: "signup",
-                         detail: "\(request.name): home address \(hoa), \(prefixes.map(\.description).joined(separator: ", ")), SPI \(spiNumber + 256)")
+                         detail: "\(request.name): home address \(hoa)\(ipv4.map { " and \($0)" } ?? ""), \(prefixes.map(\.description).joined(separator: ", ")), SPI \(spiNumber + 256)")
             return id
         }
         guard let record = try router(id: id) else { throw StoreFailure.notFound("router \(id)") }
@@ -288,7 +304,7 @@ public final class ServiceStore: Sendable {
         let prefixes = try String.fetchAll(db, sql: "SELECT prefix FROM router_prefix WHERE router_id = ? AND position >= 0 ORDER BY position", arguments: [id])
         let uplinksText: String = row["uplinks"]
         return RouterRecord(id: id, owner: row["owner"], ownerName: row["owner_name"], name: row["name"], homeAddress: row["home_address"],
-                            prefixes: prefixes, spi: UInt32(clamping: row["spi"] as Int64), status: RouterStatus(rawValue: row["status"]) ?? .revoked,
+                            ipv4HomeAddress: row["ipv4_home_address"], prefixes: prefixes, spi: UInt32(clamping: row["spi"] as Int64), status: RouterStatus(rawValue: row["status"]) ?? .revoked,
                             lifetime: row["lifetime"], multipleCareOf: row["mcoa"],
                             uplinks: (try? JSONDecoder().decode([RouterRequest.Uplink].self, from: Data(uplinksText.utf8))) ?? [],
                             ingress: row["ingress"], keyGeneration: row["key_generation"], createdAt: row["created_at"], joined: row["joined"])

@@ -31,6 +31,8 @@ struct LiveServiceTests {
                     // One /64: the one the test network's host lives in.
                     "prefixPool": "2001:db8:aaaa:1::/64", "defaultLifetime": 600, "maximumPrefixesPerRouter": 1,
                     "multipleCareOfAllowed": true, "openSignUp": true, "joinTokenLifetime": 3600,
+                    // IPv4 home addresses (RFC 5555): the first is 192.0.2.77.
+                    "ipv4Pool": "192.0.2.76/30",
                 ],
             ]
             let config = net.dir.appendingPathComponent("service.json").path
@@ -98,6 +100,11 @@ struct LiveServiceTests {
         }
         #expect(net.status(net.mrControl)?.homeAddress == "2001:db8:ffff::1000")
         #expect(net.ping(count: 3, interval: 0.05).1 == 3)
+        // The IPv4 home address the service handed out: acknowledged by the HA, and IPv4 traffic
+        // from it reaches the correspondent through the tunnel.
+        try net.waitFor("the IPv4 home address acknowledged", timeout: 10) { net.status(net.mrControl)?.ipv4HomeAddress == "192.0.2.77" }
+        let v4 = net.exec("mr", ["ping", "-4", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", "192.0.2.77", "198.18.0.5"])
+        #expect(v4.out.contains("3 received"), "\(v4.out)")
         let written = try loadConfiguration(MobileRouterFile.self, path: net.dir.appendingPathComponent("mr.json").path)
         #expect(written.homeAddress == "2001:db8:ffff::1000" && written.uplinks.map(\.gateway) == ["2001:db8:1::1", "2001:db8:2::1"])
         #expect(!net.log("mr.log").contains(written.key) && !net.log("service.log").contains(written.key) && !net.log("ha.log").contains(written.key))

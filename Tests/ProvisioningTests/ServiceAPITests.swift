@@ -191,3 +191,49 @@ import Testing
         }
     }
 }
+
+@Suite struct ServiceIPv4Tests {
+    @Test func withAnIPv4PoolEachRouterGetsAnIPv4HomeAddressTheHAAndTheRouterAgreeOn() async throws {
+        var settings = plan
+        settings.ipv4Pool = IPv4Pool("192.0.2.64/30")   // two addresses: .65 and .66
+        let f = try ServiceFixture(settings: settings)
+        try await f.app.test(.router) { client in
+            let user = try await client.signUp("ivy-rider")
+            var made: [[String: Any]] = []
+            for _ in 0..<2 {
+                made.append(try await client.execute(uri: "/api/v1/routers", method: .post, headers: bearer(user), body: jsonBody(ServiceAPITests.bicycle)) { r in
+                    #expect(r.status == .created, "\(String(buffer: r.body))")
+                    return try object(r.body)
+                })
+            }
+            #expect(made.map { ($0["router"] as? [String: Any])?["ipv4_home_address"] as? String } == ["192.0.2.65", "192.0.2.66"])
+            #expect(made.map { ($0["configuration"] as? [String: Any])?["ipv4_home_address"] as? String } == ["192.0.2.65", "192.0.2.66"])
+            // The HA's own checks accept the file with them.
+            #expect(try f.accounts().map(\.ipv4HomeAddress) == ["192.0.2.65", "192.0.2.66"])
+            let ha = try JSONDecoder().decode(HomeAgentFile.self, from: Data(#"{"homeAgentAddress":"2001:db8:1::1","mobileRouters":[],"accountsFile":"\#(f.folder)/accounts.json"}"#.utf8))
+            #expect(try ha.includingAccountsFile().homeAgentConfiguration().accounts.compactMap(\.ipv4HomeAddress).count == 2)
+            // The pool is spent: the next sign-up is refused, naming it, and nothing is taken.
+            try await client.execute(uri: "/api/v1/routers", method: .post, headers: bearer(user), body: jsonBody(ServiceAPITests.bicycle)) { r in
+                let field = try object(r.body)["field"] as? String
+                #expect(r.status == .badRequest && field == "ipv4Pool")
+            }
+            #expect(try f.store.routers().count == 2)
+        }
+    }
+
+    @Test func poolsAreCheckedWhereverTheyComeFrom() throws {
+        #expect(IPv4Pool("192.0.2.64/26")?.capacity == 62)
+        #expect(IPv4Pool("192.0.2.64/26")?.address(number: 61)?.description == "192.0.2.126")
+        #expect(IPv4Pool("192.0.2.64/26")?.address(number: 62) == nil)
+        for bad in ["192.0.2.65/26", "192.0.2.0/31", "10.0.0.0/8", "127.0.0.0/24", "224.0.0.0/24", "192.0.2.0", "192.0.2.0/", "192.0.2.0/100", "x/24"] {
+            #expect(IPv4Pool(bad) == nil, "\(bad)")
+        }
+        let form = "homePrefix=2001:db8:1::/64&homeAgentAddress=2001:db8:1::1&homeAgentEndpoints=2001:db8:ff::1&port=4191&prefixPool=2001:db8:100::/48&defaultLifetime=600&maximumPrefixesPerRouter=4&joinTokenLifetime=3600"
+        #expect(try ServiceSettings(form: try FormBody(parsing: Array(form.utf8))).ipv4Pool == nil)
+        #expect(try ServiceSettings(form: try FormBody(parsing: Array((form + "&ipv4Pool=192.0.2.64%2F26").utf8))).ipv4Pool == IPv4Pool("192.0.2.64/26"))
+        #expect(throws: FieldError.self) { try ServiceSettings(form: FormBody(parsing: Array((form + "&ipv4Pool=192.0.2.65%2F26").utf8))) }
+        // Settings saved before pools existed still read.
+        let old = #"{"homePrefix":"2001:db8:1::/64","homeAgentAddress":"2001:db8:1::1","homeAgentEndpoints":["2001:db8:ff::1"],"port":4191,"prefixPool":"2001:db8:100::/48","defaultLifetime":600,"maximumPrefixesPerRouter":4,"multipleCareOfAllowed":true,"openSignUp":true,"joinTokenLifetime":86400}"#
+        #expect(try JSONDecoder().decode(ServiceSettings.self, from: Data(old.utf8)).ipv4Pool == nil)
+    }
+}

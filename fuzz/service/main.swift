@@ -27,6 +27,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             _ = s.mobileNetworkPrefix(number: .max)
             _ = s.homeAddress(number: 0)
             _ = s.homeAddress(number: .max)
+            _ = s.ipv4Pool?.address(number: 0)
+            _ = s.ipv4Pool?.address(number: .max)
         }
     case 2:
         if let r = try? snake.decode(RouterRequest.self, from: Data(bytes)) { try? r.validate(against: settings) }
