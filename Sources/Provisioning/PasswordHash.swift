@@ -23,9 +23,7 @@ public struct PasswordHash: Sendable, Hashable {
               parts[2] == "8", parts[3] == "1",
               let salt = Hex.decode(parts[4]), let stored = Hex.decode(parts[5]), stored.count == 32 else { return false }
         let candidate = PasswordHash.derive(password, salt: salt, rounds: rounds)
-        var difference: UInt8 = 0
-        for (a, b) in zip(candidate, stored) { difference |= a ^ b }
-        return difference == 0
+        return ConstantTime.equal(candidate, stored)
     }
 
     static func derive(_ password: String, salt: [UInt8], rounds: Int) -> [UInt8] {

@@ -30,19 +30,11 @@ extension ProvisioningServer {
         let buffer = try await body(request)
         let form = try FormBody(parsing: Array(buffer.readableBytesView))
         if let viewer {
-            guard let sent = form["csrf"], Self.constantTimeEqual(sent, viewer.csrf) else {
+            guard let sent = form["csrf"], ConstantTime.equal(Array(sent.utf8), Array(viewer.csrf.utf8)) else {
                 throw ServiceError(.forbidden, "this form has expired or did not come from this service's page; reload the page and send it again")
             }
         }
         return form
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var d: UInt8 = 0
-        for (p, q) in zip(x, y) { d |= p ^ q }
-        return d == 0
     }
 
     func sessionCookie(_ token: String, maxAge: Int) -> Cookie {

@@ -233,13 +233,7 @@ public final class ServiceStore: Sendable {
             }
             var prefixes: [IPv6Prefix] = []
             for _ in 0..<request.prefixes {
-                guard let n = try Self.take(db, "prefix", exists: { n in
-                    guard let p = settings.mobileNetworkPrefix(number: n) else { return nil }
-                    return try Int.fetchOne(db, sql: "SELECT 1 FROM router_prefix WHERE prefix = ?", arguments: [p.description]) != nil
-                }), let p = settings.mobileNetworkPrefix(number: n) else {
-                    throw FieldError("prefixes", "the operator's prefix pool \(settings.prefixPool) is exhausted; ask the operator for a larger pool")
-                }
-                prefixes.append(p)
+                prefixes.append(try Self.takePrefix(db, settings))
             }
             try db.execute(sql: """
                 INSERT INTO router (owner, name, home_address, spi, key, status, lifetime, mcoa, uplinks, ingress, created_at, ipv4_home_address)
@@ -270,6 +264,17 @@ public final class ServiceStore: Sendable {
         }
         try db.execute(sql: "INSERT OR REPLACE INTO counter (name, next) VALUES (?, ?)", arguments: [name, Int64(n + 1)])
         return n
+    }
+
+    /// The next /64 of the operator's pool no router has had.
+    static func takePrefix(_ db: Database, _ settings: ServiceSettings) throws -> IPv6Prefix {
+        guard let n = try take(db, "prefix", exists: { n in
+            guard let p = settings.mobileNetworkPrefix(number: n) else { return nil }
+            return try Int.fetchOne(db, sql: "SELECT 1 FROM router_prefix WHERE prefix = ?", arguments: [p.description]) != nil
+        }), let p = settings.mobileNetworkPrefix(number: n) else {
+            throw FieldError("prefixes", "the operator's prefix pool \(settings.prefixPool) is exhausted; ask the operator for a larger pool")
+        }
+        return p
     }
 
     static func addToken(_ db: Database, _ token: JoinToken, router: Int64, expires: Int64) throws {
@@ -367,12 +372,7 @@ public final class ServiceStore: Sendable {
                 let have = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM router_prefix WHERE router_id = ? AND position >= 0", arguments: [id]) ?? 0
                 if prefixCount > have {
                     for i in have..<prefixCount {
-                        guard let n = try Self.take(db, "prefix", exists: { n in
-                            guard let p = settings.mobileNetworkPrefix(number: n) else { return nil }
-                            return try Int.fetchOne(db, sql: "SELECT 1 FROM router_prefix WHERE prefix = ?", arguments: [p.description]) != nil
-                        }), let p = settings.mobileNetworkPrefix(number: n) else {
-                            throw FieldError("prefixes", "the prefix pool \(settings.prefixPool) is exhausted")
-                        }
+                        let p = try Self.takePrefix(db, settings)
                         try db.execute(sql: "INSERT INTO router_prefix (prefix, router_id, position) VALUES (?, ?, ?)", arguments: [p.description, id, i])
                     }
                 } else if prefixCount < have {
