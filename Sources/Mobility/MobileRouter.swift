@@ -41,12 +41,18 @@ public struct MobileRouterConfiguration: Sendable {
     /// The IPv4 home address to ask for in every BU (RFC 5555 option 29); 0.0.0.0 asks the home
     /// agent to assign one; nil asks for none.
     public var ipv4HomeAddress: IPv4Address?
+    /// After the home agent refuses a binding (suspended, revoked, re-keyed, …), the uplink tries
+    /// again after this long, doubling per refusal up to `MobilityTimers.maximumRefusalRetry`, so
+    /// a router the operator serves again comes back by itself.
+    public var refusalRetry: Duration
 
     public init(homeAddress: IPv6Address, homeAgentAddress: IPv6Address, homeAgentEndpoints: [IPAddress], homeAgentPort: UInt16 = dsmipv6Port,
                 prefixes: [IPv6Prefix], explicitPrefixes: Bool = true, key: MobilityAuthenticationKey, identifier: String? = nil,
                 lifetime: Int = 600, multipleCareOf: Bool = true, uplinks: [UplinkConfiguration], flowPolicies: [FlowPolicy] = [],
-                replayProtection: Bool = true, initialSequence: UInt16? = nil, ipv4HomeAddress: IPv4Address? = nil) {
+                replayProtection: Bool = true, initialSequence: UInt16? = nil, ipv4HomeAddress: IPv4Address? = nil,
+                refusalRetry: Duration = MobilityTimers.initialRefusalRetry) {
         self.ipv4HomeAddress = ipv4HomeAddress
+        self.refusalRetry = refusalRetry
         self.homeAddress = homeAddress
         self.homeAgentAddress = homeAgentAddress
         self.homeAgentEndpoints = homeAgentEndpoints
@@ -105,6 +111,10 @@ public struct BindingUpdateListEntry: Hashable, Sendable {
     /// First BU to BA of the latest registration that was not a refresh, and when it completed.
     public var lastRegistrationDelay: Duration?
     public var lastRegisteredAt: Instant?
+    /// Refusals since the last accepted registration (sets the back-off before the next try).
+    public var refusals: Int = 0
+    /// When a refused (failed) uplink tries again.
+    public var retryAt: Instant?
 }
 
 /// Why the uplink carrying default traffic changed.
@@ -139,7 +149,8 @@ public enum MobileRouterEvent: Hashable, Sendable {
     case registered(uplink: String, bid: UInt16, careOf: IPAddress, lifetime: Int)
     case refreshed(uplink: String, bid: UInt16, lifetime: Int)
     case deregistered(uplink: String, bid: UInt16)
-    case rejected(uplink: String, bid: UInt16, status: UInt8, reason: String)
+    /// The home agent refused the binding; the uplink tries again in `retryIn` (or at its next link change).
+    case rejected(uplink: String, bid: UInt16, status: UInt8, reason: String, retryIn: Duration)
     case bindingLost(uplink: String, bid: UInt16, reason: String)
     /// The uplink carrying default traffic changed.
     case handover(HandoverEvent)
@@ -232,6 +243,7 @@ public struct MobileRouter: Sendable {
             entry.outstanding = nil
             entry.expires = nil
             entry.refreshAt = nil
+            entry.retryAt = nil
             let oldState = entry.state
             entry.state = .idle
             bindingUpdateList[name] = entry
@@ -248,7 +260,7 @@ public struct MobileRouter: Sendable {
                 kickWaitingRegistrations(now: now, into: &out)
             }
         } else {
-            if entry.state == .failed { entry.state = .idle }
+            if entry.state == .failed { entry.state = .idle; entry.retryAt = nil }
             entry.careOf = careOf
             bindingUpdateList[name] = entry
             if multipleCareOfActive {
@@ -325,6 +337,18 @@ public struct MobileRouter: Sendable {
                 }
                 continue
             }
+            if entry.state == .failed, let retry = entry.retryAt, now >= retry {
+                bindingUpdateList[name]?.retryAt = nil
+                guard careOfAddresses[name] != nil else { continue }
+                count("refusal_retries")
+                bindingUpdateList[name]?.state = .idle
+                if multipleCareOfActive {
+                    startRegistration(name, now: now, into: &out)
+                } else {
+                    chooseSingleCareOf(now: now, into: &out)
+                }
+                continue
+            }
             if entry.state == .registered, let expires = entry.expires, now >= expires {
                 var e = entry
                 e.state = .registering
@@ -351,6 +375,7 @@ public struct MobileRouter: Sendable {
             if let o = e.outstanding { d.append(o.retransmitAt) }
             if e.state == .registered, let r = e.refreshAt { d.append(r) }
             if e.state == .registered, let x = e.expires { d.append(x) }
+            if e.state == .failed, let r = e.retryAt { d.append(r) }
             return d
         }.min()
     }
@@ -705,16 +730,17 @@ public struct MobileRouter: Sendable {
         }
         overwriteOutstanding = false
         guard status < 128 else {
-            e.state = .failed
+            let retryIn = refuse(&e, now: now)
             bindingUpdateList[name] = e
-            out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent refused the binding"))
+            out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent refused the binding", retryIn: retryIn))
             kickWaitingRegistrations(now: now, into: &out)
             return
         }
         if !ba.flags.contains(.mobileRouter) {
-            e.state = .failed
+            let retryIn = refuse(&e, now: now)
             bindingUpdateList[name] = e
-            out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent does not support mobile routers (BA R flag clear)"))
+            out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent does not support mobile routers (BA R flag clear)",
+                                        retryIn: retryIn))
             return
         }
         // Units of 4 s (≤ 262,140 s: no overflow); an accepted registration of 0 s would expire
@@ -726,6 +752,8 @@ public struct MobileRouter: Sendable {
         }.first
         let wasRegistered = e.state == .registered
         e.state = .registered
+        e.refusals = 0
+        e.retryAt = nil
         e.grantedLifetime = granted
         e.expires = o.sentAt + .seconds(granted)
         e.refreshAt = o.sentAt + .seconds(min(advice ?? granted * 3 / 4, granted * 3 / 4 == 0 ? granted : granted * 3 / 4))
@@ -751,6 +779,18 @@ public struct MobileRouter: Sendable {
             chooseSingleCareOf(now: now, into: &out)
         }
         kickWaitingRegistrations(now: now, into: &out)
+    }
+
+    /// Marks a refused uplink failed and schedules its next try: `refusalRetry`, doubled per
+    /// consecutive refusal, at most `MobilityTimers.maximumRefusalRetry`.
+    private func refuse(_ e: inout BindingUpdateListEntry, now: Instant) -> Duration {
+        e.state = .failed
+        e.refusals += 1
+        var wait = configuration.refusalRetry
+        for _ in 1..<min(e.refusals, 16) where wait < MobilityTimers.maximumRefusalRetry { wait = wait * 2 }
+        wait = min(wait, MobilityTimers.maximumRefusalRetry)
+        e.retryAt = now + wait
+        return wait
     }
 
     private mutating func resend(_ name: String, _ o: OutstandingUpdate, now: Instant, into out: inout MobileRouterOutput) {

@@ -8,6 +8,11 @@ public enum MobilityTimers {
     /// RFC 5555 NATKATIMEOUT.
     public static let natKeepaliveTimeout: UInt32 = 110
     public static let maximumUpdateRate = 3
+    /// A refused binding is tried again after this long, doubling per refusal (not in RFC 6275,
+    /// which leaves it to the implementation: a suspended router must come back by itself, and
+    /// not hammer the home agent meanwhile).
+    public static let initialRefusalRetry: Duration = .seconds(30)
+    public static let maximumRefusalRetry: Duration = .seconds(600)
 }
 
 /// 16-bit sequence number comparison modulo 2^16 (RFC 6275 §9.5.1).

@@ -119,6 +119,9 @@ public struct MobileRouterFile: Codable, Sendable {
     /// The IPv4 home address to ask the home agent for (RFC 5555): "0.0.0.0" asks it to assign
     /// one, another address asks for that one; absent: no IPv4 home address.
     public var ipv4HomeAddress: String?
+    /// Seconds before a refused uplink tries again (doubling per refusal, at most 600);
+    /// default 30.
+    public var refusalRetry: Int?
 
     public init(homeAddress: String, homeAgentAddress: String, homeAgentEndpoints: [String], port: UInt16? = nil,
                 prefixes: [IPv6Prefix], spi: UInt32, key: String, nai: String? = nil, lifetime: Int? = nil,
@@ -308,6 +311,7 @@ extension MobileRouterFile {
         let lifetime = lifetime ?? 600
         try checkRange(lifetime, lifetimeRange, field: "lifetime", unit: " s")
         if let mtu { try checkRange(mtu, 1280...65535, field: "mtu") }
+        if let refusalRetry { try checkRange(refusalRetry, 1...600, field: "refusalRetry", unit: " s") }
         if let port, port == 0 { throw ConfigurationError("port: 0 is not the home agent's port") }
         guard !uplinks.isEmpty else { throw ConfigurationError("uplinks: at least one uplink is needed") }
         for (j, u) in uplinks.enumerated() {
@@ -338,6 +342,7 @@ extension MobileRouterFile {
             homeAgentEndpoints: endpoints, homeAgentPort: port ?? dsmipv6Port, prefixes: prefixes, explicitPrefixes: explicitPrefixes ?? true,
             key: MobilityAuthenticationKey(spi: spi, key: try parseKey(key, field: "key")), identifier: nai, lifetime: lifetime,
             multipleCareOf: multipleCareOf ?? true, uplinks: uplinks.map { UplinkConfiguration(name: $0.name, bid: $0.bid, priority: $0.priority) },
-            flowPolicies: flowPolicies ?? [], ipv4HomeAddress: ipv4)
+            flowPolicies: flowPolicies ?? [], ipv4HomeAddress: ipv4,
+            refusalRetry: refusalRetry.map { .seconds($0) } ?? MobilityTimers.initialRefusalRetry)
     }
 }

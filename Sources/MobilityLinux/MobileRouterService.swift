@@ -107,7 +107,8 @@ public final class MobileRouterService: Sendable {
                 BindingStatusLine(homeAddress: router.configuration.homeAddress.description, bid: e.bid, uplink: e.uplink,
                                   careOf: e.careOf?.description, path: router.homeAgentEndpoint(for: e.uplink)?.description,
                                   state: e.state.rawValue, priority: e.priority,
-                                  lifetimeRemaining: e.expires.map { Int(($0 - now).secondsValue) }, lastStatus: e.lastStatus)
+                                  lifetimeRemaining: e.expires.map { Int(($0 - now).secondsValue) }, lastStatus: e.lastStatus,
+                                  retryIn: e.state == .failed ? e.retryAt.map { max(0, Int(($0 - now).secondsValue)) } : nil)
             }
             return NemoStatus(role: "mr", homeAddress: router.configuration.homeAddress.description,
                               prefixes: router.configuration.prefixes.map(\.description), bindings: lines, defaultUplink: router.defaultUplink,
@@ -131,8 +132,9 @@ public final class MobileRouterService: Sendable {
                 logger.debug("binding refreshed", metadata: ["uplink": "\(u)", "bid": "\(bid)", "lifetime": "\(life)"])
             case .deregistered(let u, let bid):
                 logger.info("binding de-registered", metadata: ["uplink": "\(u)", "bid": "\(bid)"])
-            case .rejected(let u, let bid, let status, let reason):
-                logger.error("binding refused", metadata: ["uplink": "\(u)", "bid": "\(bid)", "status": "\(status)", "reason": "\(reason)"])
+            case .rejected(let u, let bid, let status, let reason, let retryIn):
+                logger.error("binding refused", metadata: ["uplink": "\(u)", "bid": "\(bid)", "status": "\(status)", "reason": "\(reason)",
+                                                           "retry_in_s": "\(Int(retryIn.secondsValue))"])
             case .bindingLost(let u, let bid, let reason):
                 logger.info("binding lost", metadata: ["uplink": "\(u)", "bid": "\(bid)", "reason": "\(reason)"])
             case .handover(let h):

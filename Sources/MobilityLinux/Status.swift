@@ -16,6 +16,8 @@ public struct BindingStatusLine: Codable, Sendable {
     public var lastStatus: UInt8?
     /// At the HA: the IPv4 home address bound for this router (RFC 5555), if any.
     public var ipv4HomeAddress: String? = nil
+    /// At the MR: seconds until a refused uplink tries again.
+    public var retryIn: Int? = nil
 }
 
 /// What `nemo status --json` prints.
@@ -42,7 +44,7 @@ public struct NemoStatus: Codable, Sendable {
         if let d = defaultUplink { lines.append("default uplink: \(d)") }
         lines.append("bindings: \(bindings.count)")
         for b in bindings {
-            lines.append("  \(b.homeAddress) bid \(b.bid) \(b.uplink.map { "uplink \($0) " } ?? "")\(b.state) coa \(b.careOf ?? "-") path \(b.path ?? "-") pri \(b.priority) remaining \(b.lifetimeRemaining.map { "\($0)s" } ?? "-")\(b.lastStatus.map { " last status \($0)" } ?? "")\(b.ipv4HomeAddress.map { " ipv4 \($0)" } ?? "")")
+            lines.append("  \(b.homeAddress) bid \(b.bid) \(b.uplink.map { "uplink \($0) " } ?? "")\(b.state) coa \(b.careOf ?? "-") path \(b.path ?? "-") pri \(b.priority) remaining \(b.lifetimeRemaining.map { "\($0)s" } ?? "-")\(b.lastStatus.map { " last status \($0)" } ?? "")\(b.retryIn.map { " retry in \($0)s" } ?? "")\(b.ipv4HomeAddress.map { " ipv4 \($0)" } ?? "")")
         }
         lines.append("counters:")
         for (k, v) in counters.sorted(by: { $0.key < $1.key }) { lines.append("  \(k) \(v)") }

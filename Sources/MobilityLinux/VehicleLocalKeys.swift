@@ -13,6 +13,7 @@ public struct VehicleLocalKeys: Codable, Sendable {
     public var mtu: UInt32?
     public var metricsPort: UInt16?
     public var discardDuplicates: Bool?
+    public var refusalRetry: Int?
 
     public init() {}
 
@@ -28,6 +29,7 @@ public struct VehicleLocalKeys: Codable, Sendable {
         if let mtu { out.mtu = mtu }
         if let metricsPort { out.metricsPort = metricsPort }
         if let discardDuplicates { out.discardDuplicates = discardDuplicates }
+        if let refusalRetry { out.refusalRetry = refusalRetry }
         return out
     }
 }

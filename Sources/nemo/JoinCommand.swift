@@ -10,7 +10,7 @@ struct JoinCommand: ParsableCommand {
         discussion: """
         POSTs a join request proving the token to URL/api/v1/join and writes the sealed answer, opened with \
         the token, to --config (0600, atomically). A --config file that already exists keeps its vehicle keys \
-        (uplinks, ingress, flowPolicies, control, tunnel, table, mtu, metricsPort, discardDuplicates); one \
+        (uplinks, ingress, flowPolicies, control, tunnel, table, mtu, metricsPort, discardDuplicates, refusalRetry); one \
         already joined with this token is left alone. Plain http:// is fine: the exchange is sealed with the \
         token (see docs/mobility.md, "Joining a Home Agent service").
         """)

@@ -74,7 +74,7 @@ struct ConfigurationTests {
         #expect(try homeAgent(router("2001:db8:ffff::10", prefixes: ["2001:db8:aaaa::/48"])).accounts[0].maximumBindings == MobileRouterAccount.defaultMaximumBindings)
     }
 
-    @Test("The MR's file: lifetime, BIDs, priorities, key and DSCP values are checked")
+    @Test("The MR's file: lifetime, refusal retry, BIDs, priorities, key and DSCP values are checked")
     func mobileRouter() throws {
         func load(_ edit: (inout [String: Any]) -> Void) throws -> MobileRouterConfiguration {
             let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mr.json")
@@ -85,6 +85,9 @@ struct ConfigurationTests {
         #expect(try load { _ in }.uplinks.count == 2)
         #expect(refusal { try load { $0["lifetime"] = Int.max } }.contains("lifetime: 9223372036854775807 s is out of range (4...262140 s)"))
         #expect(refusal { try load { $0["lifetime"] = -4 } }.contains("lifetime: -4 s is out of range"))
+        #expect(try load { _ in }.refusalRetry == MobilityTimers.initialRefusalRetry)
+        #expect(try load { $0["refusalRetry"] = 5 }.refusalRetry == .seconds(5))
+        #expect(refusal { try load { $0["refusalRetry"] = 0 } }.contains("refusalRetry: 0 s is out of range (1...600 s)"))
         #expect(refusal { try load { $0["key"] = "01" } }.contains("key: the MN-HA key must be exactly 32 hex digits"))
         #expect(refusal { try load { $0["spi"] = 0 } }.contains("SPI 0 is reserved"))
         #expect(refusal { try load { var u = $0["uplinks"] as! [[String: Any]]; u[1]["bid"] = 1; $0["uplinks"] = u } }

@@ -121,7 +121,8 @@ struct LiveServiceTests {
         try net.waitFor("the old key refused with 146", timeout: 15) { (net.status(net.haControl)?.counters["rejected_146"] ?? 0) >= 1 }
         // ...and joins again with the new token.
         net.stopMobileRouter()
-        try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", newToken])
+        // (A vehicle key: a refused uplink tries again after 2 s, doubling, instead of 30 s.)
+        try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", newToken]) { $0["refusalRetry"] = 2 }
         try net.waitFor("registered with the new key", timeout: 15) { net.status(net.haControl)?.bindings.count == 2 }
         #expect(net.ping(count: 3, interval: 0.05).1 == 3)
 
@@ -130,16 +131,21 @@ struct LiveServiceTests {
         #expect(try service.call("POST", "/api/v1/routers/\(id)/suspend", token: op).status == 200)
         #expect(net.status(net.haControl)?.bindings.isEmpty == true)
         #expect(net.ping(count: 3, interval: 0.05).1 == 0)
-        // Its traffic meanwhile drew a Binding Error and a refusal (129): the router stopped trying.
+        // Its traffic meanwhile drew a Binding Error and a refusal (129): the router backs off.
         try net.waitFor("the suspended router refused with 129", timeout: 15) {
-            net.status(net.mrControl)?.bindings.contains { $0.lastStatus == 129 } == true
+            net.status(net.mrControl)?.bindings.contains { $0.lastStatus == 129 && $0.retryIn != nil } == true
         }
         #expect(try service.call("POST", "/api/v1/routers/\(id)/resume", token: op).status == 200)
-        // Resumed, it registers at its next start (the same command: the joined file is reused, the
-        // spent token is not sent again) or its next uplink change.
+        // Resumed, it comes back by itself at its next try: no restart, no link change, no token.
+        try net.waitFor("registered again after resume", timeout: 40) {
+            net.status(net.haControl)?.bindings.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
+        }
+        #expect((net.status(net.mrControl)?.counters["refusal_retries"] ?? 0) >= 1)
+        #expect(net.log("mr.log").contains("retry_in_s"), "\(net.log("mr.log").suffix(2000))")
+        // The same command run again starts from the joined file: the spent token is not sent again.
         net.stopMobileRouter()
         try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", newToken], keepConfig: true)
-        try net.waitFor("registered again after resume", timeout: 15) {
+        try net.waitFor("registered again after a restart", timeout: 15) {
             net.status(net.haControl)?.bindings.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
         }
         #expect(net.log("mr.log").contains("already: starting from it"), "\(net.log("mr.log").suffix(2000))")

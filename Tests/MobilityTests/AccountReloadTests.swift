@@ -32,7 +32,7 @@ struct AccountReloadTests {
         h.mrEvents = []
         h.advance(by: .seconds(600))
         #expect(h.acks.last?.status == BindingStatus.administrativelyProhibited)
-        #expect(h.mrEvents.contains { if case .rejected(_, _, BindingStatus.administrativelyProhibited, _) = $0 { true } else { false } })
+        #expect(h.mrEvents.contains { if case .rejected(_, _, BindingStatus.administrativelyProhibited, _, _) = $0 { true } else { false } })
         #expect(h.ha.counters["rejected_revoked", default: 0] > 0)
         // Served again: it registers again.
         let back = h.ha.replaceAccounts(haConfiguration().accounts, now: h.now).changes
@@ -40,6 +40,46 @@ struct AccountReloadTests {
         h.down("wlan"); h.down("cell")
         h.up("wlan", wlanCoA)
         #expect(h.ha.cache[mrHome]?.bindings.count == 1)
+    }
+
+    @Test func aRefusedRouterTriesAgainSlowlyAndComesBackByItselfWhenServedAgain() throws {
+        var h = registered()
+        _ = h.ha.replaceAccounts([otherAccount], now: h.now)
+        h.mrEvents = []
+        // Its next refresh is refused on both uplinks.
+        for _ in 0..<600 where !h.mrEvents.contains(where: { if case .rejected = $0 { true } else { false } }) { h.advance(by: .seconds(1)) }
+        #expect(h.mr.bindingUpdateList.values.allSatisfy { $0.state == .failed && $0.refusals == 1 })
+        let firstWaits = h.mrEvents.compactMap { if case .rejected(_, _, _, _, let wait) = $0 { wait } else { nil } }
+        #expect(!firstWaits.isEmpty && firstWaits.allSatisfy { $0 == MobilityTimers.initialRefusalRetry })
+        // Still refused: each try waits twice as long as the one before, up to the maximum.
+        let sentBefore = h.sent.count
+        h.advance(by: .seconds(30 + 60 + 1))
+        #expect(h.mr.bindingUpdateList.values.allSatisfy { $0.state == .failed && $0.refusals == 3 })
+        #expect(h.sent.count - sentBefore == 2 * 2)  // two tries on each of the two uplinks
+        let waits = h.mrEvents.compactMap { if case .rejected(_, _, _, _, let wait) = $0 { wait } else { nil } }
+        #expect(Set(waits) == [.seconds(30), .seconds(60), .seconds(120)])
+        h.advance(by: .seconds(3600))
+        #expect(h.mr.bindingUpdateList.values.allSatisfy { $0.refusals >= 6 })
+        let last = h.mrEvents.compactMap { if case .rejected(_, _, _, _, let wait) = $0 { wait } else { nil } }.last
+        #expect(last == MobilityTimers.maximumRefusalRetry)
+        // Served again: the next try registers both uplinks, no link change and no restart needed.
+        _ = h.ha.replaceAccounts(haConfiguration().accounts + [otherAccount], now: h.now)
+        h.advance(by: MobilityTimers.maximumRefusalRetry)
+        #expect(h.mr.bindingUpdateList.values.allSatisfy { $0.state == .registered && $0.refusals == 0 && $0.retryAt == nil })
+        #expect(h.ha.cache[mrHome]?.bindings.count == 2)
+        #expect(h.mr.counters["refusal_retries", default: 0] >= 2)
+    }
+
+    @Test func aRefusedUplinkThatLosesItsLinkForgetsItsRetryAndTriesAtOnceWhenItReturns() throws {
+        var h = registered()
+        _ = h.ha.replaceAccounts([otherAccount], now: h.now)
+        h.advance(by: .seconds(600))
+        #expect(h.mr.bindingUpdateList["wlan"]?.state == .failed)
+        _ = h.ha.replaceAccounts(haConfiguration().accounts, now: h.now)
+        h.down("wlan")
+        #expect(h.mr.bindingUpdateList["wlan"]?.retryAt == nil)
+        h.up("wlan", wlanCoA)
+        #expect(h.mr.bindingUpdateList["wlan"]?.state == .registered)
     }
 
     @Test func aNewKeyRefusesTheOldOneAndAcceptsTheNew() throws {

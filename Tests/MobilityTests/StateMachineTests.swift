@@ -339,7 +339,7 @@ struct StateMachineTests {
         var foreign = Harness(mr: mrConfiguration(prefixes: [IPv6Prefix("2001:db8:bbbb::/64")!]))
         foreign.up("wlan", wlanCoA)
         #expect(foreign.acks.first?.status == BindingStatus.notAuthorizedForPrefix)
-        #expect(foreign.mrEvents.contains { if case .rejected(_, _, 142, _) = $0 { return true }; return false })
+        #expect(foreign.mrEvents.contains { if case .rejected(_, _, 142, _, _) = $0 { return true }; return false })
 
         var notRouter = Harness(ha: haConfiguration(routerAllowed: false))
         notRouter.up("wlan", wlanCoA)
