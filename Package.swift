@@ -147,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "nemo",
             dependencies: [
-                "MobilityLinux",
+                "HTTPTransport", "MobilityLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// Why the vehicle's token could not be found.
 public enum AgentTokenError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -18,7 +19,7 @@ public enum AgentTokenError: Error, Equatable, Sendable, CustomStringConvertible
         case .unreadable(let path, let e):
             "cannot read --token-file \(path): \(String(cString: strerror(e)))"
         case .tooOpen(let path, let mode):
-            "--token-file \(path) has mode \(String(mode, radix: 8, uppercase: false).leftPadded(to: 4)): other users may read it; run `chmod 600 \(path)`"
+            "--token-file \(path) has mode \(CredentialFile.octal(mode)): other users may read it; run `chmod 600 \(path)`"
         case .empty(let source):
             "the token from \(source) is empty"
         }
@@ -42,22 +43,14 @@ public enum AgentToken {
 
     /// Reads a token file, refusing one that its group or others may read or write.
     public static func read(_ path: String) throws(AgentTokenError) -> String {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw .unreadable(path: path, errno: errno) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, errno: errno) }
-        let mode = UInt32(st.st_mode) & 0o7777
-        guard mode & 0o077 == 0 else { throw .tooOpen(path: path, mode: mode) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 64 * 1024 {
-            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { throw .unreadable(path: path, errno: errno) }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
+        do {
+            return try CredentialFile.read(path)
+        } catch {
+            switch error {
+            case .unreadable(let path, let e): throw .unreadable(path: path, errno: e)
+            case .tooOpen(let path, let mode): throw .tooOpen(path: path, mode: mode)
+            }
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func nonEmpty(_ text: String, source: String) throws(AgentTokenError) -> String {
@@ -72,11 +65,5 @@ public enum AgentToken {
         let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.") { return nil }
         return "the token travels in clear text over http:// to \(host): anyone on the path can read it and upload as this vehicle; keep it on a network you trust (the vehicle's own network or a VPN), or run a TLS-terminating proxy on the vehicle and point --server at it (the agent has no TLS of its own, see docs/agent.md)"
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

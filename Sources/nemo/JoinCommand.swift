@@ -18,8 +18,7 @@ struct JoinCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The Home Agent service, http://HOST[:PORT].", valueName: "url"))
     var url: String
 
-    @Option(name: .long, help: ArgumentHelp("One-time join token ID.SECRET from the service's page.", valueName: "token"))
-    var token: String
+    @OptionGroup var token: JoinTokenOptions
 
     @Option(name: .long, help: "Where the configuration is written (JSON, 0600).")
     var config: String
@@ -28,6 +27,9 @@ struct JoinCommand: ParsableCommand {
 
     func run() throws {
         let logger = logging.logger("nemo.join")
+        guard let token = try token.resolved() else {
+            throw ValidationError("give the one-time token from the service's page: --token ID.SECRET or --token-file PATH")
+        }
         _ = try ServiceJoin(service: url, token: token, path: config).runBlocking(logger: logger)
     }
 }

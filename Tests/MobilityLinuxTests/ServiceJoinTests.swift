@@ -238,4 +238,51 @@ struct ServiceJoinTests {
         #expect(Self.mode(path) == 0o600)
         #expect(try loadConfiguration(MobileRouterFile.self, path: path).joined?.tokenID == Self.token.id)
     }
+
+    /// Runs the real `nemo` binary; its exit status and standard error.
+    static func runNemo(_ arguments: [String]) throws -> (status: Int32, log: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: nemoBinary)
+        p.arguments = arguments
+        let errors = Pipe()
+        p.standardError = errors
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, log)
+    }
+
+    @Test("nemo join --token-file: the token read from a 0600 file (first line, spaces trimmed); both, a file others may read, an empty or a missing file refused with what to do")
+    func tokenFile() throws {
+        let server = try Self.service(.honest)
+        defer { server.stop() }
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/mr.json"
+        let tokenPath = dir + "/token"
+        try "  \(Self.token.text)  \n# from the service's page\n".write(toFile: tokenPath, atomically: true, encoding: .utf8)
+        chmod(tokenPath, 0o644)
+        let open = try Self.runNemo(["join", server.url, "--token-file", tokenPath, "--config", path])
+        #expect(open.status != 0 && open.log.contains("has mode 0644") && open.log.contains("chmod 600 \(tokenPath)"), "\(open.log)")
+        chmod(tokenPath, 0o600)
+        let both = try Self.runNemo(["join", server.url, "--token", Self.token.text, "--token-file", tokenPath, "--config", path])
+        #expect(both.status != 0 && both.log.contains("give --token or --token-file, not both"), "\(both.log)")
+        let missing = try Self.runNemo(["join", server.url, "--token-file", dir + "/nothing", "--config", path])
+        #expect(missing.status != 0 && missing.log.contains("--token-file \(dir)/nothing cannot be read"), "\(missing.log)")
+        try "\n".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
+        chmod(dir + "/empty", 0o600)
+        let empty = try Self.runNemo(["join", server.url, "--token-file", dir + "/empty", "--config", path])
+        #expect(empty.status != 0 && empty.log.contains("is empty"), "\(empty.log)")
+        let none = try Self.runNemo(["join", server.url, "--config", path])
+        #expect(none.status != 0 && none.log.contains("--token-file PATH"), "\(none.log)")
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let good = try Self.runNemo(["join", server.url, "--token-file", tokenPath, "--config", path])
+        #expect(good.status == 0, "\(good.log)")
+        #expect(try loadConfiguration(MobileRouterFile.self, path: path).joined?.tokenID == Self.token.id)
+        #expect(!good.log.contains(Hex.encode(Self.token.secret)))
+        // nemo mr takes it too, and wants --join with it.
+        let mr = try Self.runNemo(["mr", "--config", path, "--token-file", tokenPath])
+        #expect(mr.status != 0 && mr.log.contains("--token needs --join URL"), "\(mr.log)")
+    }
 }
