@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "ProvisioningService",
             dependencies: [
-                "Provisioning", "Joining", "Mobility", "MobilityLinux", "Timekeeping",
+                "Provisioning", "Joining", "Mobility", "MobilityLinux", "Timekeeping", "HTTPTransport", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -205,7 +205,7 @@ let package = Package(
         .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
         .testTarget(name: "ProvisioningTests", dependencies: [
             "Provisioning", "ProvisioningService", "Mobility", "MobilityLinux", "Telemetry", "Joining", "TestSupport",
-            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "SIPTests", dependencies: ["SIP", "Timekeeping", "TestSupport"], exclude: ["Fixtures"]),

@@ -37,6 +37,7 @@ test -x "$OUT/fuzz-service" || { echo "run-service.sh: no fuzzer binary after th
 printf '\x00name=Bicycle+1&prefixes=2&uplinks=wlan0%%3Awlan%%2C+wwan0%%3Acellular&ingress=lan0&mcoa=on' > "$OUT/corpus/form.bin"
 printf '\x01homePrefix=2001:db8:1::/64&homeAgentAddress=2001:db8:1::1&homeAgentEndpoints=2001:db8:ff::1,192.0.2.1&port=4191&prefixPool=2001:db8:100::/48&defaultLifetime=600&maximumPrefixesPerRouter=4&joinTokenLifetime=3600&openSignUp=on&ipv4Pool=192.0.2.64%%2F26' > "$OUT/corpus/settings.bin"
 printf '\x02{"name":"Car","prefixes":1,"uplinks":[{"name":"wlan0","technology":"wlan"}],"ingress":"eth0","multiple_care_of":true}' > "$OUT/corpus/router.bin"
+printf '\x04[{"vehicle":"bike-1","seq":7,"time":"2006-07-12T10:00:00.250Z","kind":"handover","from":"wa","to":"wb","from_tech":"wlan","to_tech":"cellular","cause":"uplink-lost","delay_ms":243.5,"outage_ms":12,"lost":3}]' > "$OUT/corpus/sonar.bin"
 printf '\x03{"home_prefix":"2001:db8:1::/64","home_agent_address":"2001:db8:1::1","home_agent_endpoints":["2001:db8:ff::1"],"port":4191,"prefix_pool":"2001:db8:100::/48","default_lifetime":600,"maximum_prefixes_per_router":4,"multiple_care_of_allowed":true,"open_sign_up":true,"join_token_lifetime":3600}' > "$OUT/corpus/settings-json.bin"
-printf '\x04{"token_id":"0123456789abcdef","nonce":"%064d","proof":"%064d"}' 0 0 > "$OUT/corpus/join.bin"
+printf '\x05{"token_id":"0123456789abcdef","nonce":"%064d","proof":"%064d"}' 0 0 > "$OUT/corpus/join.bin"
 SWIFT_BACKTRACE=enable=no "$OUT/fuzz-service" -max_total_time="$SECONDS_TO_RUN" -max_len=4096 "$OUT/corpus"

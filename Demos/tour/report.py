@@ -21,6 +21,10 @@ HANDOVER_WINDOW = (-0.1, 2.0)     # seconds around an uplink event where a lost 
 
 
 # ---- coverage events -> handovers -------------------------------------------------------------
+
+def fmt_ms(v):
+    return '-' if v is None else f'{v:.0f} ms'
+
 def best(state, vid, access):
     return next((t for t in access if state[(vid, t)]), None)
 
@@ -464,6 +468,9 @@ def text(r):
                      + ', '.join(f'{x["owner"]} {x["status"]} ({"joined" if x["joined"] else "not joined"}, {x["home_address"]}, {", ".join(x["prefixes"])})' for x in sv['routers'])
                      + '; sign-up to first binding: ' + ', '.join(f'{k} {v.get("registered_ms")} ms' for k, v in sv['signups'].items())
                      + f'; the operator\'s statistics: {st.get("registrations_in_period")} registrations, refusals {st.get("refusals_by_status") or "none"}')
+        for t in (st.get('handover_delays') or {}).get('technologies', []):
+            lines.append(f'    handovers to {t["technology"]} (from SONAR): {t["handovers"]}, registration delay median {fmt_ms(t.get("median_ms"))}, '
+                         f'90th {fmt_ms(t.get("p90_ms"))}, max {fmt_ms(t.get("maximum_ms"))}; {t["lost"]} packets lost')
     elif sv:
         lines.append(f'  Home Agent service: {sv["error"]}')
     for g, f in (r.get('footprint') or {}).items():

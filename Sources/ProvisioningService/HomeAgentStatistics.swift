@@ -1,3 +1,6 @@
+import Provisioning
+import Telemetry
+
 /// The operator's view of the HA over a period, from the samples the service took of its status:
 /// registrations per minute, bindings, refusals by status.
 public struct HomeAgentStatistics: Sendable, Codable, Hashable {
@@ -16,10 +19,14 @@ public struct HomeAgentStatistics: Sendable, Codable, Hashable {
     /// Refused Binding Updates over the period, by status (e.g. "129": 3).
     public var refusalsByStatus: [String: Int]
     public var registrationsInPeriod: Int
+    /// Handover delays per access technology over the period, from the SONAR repository (empty
+    /// when the service collects none: no `sonarURL`).
+    public var handoverDelays: HandoverDelays
 
     /// Folds consecutive samples: counters are cumulative, so a period's figure is a difference
     /// (a restart of the HA, where a counter goes down, starts a new run).
-    public init(samples: [HomeAgentSample]) {
+    public init(samples: [HomeAgentSample], handovers: [SonarHandover] = []) {
+        handoverDelays = HandoverDelays(handovers)
         self.samples = samples.count
         bindingsNow = samples.last?.bindings ?? 0
         routersRegisteredNow = samples.last?.routers ?? 0
@@ -54,7 +61,8 @@ public struct HomeAgentStatistics: Sendable, Codable, Hashable {
 
 extension ProvisioningServer {
     func statistics(hours: Int64) throws -> HomeAgentStatistics {
-        HomeAgentStatistics(samples: try store.samples(since: now - hours * 3600))
+        HomeAgentStatistics(samples: try store.samples(since: now - hours * 3600),
+                            handovers: try store.sonarHandovers(since: Timestamp(microseconds: (now - hours * 3600) * 1_000_000)))
     }
 
     /// Takes one sample of the HA's status now (the service does this every `interval` seconds).

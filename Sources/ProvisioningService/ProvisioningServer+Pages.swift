@@ -386,9 +386,19 @@ extension ProvisioningServer {
             let events = try store.events(limit: 50).map { e -> [String] in
                 [Self.date(e.at), HTML.escape(e.actor), e.router.map { "<a href=\"/routers/\($0)\">\($0)</a>" } ?? "", HTML.escape(e.kind), HTML.escape(e.detail)]
             }
+            let delays = stats.handoverDelays.technologies.map { t -> [String] in
+                func ms(_ v: Double?) -> String { v.map { String(format: "%.0f", $0) } ?? "-" }
+                return [HTML.escape(t.technology), "\(t.handovers)", ms(t.medianMs), ms(t.p90Ms), ms(t.maximumMs)]
+                    + t.histogram.map { "\($0)" } + [ms(t.medianOutageMs), "\(t.lost)"]
+            }
+            let delayTable = delays.isEmpty
+                ? "<p>No handovers collected\(configuration.sonarURL.map { " from \(HTML.escape($0))" } ?? " (no SONAR repository: set sonarURL in the service's file)").</p>"
+                : "<p>\(stats.handoverDelays.vehicles) vehicles, from \(HTML.escape(configuration.sonarURL ?? "-")); registration delay (first BU to BA) in ms, by the technology handed over to.</p>"
+                    + HTML.table(["Technology", "Handovers", "Median", "90th", "Max"] + HandoverDelays.bucketLabels + ["Median outage", "Lost"], delays)
             return Self.html(.ok, HTML.page("Home agent statistics", viewer: v, body: """
                 <p>Over the last 24 hours (\(stats.samples) samples): <strong id="registrations">\(stats.registrationsInPeriod)</strong> registrations;
                 now <strong>\(stats.bindingsNow)</strong> bindings of \(stats.routersRegisteredNow) routers.</p>
+                <h2 id="handover-delays">Handover delay by access technology</h2>\(delayTable)
                 <h2>Refusals by status</h2>\(refusals.isEmpty ? "<p>None.</p>" : HTML.table(["Status", "Count"], refusals))
                 <h2>Per minute (newest first)</h2>\(HTML.table(["Minute", "Registrations", "Refusals", "Bindings"], Array(minutes)))
                 <h2>Service history</h2>\(HTML.table(["When", "Who", "Router", "What", "Detail"], events))

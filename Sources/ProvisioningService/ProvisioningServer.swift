@@ -20,9 +20,12 @@ public struct ProvisioningConfiguration: Sendable {
     public var maximumBody: Int
     /// The URL routers join with, shown in the join command (e.g. http://[2001:db8::5]:8090).
     public var publicURL: String
+    /// The SONAR repository (map server) handovers are collected from, shown on the statistics page.
+    public var sonarURL: String?
 
     public init(listen: String = "::1", port: Int = 8090, sessionLifetime: Int64 = 12 * 3600, secureCookies: Bool = false,
-                maximumBody: Int = 64 * 1024, publicURL: String = "http://[::1]:8090") {
+                maximumBody: Int = 64 * 1024, publicURL: String = "http://[::1]:8090", sonarURL: String? = nil) {
+        self.sonarURL = sonarURL
         self.listen = listen; self.port = port; self.sessionLifetime = sessionLifetime; self.secureCookies = secureCookies
         self.maximumBody = maximumBody; self.publicURL = publicURL
     }

@@ -93,6 +93,7 @@ public final class ServiceStore: Sendable {
                 CREATE UNIQUE INDEX router_ipv4 ON router(ipv4_home_address) WHERE ipv4_home_address IS NOT NULL;
                 """)
         }
+        m.registerMigration("v3: SONAR handovers", migrate: migrateSonar)
         return m
     }
 

@@ -35,6 +35,11 @@ struct ServiceFile: Codable {
     var secureCookies: Bool?
     /// Seconds between two samples of the HA's status (default 10).
     var sampleInterval: Int?
+    /// The SONAR repository (the map server, http://HOST[:PORT]) whose public handover records
+    /// give the operator's delay distribution per access technology; none: not collected.
+    var sonarURL: String?
+    /// Seconds between two collections from `sonarURL` (default 60).
+    var sonarInterval: Int?
     /// The operator's settings the first time the service starts; later the settings page rules.
     var settings: ServiceSettings
 }
@@ -80,7 +85,8 @@ struct Serve: AsyncParsableCommand {
         let port = file.port ?? 8090
         let url = file.publicURL ?? (listen.contains(":") ? "http://[\(listen)]:\(port)" : "http://\(listen):\(port)")
         let server = ProvisioningServer(
-            configuration: ProvisioningConfiguration(listen: listen, port: port, secureCookies: file.secureCookies ?? false, publicURL: url),
+            configuration: ProvisioningConfiguration(listen: listen, port: port, secureCookies: file.secureCookies ?? false, publicURL: url,
+                                                     sonarURL: file.sonarURL),
             store: store, link: HomeAgentLink(accountsFile: file.accountsFile, control: file.homeAgentControl), logger: logger)
         // The accounts file always matches the database, from the first second.
         _ = server.publish(actor: "start")
@@ -92,6 +98,26 @@ struct Serve: AsyncParsableCommand {
             }
         }
         defer { sampler.cancel() }
+        var collector: Task<Void, Never>?
+        if let sonar = file.sonarURL {
+            let sonarCollector: SonarCollector
+            do { sonarCollector = try SonarCollector(url: sonar, store: store, logger: logger) } catch {
+                throw ValidationError("\(options.config): sonarURL: \(error)")
+            }
+            let every = min(max(1, file.sonarInterval ?? 60), 86_400)
+            collector = Task.detached {
+                while !Task.isCancelled {
+                    do {
+                        let added = try await sonarCollector.collect()
+                        if added > 0 { logger.info("SONAR: \(added) new handovers from \(sonar)") }
+                    } catch {
+                        logger.warning("SONAR: collecting from \(sonar) failed: \(error)")
+                    }
+                    try? await Task.sleep(for: .seconds(every))
+                }
+            }
+        }
+        defer { collector?.cancel() }
         logger.notice("Home Agent service on \(url)")
         try await server.buildApplication().runService()
     }

@@ -17,13 +17,13 @@ final class ServiceFixture: Sendable {
     let server: ProvisioningServer
     static let operatorPassword = "operator-password"
 
-    init(settings: ServiceSettings = plan, control: String? = nil) throws {
+    init(settings: ServiceSettings = plan, control: String? = nil, sonarURL: String? = nil) throws {
         folder = NSTemporaryDirectory() + "nemo-service-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         store = try ServiceStore(path: folder + "/service.sqlite")
         _ = try store.settings(initial: settings)
         _ = try store.createUser(name: "operator", password: Self.operatorPassword, role: .operator, now: 0)
-        server = ProvisioningServer(configuration: ProvisioningConfiguration(maximumBody: 16 * 1024, publicURL: "http://[2001:db8:ff::5]:8090"),
+        server = ProvisioningServer(configuration: ProvisioningConfiguration(maximumBody: 16 * 1024, publicURL: "http://[2001:db8:ff::5]:8090", sonarURL: sonarURL),
                                     store: store, link: HomeAgentLink(accountsFile: folder + "/accounts.json", control: control), clock: clock)
     }
 

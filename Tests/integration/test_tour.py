@@ -236,6 +236,15 @@ def test_the_home_agent_service_people_sign_up_join_and_stay_reachable(run):
     for vid, v in r['vehicles'].items():
         assert v['readings']['sent'] > 20 and v['readings']['lost'] == 0, (vid, v['readings'])
         assert v['sonar']['records_stored'] == v['sonar']['router_handovers'] >= 1, (vid, v['sonar'])
+    # The operator's delay distribution per technology: every handover the map shows the public,
+    # collected from its API, each technology the people handed over to, with its delays.
+    techs = sv['statistics']['handover_delays']['technologies']
+    public = sv['public_handovers']
+    assert public['before'] >= 2, sv
+    assert public['before'] <= sum(t['handovers'] for t in techs) <= public['after'], (techs, public)
+    assert {'wlan', 'cellular'} & {t['technology'] for t in techs}, techs
+    assert all(t['with_delay'] == 0 or t['median_ms'] is not None for t in techs), techs
+    assert 'handovers to ' in out and '(from SONAR)' in out, out[-3000:]
     # No key in any log of the run.
     key_files = [os.path.join(data, 'service', 'accounts.json')]
     keys = [a['key'] for f in key_files for a in json.load(open(f))['mobileRouters']]
