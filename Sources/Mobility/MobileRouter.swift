@@ -46,6 +46,10 @@ public struct MobileRouterConfiguration: Sendable {
     /// a router the operator serves again comes back by itself.
     public var refusalRetry: Duration
 
+    /// A router (NEMO, R flag) when it has mobile network prefixes; without any it is a mobile
+    /// host (RFC 6275: no R flag, only its home address is bound, as a phone or laptop that moves).
+    public var isMobileRouter: Bool { !prefixes.isEmpty }
+
     public init(homeAddress: IPv6Address, homeAgentAddress: IPv6Address, homeAgentEndpoints: [IPAddress], homeAgentPort: UInt16 = dsmipv6Port,
                 prefixes: [IPv6Prefix], explicitPrefixes: Bool = true, key: MobilityAuthenticationKey, identifier: String? = nil,
                 lifetime: Int = 600, multipleCareOf: Bool = true, uplinks: [UplinkConfiguration], flowPolicies: [FlowPolicy] = [],
@@ -390,7 +394,7 @@ public struct MobileRouter: Sendable {
         if let id = configuration.identifier { options.append(.nai(id)) }
         if let ts { options.append(.replayProtection(ts)) }
         options.append(.authentication(MobilityAuthentication(spi: configuration.key.spi)))
-        let bu = BindingUpdate(sequence: seq, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 0, options: options)
+        let bu = BindingUpdate(sequence: seq, flags: registrationFlags, lifetime: 0, options: options)
         out.signals.append(UplinkSignal(uplink: via, signal: signal(.bindingUpdate(bu), careOf: coa, authCareOf: .unspecified)))
         for name in bindingUpdateList.keys {
             bindingUpdateList[name]?.state = .idle
@@ -551,7 +555,7 @@ public struct MobileRouter: Sendable {
             // One address (prefix length 32), no IPv4 mobile network prefix (P clear).
             options.append(.ipv4HomeAddress(prefixLength: 32, requestPrefix: false, address: v4))
         }
-        var flags: BindingUpdateFlags = [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP]
+        var flags = registrationFlags
         if multipleCareOfActive {
             options.append(.bindingIdentifier(BindingIdentifier(bid: e.bid, priority: e.priority, careOfAddress: coa)))
             options += flowOptions(knownBIDs: registeredBIDs.union([e.bid]))
@@ -600,7 +604,7 @@ public struct MobileRouter: Sendable {
         if let id = configuration.identifier { options.append(.nai(id)) }
         if let ts { options.append(.replayProtection(ts)) }
         options.append(.authentication(MobilityAuthentication(spi: configuration.key.spi)))
-        let bu = BindingUpdate(sequence: seq, flags: [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP], lifetime: 0, options: options)
+        let bu = BindingUpdate(sequence: seq, flags: registrationFlags, lifetime: 0, options: options)
         out.signals.append(UplinkSignal(uplink: via, signal: signal(.bindingUpdate(bu), careOf: viaCoA, authCareOf: .unspecified)))
         e.state = .deregistering
         e.outstanding = OutstandingUpdate(sequence: seq, timestamp: ts, sentAt: now, firstSentAt: now, retransmitAt: now + timeout,
@@ -736,7 +740,7 @@ public struct MobileRouter: Sendable {
             kickWaitingRegistrations(now: now, into: &out)
             return
         }
-        if !ba.flags.contains(.mobileRouter) {
+        if configuration.isMobileRouter && !ba.flags.contains(.mobileRouter) {
             let retryIn = refuse(&e, now: now)
             bindingUpdateList[name] = e
             out.events.append(.rejected(uplink: name, bid: e.bid, status: status, reason: "home agent does not support mobile routers (BA R flag clear)",
@@ -779,6 +783,11 @@ public struct MobileRouter: Sendable {
             chooseSingleCareOf(now: now, into: &out)
         }
         kickWaitingRegistrations(now: now, into: &out)
+    }
+
+    /// A, H, F, and R for a router (RFC 3963 §5.1); a mobile host leaves R clear.
+    private var registrationFlags: BindingUpdateFlags {
+        configuration.isMobileRouter ? [.acknowledge, .homeRegistration, .mobileRouter, .forceUDP] : [.acknowledge, .homeRegistration, .forceUDP]
     }
 
     /// Marks a refused uplink failed and schedules its next try: `refusalRetry`, doubled per

@@ -314,6 +314,9 @@ extension MobileRouterFile {
         if let refusalRetry { try checkRange(refusalRetry, 1...600, field: "refusalRetry", unit: " s") }
         if let port, port == 0 { throw ConfigurationError("port: 0 is not the home agent's port") }
         guard !uplinks.isEmpty else { throw ConfigurationError("uplinks: at least one uplink is needed") }
+        if prefixes.isEmpty, let ingress {
+            throw ConfigurationError("ingress: '\(ingress.interface)' needs a mobile network prefix to serve; with no prefixes this is a mobile host (only its home address moves), which has no ingress")
+        }
         for (j, u) in uplinks.enumerated() {
             if u.bid == 0 { throw ConfigurationError("uplinks[\(j)].bid: 0 is reserved (BIDs are 1-65535, RFC 5648)") }
             try checkRange(u.priority, 1...127, field: "uplinks[\(j)].priority")

@@ -110,7 +110,7 @@ public final class MobileRouterService: Sendable {
                                   lifetimeRemaining: e.expires.map { Int(($0 - now).secondsValue) }, lastStatus: e.lastStatus,
                                   retryIn: e.state == .failed ? e.retryAt.map { max(0, Int(($0 - now).secondsValue)) } : nil)
             }
-            return NemoStatus(role: "mr", homeAddress: router.configuration.homeAddress.description,
+            return NemoStatus(role: router.configuration.isMobileRouter ? "mr" : "mn", homeAddress: router.configuration.homeAddress.description,
                               prefixes: router.configuration.prefixes.map(\.description), bindings: lines, defaultUplink: router.defaultUplink,
                               counters: router.counters.merging(s.data.dictionary) { $0 + $1 },
                               ipv4HomeAddress: router.ipv4HomeAddress?.description, ipv4HomeAddressStatus: router.ipv4HomeAddressStatus)

@@ -1,10 +1,11 @@
 import Telemetry
 
-/// What a user asks for when signing up a mobile router, checked against the operator's settings.
+/// What a user asks for when signing up a mobile router, or a mobile host (no prefix: only its home
+/// address moves, RFC 6275), checked against the operator's settings.
 public struct RouterRequest: Sendable, Hashable, Codable {
     /// The vehicle's name as its owner knows it: 1 to 64 letters, digits, spaces, `.`, `_`, `-`, `'`.
     public var name: String
-    /// How many /64 mobile network prefixes (1 to the operator's maximum).
+    /// How many /64 mobile network prefixes (0 to the operator's maximum; 0: a mobile host).
     public var prefixes: Int
     /// The router's uplinks, in order of preference: interface name and access technology.
     public var uplinks: [Uplink]
@@ -17,6 +18,9 @@ public struct RouterRequest: Sendable, Hashable, Codable {
         public var technology: AccessTechnology
         public init(name: String, technology: AccessTechnology) { self.name = name; self.technology = technology }
     }
+
+    /// No prefix: a mobile host (a laptop or phone that moves, not a network).
+    public var isMobileHost: Bool { prefixes == 0 }
 
     public init(name: String, prefixes: Int = 1, uplinks: [Uplink], ingress: String? = nil, multipleCareOf: Bool = true) {
         self.name = name; self.prefixes = prefixes; self.uplinks = uplinks; self.ingress = ingress; self.multipleCareOf = multipleCareOf
@@ -46,8 +50,8 @@ public struct RouterRequest: Sendable, Hashable, Codable {
               name.unicodeScalars.allSatisfy({ ($0.properties.isAlphabetic || $0.properties.numericType != nil || " ._-'".unicodeScalars.contains($0)) }) else {
             throw FieldError("name", "use 1 to 64 letters, digits, spaces, '.', '_', '-' or an apostrophe")
         }
-        guard (1...settings.maximumPrefixesPerRouter).contains(prefixes) else {
-            throw FieldError("prefixes", "ask for 1 to \(settings.maximumPrefixesPerRouter) prefixes")
+        guard (0...settings.maximumPrefixesPerRouter).contains(prefixes) else {
+            throw FieldError("prefixes", "ask for 1 to \(settings.maximumPrefixesPerRouter) prefixes (0 for a mobile host)")
         }
         guard (1...4).contains(uplinks.count) else {
             throw FieldError("uplinks", "give 1 to 4 uplinks as INTERFACE:TECHNOLOGY, e.g. wlan0:wlan, wwan0:cellular")
@@ -58,6 +62,9 @@ public struct RouterRequest: Sendable, Hashable, Codable {
             guard seen.insert(u.name).inserted else { throw FieldError("uplinks", "\(u.name) is listed twice") }
         }
         if let ingress {
+            guard prefixes > 0 else {
+                throw FieldError("ingress", "a mobile host (0 prefixes) has no network behind it: leave ingress empty, or ask for a prefix")
+            }
             try RouterRequest.checkInterface(ingress, field: "ingress")
             guard !seen.contains(ingress) else { throw FieldError("ingress", "\(ingress) is also an uplink") }
         }

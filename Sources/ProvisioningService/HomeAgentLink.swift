@@ -34,8 +34,10 @@ public struct HomeAgentLink: Sendable {
         let suspended = Set(try store.users().filter(\.suspended).map(\.id))
         let active = try store.routers().filter { $0.status == .active && !suspended.contains($0.owner) }.compactMap { r -> MobileRouterAccountFile? in
             guard let key = keys[r.id] else { return nil }
+            // A mobile host (no prefix) may not register as a router (the HA answers 140).
             return MobileRouterAccountFile(homeAddress: r.homeAddress, nai: "router-\(r.id)", spi: r.spi, key: key,
                                            prefixes: r.prefixes.compactMap(IPv6Prefix.init), maximumLifetime: r.lifetime,
+                                           mobileRouterAllowed: r.prefixes.isEmpty ? false : nil,
                                            maximumBindings: r.multipleCareOf ? nil : 1, ipv4HomeAddress: r.ipv4HomeAddress)
         }
         try write(AccountsFile(mobileRouters: active))

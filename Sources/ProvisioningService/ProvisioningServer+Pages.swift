@@ -147,10 +147,10 @@ extension ProvisioningServer {
             \(HTML.error(error))
             <form method="post" action="/routers">\(HTML.csrfField(v))
             <label>Vehicle name <input name="name" required maxlength="64"></label>
-            <label>Mobile network prefixes (/64 each, 1 to \(s.maximumPrefixesPerRouter)) <input name="prefixes" type="number" min="1" max="\(s.maximumPrefixesPerRouter)" value="1"></label>
+            <label>Mobile network prefixes (/64 each, 1 to \(s.maximumPrefixesPerRouter); 0 for a mobile host: a laptop or phone whose own address moves, no network behind it) <input name="prefixes" type="number" min="0" max="\(s.maximumPrefixesPerRouter)" value="1"></label>
             <label>Uplinks, preferred first, as INTERFACE:TECHNOLOGY (wlan, cellular, ethernet, satellite, other)
             <input name="uplinks" value="wlan0:wlan, wwan0:cellular" required></label>
-            <label>Vehicle network interface (router advertisements go out on it; empty for none) <input name="ingress" value="eth0"></label>
+            <label>Vehicle network interface (router advertisements go out on it; empty for none, and for a mobile host) <input name="ingress" value="eth0"></label>
             \(s.multipleCareOfAllowed ? "<label><input type=\"checkbox\" name=\"mcoa\" checked> Register every uplink at once (multiple care-of addresses)</label>" : "")
             <button>Sign up</button></form>
             """))
@@ -178,7 +178,7 @@ extension ProvisioningServer {
         let json = String(decoding: try e.encode(file), as: UTF8.self)
         return Self.html(.created, HTML.page(title, viewer: v, body: """
             <p>Home address <strong>\(HTML.escape(c.router.homeAddress))</strong>\(c.router.ipv4HomeAddress.map { " and <strong>\(HTML.escape($0))</strong>" } ?? ""), prefixes
-            <strong>\(HTML.escape(c.router.prefixes.joined(separator: ", ")))</strong>, SPI <strong>\(c.router.spi)</strong>.</p>
+            <strong>\(HTML.escape(c.router.prefixes.isEmpty ? "none (a mobile host)" : c.router.prefixes.joined(separator: ", ")))</strong>, SPI <strong>\(c.router.spi)</strong>.</p>
             <div class="secret"><p><strong>Shown once.</strong> This page is the only place the key and the join token appear;
             the service keeps no copy you can see again (re-key to get new ones).</p>
             <p>Join token: <code id="join-token">\(HTML.escape(c.joinToken))</code> (valid until \(Self.date(c.tokenExpiresAt)), once)</p>
@@ -215,7 +215,7 @@ extension ProvisioningServer {
                 \(HTML.table(["", ""], [
                     ["Owner", HTML.escape(r.ownerName)], ["Status", "<span id=\"status\">\(r.status.rawValue)</span>"],
                     ["Home address", HTML.escape(r.homeAddress)], ["IPv4 home address", HTML.escape(r.ipv4HomeAddress ?? "none")],
-                    ["Prefixes", HTML.escape(r.prefixes.joined(separator: ", "))],
+                    ["Prefixes", HTML.escape(r.prefixes.isEmpty ? "none (a mobile host)" : r.prefixes.joined(separator: ", "))],
                     ["SPI", "\(r.spi)"], ["Key generation", "\(r.keyGeneration)"], ["Lifetime", "\(r.lifetime) s"],
                     ["Several care-of addresses", r.multipleCareOf ? "yes" : "no"],
                     ["Uplinks", HTML.escape(r.uplinks.map { "\($0.name) (\($0.technology.rawValue))" }.joined(separator: ", "))],

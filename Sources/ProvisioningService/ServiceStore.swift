@@ -371,6 +371,9 @@ public final class ServiceStore: Sendable {
             }
             if let prefixCount {
                 let have = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM router_prefix WHERE router_id = ? AND position >= 0", arguments: [id]) ?? 0
+                guard have > 0 else {
+                    throw FieldError("prefixes", "router \(id) is a mobile host (signed up with no prefix: nothing behind it to route); sign up a mobile router for a network")
+                }
                 if prefixCount > have {
                     for i in have..<prefixCount {
                         let p = try Self.takePrefix(db, settings)

@@ -85,6 +85,10 @@ struct ConfigurationTests {
         #expect(try load { _ in }.uplinks.count == 2)
         #expect(refusal { try load { $0["lifetime"] = Int.max } }.contains("lifetime: 9223372036854775807 s is out of range (4...262140 s)"))
         #expect(refusal { try load { $0["lifetime"] = -4 } }.contains("lifetime: -4 s is out of range"))
+        #expect(try load { _ in }.isMobileRouter)
+        // No prefix: a mobile host, which has nothing to serve on an ingress link.
+        #expect(try !load { $0["prefixes"] = []; $0["ingress"] = nil }.isMobileRouter)
+        #expect(refusal { try load { $0["prefixes"] = []; $0["ingress"] = ["interface": "lan"] } }.contains("with no prefixes this is a mobile host"))
         #expect(try load { _ in }.refusalRetry == MobilityTimers.initialRefusalRetry)
         #expect(try load { $0["refusalRetry"] = 5 }.refusalRetry == .seconds(5))
         #expect(refusal { try load { $0["refusalRetry"] = 0 } }.contains("refusalRetry: 0 s is out of range (1...600 s)"))

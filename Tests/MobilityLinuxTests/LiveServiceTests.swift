@@ -71,7 +71,7 @@ struct LiveServiceTests {
         return false
     }
 
-    @Test("Sign up through the API, join with one command, registered; re-key: old key refused, new one joins; suspend, resume, revoke: traffic stops, BU refused")
+    @Test("Sign up through the API, join with one command, registered; re-key: old key refused, new one joins; suspend, resume by itself, revoke: traffic stops, BU refused; a mobile host joins and reaches the correspondent from its home address")
     func signUpJoinAndControl() throws {
         if skip() { return }
         let net = try LiveNetwork()
@@ -165,5 +165,26 @@ struct LiveServiceTests {
             let refusals = s?["refusals_by_status"] as? [String: Int]
             return (s?["registrations_in_period"] as? Int ?? 0) >= 2 && (refusals?["146"] ?? 0) >= 1 && (refusals?["129"] ?? 0) >= 1
         }
+
+        // A mobile host (0 prefixes: a laptop whose own address moves) signs up on the same service
+        // and joins with the same command; its own traffic leaves from its home address through the tunnel.
+        let host = try service.call("POST", "/api/v1/routers", token: user, body: """
+            {"name":"Laptop","prefixes":0,"uplinks":[{"name":"wa","technology":"wlan"},{"name":"wb","technology":"cellular"}],"multiple_care_of":true}
+            """)
+        #expect(host.status == 201, "\(host.json)")
+        let hostToken = try #require(host.json["join_token"] as? String)
+        let hostHome = try #require((host.json["router"] as? [String: Any])?["home_address"] as? String)
+        net.stopMobileRouter()
+        try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", hostToken]) {
+            $0["ingress"] = nil   // a host has no network behind it
+        }
+        try net.waitFor("the mobile host registered over both uplinks", timeout: 15) {
+            net.status(net.haControl)?.bindings.filter { $0.homeAddress == hostHome }.count == 2
+        }
+        let status = try #require(net.status(net.mrControl))
+        #expect(status.role == "mn" && status.prefixes.isEmpty && status.homeAddress == hostHome)
+        let ping = net.exec("mr", ["ping", "-6", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", hostHome, "2001:db8:c::5"])
+        #expect(ping.out.contains("3 received"), "\(ping.out)")
+        #expect((net.status(net.mrControl)?.counters["packets_to_tunnel"] ?? 0) >= 3)
     }
 }

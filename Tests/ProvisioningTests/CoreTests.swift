@@ -62,7 +62,10 @@ let plan = ServiceSettings(homePrefix: IPv6Prefix("2001:db8:1::/64")!, homeAgent
         #expect(field("name=&uplinks=wlan0:wlan") == "name")
         #expect(field("name=a<script>&uplinks=wlan0:wlan") == "name")
         #expect(field("name=a&prefixes=9&uplinks=wlan0:wlan") == "prefixes")
-        #expect(field("name=a&prefixes=0&uplinks=wlan0:wlan") == "prefixes")
+        #expect(field("name=a&prefixes=-1&uplinks=wlan0:wlan") == "prefixes")
+        // 0 prefixes is a mobile host, which has no ingress.
+        #expect(field("name=a&prefixes=0&uplinks=wlan0:wlan") == nil)
+        #expect(field("name=a&prefixes=0&uplinks=wlan0:wlan&ingress=eth0") == "ingress")
         #expect(field("name=a&prefixes=99999999999999999999999&uplinks=wlan0:wlan") == "prefixes")
         #expect(field("name=a&uplinks=") == "uplinks")
         #expect(field("name=a&uplinks=wlan0:radio") == "uplinks")
