@@ -381,7 +381,8 @@ public struct HomeAgent: Sendable {
         // from no router's network (a link-local MLD report, say) must not silence the Binding
         // Error the next real packet from that path should draw.
         // A revoked router's traffic draws one too: its next BU then learns it is refused (129).
-        guard let hoa = owners.owner(of: source.asIPv6) ?? revokedOwners.owner(of: source.asIPv6) else { return nil }
+        // IPv4 traffic finds its router by the IPv4 home address its account has (RFC 5555).
+        guard let hoa = owners.owner(of: source) ?? revokedOwners.owner(of: source) else { return nil }
         if let last = lastBindingErrorSent[path], now - last < .seconds(1) { return nil }
         lastBindingErrorSent[path] = now
         if lastBindingErrorSent.count > 4096 { lastBindingErrorSent = [path: now] }

@@ -19,6 +19,13 @@ import Testing
         #expect(index.owner(of: IPv6Address("2001:db8:aaaa:7::1")!) == IPv6Address("2001:db8:ffff::12"))
         #expect(index.owner(of: IPv6Address("2001:db8:bbbb:3::1")!) == nil)
         #expect(index.owner(of: IPv6Address("fe80::1")!) == nil)
+        // IPv4 sources: only an account's IPv4 home address.
+        var withV4 = account("2001:db8:ffff::13", [], spi: 259)
+        withV4.ipv4HomeAddress = IPv4Address("192.0.2.77")
+        let v4 = AccountOwnerIndex([withV4])
+        #expect(v4.owner(of: IPAddress("192.0.2.77")!) == IPv6Address("2001:db8:ffff::13"))
+        #expect(v4.owner(of: IPAddress("192.0.2.78")!) == nil)
+        #expect(v4.owner(of: IPAddress("2001:db8:ffff::13")!) == IPv6Address("2001:db8:ffff::13"))
     }
 
     @Test func aRevokedRoutersTrafficStillFindsItsAccountAfterAReload() {

@@ -30,6 +30,27 @@ private func udp4(from source: String, to destination: String) -> FlowKey {
 
 @Suite("IPv4 home addresses (RFC 5555 options 29 and 30) on the virtual clock")
 struct IPv4HomeAddressTests {
+    @Test("HA restart: IPv4 data from the router's path draws a Binding Error (found by its IPv4 home address); the router re-registers and gets it back")
+    func restartedHomeAgentAnswersIPv4Traffic() throws {
+        var h = ipv4Harness()
+        h.up("wlan", wlanCoA)
+        #expect(h.mr.ipv4HomeAddress == hoa4)
+        var config = haConfiguration()
+        config.accounts[0].ipv4HomeAddress = hoa4
+        h.ha = HomeAgent(configuration: config)
+        #expect(!h.ha.acceptsUplink(from: h.path("wlan"), source: .v4(hoa4)))
+        // Another IPv4 source (not any account's) draws nothing.
+        #expect(h.ha.unknownPathSignal(from: h.path("wlan"), source: .v4(IPv4Address("192.0.2.78")!), now: h.now) == nil)
+        let signal = h.ha.unknownPathSignal(from: h.path("wlan"), source: .v4(hoa4), now: h.now)
+        let be = try #require(signal)
+        guard case .bindingError(let e) = be.message else { Issue.record("\(be.message)"); return }
+        #expect(e.homeAddress == mrHome && e.status == BindingError.unknownBinding)
+        h.deliver(h.mr.receive(mobilityHeader: be.mobilityHeader, innerSource: be.innerSource, innerDestination: be.innerDestination, via: "wlan", now: h.now))
+        #expect(h.mrEvents.contains(.homeAgentLostState))
+        #expect(h.ha.cache[mrHome]?.ipv4HomeAddress == hoa4)
+        #expect(h.ha.acceptsUplink(from: h.path("wlan"), source: .v4(hoa4)))
+    }
+
     @Test("0.0.0.0 is assigned the account's address: option 30 status 0, route event, data both ways, once per change")
     func assignedOnRequest() throws {
         var h = ipv4Harness()
