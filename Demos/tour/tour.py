@@ -324,7 +324,8 @@ class Tour:
             status, made = self.service_call('POST', '/api/v1/routers', {
                 'name': f'{v.name}\'s personal network', 'prefixes': 1,
                 'uplinks': [{'name': t, 'technology': TECHNOLOGY.get(t, 'other')} for t in self.access],
-                'ingress': 'lan', 'multiple_care_of': not self.args.single_coa}, token=session.get('token'))
+                'ingress': 'lan', 'multiple_care_of': not self.args.single_coa,
+                'vehicle': v.id}, token=session.get('token'))
             if status != 201:
                 raise OSError(f'signing up {v.name}\'s router: {status} {made}')
             router = made['router']
@@ -367,8 +368,14 @@ class Tour:
                 time.sleep(0.5)
         except OSError as error:
             return {'error': str(error)}
+        def handovers(r):
+            try:
+                return len(self.service_call('GET', f'/api/v1/routers/{r["id"]}', token=token)[1].get('handovers') or [])
+            except OSError:
+                return None
         return {'signups': self.signups, 'routers': [{'id': r['id'], 'owner': r['owner_name'], 'status': r['status'], 'joined': r['joined'],
-                                                      'home_address': r['home_address'], 'prefixes': r['prefixes']} for r in routers],
+                                                      'home_address': r['home_address'], 'prefixes': r['prefixes'], 'vehicle': r.get('vehicle'),
+                                                      'handovers': handovers(r)} for r in routers],
                 'statistics': {k: stats.get(k) for k in ('registrations_in_period', 'refusals_by_status', 'bindings_now',
                                                           'routers_registered_now', 'samples', 'handover_delays')}}
 

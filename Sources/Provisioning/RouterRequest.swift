@@ -12,6 +12,9 @@ public struct RouterRequest: Sendable, Hashable, Codable {
     /// The interface of the vehicle's own network (router advertisements of the first prefix go out on it).
     public var ingress: String?
     public var multipleCareOf: Bool
+    /// The vehicle's id on the live map (monnemo-server), whose SONAR handover records the
+    /// router's page then shows; optional.
+    public var vehicle: String?
 
     public struct Uplink: Sendable, Hashable, Codable {
         public var name: String
@@ -22,8 +25,9 @@ public struct RouterRequest: Sendable, Hashable, Codable {
     /// No prefix: a mobile host (a laptop or phone that moves, not a network).
     public var isMobileHost: Bool { prefixes == 0 }
 
-    public init(name: String, prefixes: Int = 1, uplinks: [Uplink], ingress: String? = nil, multipleCareOf: Bool = true) {
+    public init(name: String, prefixes: Int = 1, uplinks: [Uplink], ingress: String? = nil, multipleCareOf: Bool = true, vehicle: String? = nil) {
         self.name = name; self.prefixes = prefixes; self.uplinks = uplinks; self.ingress = ingress; self.multipleCareOf = multipleCareOf
+        self.vehicle = vehicle
     }
 
     /// The sign-up page's form: `name`, `prefixes`, `uplinks` as `wlan0:wlan, wwan0:cellular`,
@@ -41,7 +45,9 @@ public struct RouterRequest: Sendable, Hashable, Codable {
             uplinks.append(Uplink(name: parts[0], technology: tech))
         }
         let ingress = form["ingress"].map(\.trimmingSpaces).flatMap { $0.isEmpty ? nil : $0 }
-        self.init(name: name.trimmingSpaces, prefixes: prefixes, uplinks: uplinks, ingress: ingress, multipleCareOf: form["mcoa"] != nil)
+        let vehicle = form["vehicle"].map(\.trimmingSpaces).flatMap { $0.isEmpty ? nil : $0 }
+        self.init(name: name.trimmingSpaces, prefixes: prefixes, uplinks: uplinks, ingress: ingress, multipleCareOf: form["mcoa"] != nil,
+                  vehicle: vehicle)
     }
 
     /// Every field checked against `settings`; the first problem named by its field.
@@ -67,6 +73,9 @@ public struct RouterRequest: Sendable, Hashable, Codable {
             }
             try RouterRequest.checkInterface(ingress, field: "ingress")
             guard !seen.contains(ingress) else { throw FieldError("ingress", "\(ingress) is also an uplink") }
+        }
+        if let vehicle, !SonarHandover.isVehicleID(vehicle) {
+            throw FieldError("vehicle", "'\(vehicle.prefix(64))' is not a vehicle id on the map (1 to 64 of A-Z a-z 0-9 . _ -)")
         }
         if multipleCareOf && !settings.multipleCareOfAllowed {
             throw FieldError("mcoa", "this service does not allow several care-of addresses at once; untick it")

@@ -4,7 +4,7 @@ import Telemetry
 /// `GET /api/v1/vehicles/{id}/readings?kind=handover`) reports it: only the fields the operator's
 /// statistics use, each checked as the map server checks them on ingest, so a record from another
 /// (or a hostile) server is refused whole instead of skewing the figures.
-public struct SonarHandover: Sendable, Hashable, Decodable {
+public struct SonarHandover: Sendable, Hashable, Codable {
     public var vehicle: String
     /// The vehicle's sequence number (unique per vehicle: the service stores each once).
     public var seq: Int64
@@ -59,6 +59,19 @@ public struct SonarHandover: Sendable, Hashable, Decodable {
         delayMs = try milliseconds(.delayMs)
         outageMs = try milliseconds(.outageMs)
         lost = try c.decodeIfPresent(UInt64.self, forKey: .lost)
+    }
+
+    /// Written with the map server's names, so the service's API shows a record as the map does.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(vehicle, forKey: .vehicle)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(time.rfc3339, forKey: .time)
+        try c.encodeIfPresent(fromTechnology?.rawValue, forKey: .fromTech)
+        try c.encodeIfPresent(toTechnology?.rawValue, forKey: .toTech)
+        try c.encodeIfPresent(delayMs, forKey: .delayMs)
+        try c.encodeIfPresent(outageMs, forKey: .outageMs)
+        try c.encodeIfPresent(lost, forKey: .lost)
     }
 
     /// The map server's vehicle ids: what may go into a URL path unescaped.

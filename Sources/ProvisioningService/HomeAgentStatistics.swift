@@ -74,3 +74,12 @@ extension ProvisioningServer {
         }
     }
 }
+
+extension ProvisioningServer {
+    /// The SONAR handovers of the router's vehicle on the map over the last 24 hours; nil when
+    /// the router names no vehicle.
+    func vehicleHandovers(_ router: RouterRecord) throws -> [SonarHandover]? {
+        guard let vehicle = router.vehicle else { return nil }
+        return try store.sonarHandovers(since: Timestamp(microseconds: (now - 86_400) * 1_000_000), vehicle: vehicle)
+    }
+}

@@ -113,8 +113,16 @@ extension ProvisioningServer {
     func apiRouter(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let viewer = try apiViewer(request)
         let router = try ownedRouter(try routerID(context), viewer)
-        struct Answer: Encodable { var router: RouterRecord; var events: [ServiceStore.Event] }
-        return Self.json(200, Answer(router: router, events: try store.events(router: router.id, limit: 50)))
+        struct Answer: Encodable {
+            var router: RouterRecord
+            var events: [ServiceStore.Event]
+            /// Its vehicle's SONAR handovers over the last 24 hours (newest last, at most 100) and their figures.
+            var handovers: [SonarHandover]?
+            var handoverDelays: HandoverDelays?
+        }
+        let history = try vehicleHandovers(router)
+        return Self.json(200, Answer(router: router, events: try store.events(router: router.id, limit: 50),
+                                     handovers: history.map { Array($0.suffix(100)) }, handoverDelays: history.map(HandoverDelays.init)))
     }
 
     func apiChangeRouter(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -151,6 +151,7 @@ extension ProvisioningServer {
             <label>Uplinks, preferred first, as INTERFACE:TECHNOLOGY (wlan, cellular, ethernet, satellite, other)
             <input name="uplinks" value="wlan0:wlan, wwan0:cellular" required></label>
             <label>Vehicle network interface (router advertisements go out on it; empty for none, and for a mobile host) <input name="ingress" value="eth0"></label>
+            <label>Vehicle id on the live map (optional: its handovers then show here) <input name="vehicle" maxlength="64"></label>
             \(s.multipleCareOfAllowed ? "<label><input type=\"checkbox\" name=\"mcoa\" checked> Register every uplink at once (multiple care-of addresses)</label>" : "")
             <button>Sign up</button></form>
             """))
@@ -219,9 +220,10 @@ extension ProvisioningServer {
                     ["SPI", "\(r.spi)"], ["Key generation", "\(r.keyGeneration)"], ["Lifetime", "\(r.lifetime) s"],
                     ["Several care-of addresses", r.multipleCareOf ? "yes" : "no"],
                     ["Uplinks", HTML.escape(r.uplinks.map { "\($0.name) (\($0.technology.rawValue))" }.joined(separator: ", "))],
-                    ["Joined", r.joined ? "yes" : "not yet"],
+                    ["Joined", r.joined ? "yes" : "not yet"], ["Vehicle on the map", HTML.escape(r.vehicle ?? "none")],
                 ]))
                 <p>\(actions)</p>
+                \(try handoverSection(r))
                 <h2>History</h2>\(HTML.table(["When", "Who", "What", "Detail"], events))
                 """))
         }
@@ -376,6 +378,34 @@ extension ProvisioningServer {
         }
     }
 
+    /// The handover delay distribution per access technology, as a table.
+    static func delayTable(_ d: HandoverDelays) -> String {
+        func ms(_ v: Double?) -> String { v.map { String(format: "%.0f", $0) } ?? "-" }
+        let rows = d.technologies.map { t -> [String] in
+            [HTML.escape(t.technology), "\(t.handovers)", ms(t.medianMs), ms(t.p90Ms), ms(t.maximumMs)]
+                + t.histogram.map { "\($0)" } + [ms(t.medianOutageMs), "\(t.lost)"]
+        }
+        return HTML.table(["Technology", "Handovers", "Median", "90th", "Max"] + HandoverDelays.bucketLabels + ["Median outage", "Lost"], rows)
+    }
+
+    /// A router's vehicle's handovers (SONAR), newest first, with their figures per technology.
+    func handoverSection(_ r: RouterRecord) throws -> String {
+        guard let vehicle = r.vehicle else { return "" }
+        let history = try vehicleHandovers(r) ?? []
+        guard !history.isEmpty else {
+            return "<h2 id=\"handovers\">Handovers</h2><p>None from vehicle \(HTML.escape(vehicle)) on the map in the last 24 hours"
+                + (configuration.sonarURL == nil ? " (the service collects none: no sonarURL)" : "") + ".</p>"
+        }
+        func ms(_ v: Double?) -> String { v.map { String(format: "%.0f ms", $0) } ?? "-" }
+        let rows = history.suffix(50).reversed().map { h -> [String] in
+            [HTML.escape(h.time.rfc3339), HTML.escape("\(h.fromTechnology?.rawValue ?? "-") → \(h.toTechnology?.rawValue ?? "-")"),
+             ms(h.delayMs), ms(h.outageMs), h.lost.map { "\($0)" } ?? "-"]
+        }
+        return "<h2 id=\"handovers\">Handovers of vehicle \(HTML.escape(vehicle)) (SONAR, last 24 hours)</h2>"
+            + Self.delayTable(HandoverDelays(history))
+            + HTML.table(["When", "From → to", "Registration delay", "Outage", "Lost"], rows)
+    }
+
     func statisticsPage(_ request: Request) async throws -> Response {
         let v0 = try viewer(request)
         return try await page("Statistics", v0) {
@@ -386,15 +416,10 @@ extension ProvisioningServer {
             let events = try store.events(limit: 50).map { e -> [String] in
                 [Self.date(e.at), HTML.escape(e.actor), e.router.map { "<a href=\"/routers/\($0)\">\($0)</a>" } ?? "", HTML.escape(e.kind), HTML.escape(e.detail)]
             }
-            let delays = stats.handoverDelays.technologies.map { t -> [String] in
-                func ms(_ v: Double?) -> String { v.map { String(format: "%.0f", $0) } ?? "-" }
-                return [HTML.escape(t.technology), "\(t.handovers)", ms(t.medianMs), ms(t.p90Ms), ms(t.maximumMs)]
-                    + t.histogram.map { "\($0)" } + [ms(t.medianOutageMs), "\(t.lost)"]
-            }
-            let delayTable = delays.isEmpty
+            let delayTable = stats.handoverDelays.technologies.isEmpty
                 ? "<p>No handovers collected\(configuration.sonarURL.map { " from \(HTML.escape($0))" } ?? " (no SONAR repository: set sonarURL in the service's file)").</p>"
                 : "<p>\(stats.handoverDelays.vehicles) vehicles, from \(HTML.escape(configuration.sonarURL ?? "-")); registration delay (first BU to BA) in ms, by the technology handed over to.</p>"
-                    + HTML.table(["Technology", "Handovers", "Median", "90th", "Max"] + HandoverDelays.bucketLabels + ["Median outage", "Lost"], delays)
+                    + Self.delayTable(stats.handoverDelays)
             return Self.html(.ok, HTML.page("Home agent statistics", viewer: v, body: """
                 <p>Over the last 24 hours (\(stats.samples) samples): <strong id="registrations">\(stats.registrationsInPeriod)</strong> registrations;
                 now <strong>\(stats.bindingsNow)</strong> bindings of \(stats.routersRegisteredNow) routers.</p>

@@ -40,6 +40,8 @@ public struct RouterRecord: Sendable, Hashable, Codable {
     public var createdAt: Int64
     /// Whether the latest join token was used (the router fetched its configuration).
     public var joined: Bool
+    /// The vehicle's id on the live map (its SONAR handovers), if the owner gave one.
+    public var vehicle: String? = nil
 }
 
 /// What a sign-up or a re-key hands out, once: the key and the join token (and the router's file).

@@ -51,10 +51,16 @@ extension ServiceStore {
         }
     }
 
-    /// Every handover stored since `since`.
-    public func sonarHandovers(since: Timestamp) throws -> [SonarHandover] {
+    /// Every handover stored since `since` (of one vehicle, when given).
+    public func sonarHandovers(since: Timestamp, vehicle: String? = nil) throws -> [SonarHandover] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM sonar_handover WHERE time_us >= ? ORDER BY time_us", arguments: [since.microseconds]).map { r in
+            let rows = if let vehicle {
+                try Row.fetchAll(db, sql: "SELECT * FROM sonar_handover WHERE vehicle = ? AND time_us >= ? ORDER BY time_us",
+                                 arguments: [vehicle, since.microseconds])
+            } else {
+                try Row.fetchAll(db, sql: "SELECT * FROM sonar_handover WHERE time_us >= ? ORDER BY time_us", arguments: [since.microseconds])
+            }
+            return rows.map { r in
                 let lost: Int64? = r["lost"]
                 return SonarHandover(vehicle: r["vehicle"], seq: r["seq"], time: Timestamp(microseconds: r["time_us"]),
                                      fromTechnology: (r["from_tech"] as String?).flatMap(AccessTechnology.init(rawValue:)),

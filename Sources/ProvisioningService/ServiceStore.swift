@@ -94,6 +94,9 @@ public final class ServiceStore: Sendable {
                 """)
         }
         m.registerMigration("v3: SONAR handovers", migrate: migrateSonar)
+        m.registerMigration("v4: the router's vehicle on the map") { db in
+            try db.execute(sql: "ALTER TABLE router ADD COLUMN vehicle TEXT")
+        }
         return m
     }
 
@@ -237,10 +240,10 @@ public final class ServiceStore: Sendable {
                 prefixes.append(try Self.takePrefix(db, settings))
             }
             try db.execute(sql: """
-                INSERT INTO router (owner, name, home_address, spi, key, status, lifetime, mcoa, uplinks, ingress, created_at, ipv4_home_address)
-                VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)
+                INSERT INTO router (owner, name, home_address, spi, key, status, lifetime, mcoa, uplinks, ingress, created_at, ipv4_home_address, vehicle)
+                VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [owner.id, request.name, hoa.description, Int64(spiNumber) + 256, key, settings.defaultLifetime,
-                                 request.multipleCareOf, try Self.json(request.uplinks), request.ingress, now, ipv4])
+                                 request.multipleCareOf, try Self.json(request.uplinks), request.ingress, now, ipv4, request.vehicle])
             let id = db.lastInsertedRowID
             for (i, p) in prefixes.enumerated() {
                 try db.execute(sql: "INSERT INTO router_prefix (prefix, router_id, position) VALUES (?, ?, ?)", arguments: [p.description, id, i])
@@ -313,7 +316,8 @@ public final class ServiceStore: Sendable {
                             ipv4HomeAddress: row["ipv4_home_address"], prefixes: prefixes, spi: UInt32(clamping: row["spi"] as Int64), status: RouterStatus(rawValue: row["status"]) ?? .revoked,
                             lifetime: row["lifetime"], multipleCareOf: row["mcoa"],
                             uplinks: (try? JSONDecoder().decode([RouterRequest.Uplink].self, from: Data(uplinksText.utf8))) ?? [],
-                            ingress: row["ingress"], keyGeneration: row["key_generation"], createdAt: row["created_at"], joined: row["joined"])
+                            ingress: row["ingress"], keyGeneration: row["key_generation"], createdAt: row["created_at"], joined: row["joined"],
+                            vehicle: row["vehicle"])
     }
 
     /// Suspends, resumes or revokes a router. A revoked router cannot come back: re-keying it or

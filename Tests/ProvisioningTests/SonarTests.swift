@@ -161,3 +161,46 @@ import Testing
 final class LateRecords: Sendable {
     let rows = Mutex<[String]>([])
 }
+
+/// A router names its vehicle on the map: its page and API show that vehicle's SONAR handovers.
+@Suite struct RouterVehicleTests {
+    @Test("A router with a vehicle shows its handovers and their figures; a bad vehicle id is refused naming the field")
+    func routerShowsItsVehiclesHandovers() async throws {
+        let f = try ServiceFixture()
+        let start = Timestamp(seconds: 1_152_698_400 - 600)
+        try f.store.addSonarHandovers([
+            SonarHandover(vehicle: "bike-1", seq: 1, time: start, fromTechnology: .wlan, toTechnology: .cellular, delayMs: 240, outageMs: 30, lost: 2),
+            SonarHandover(vehicle: "bike-1", seq: 2, time: Timestamp(seconds: start.seconds + 60), fromTechnology: .cellular, toTechnology: .wlan, delayMs: 12),
+            SonarHandover(vehicle: "car", seq: 1, time: start, toTechnology: .wlan, delayMs: 5),
+        ])
+        try await f.app.test(.router) { client in
+            let user = try await client.signUp("gina")
+            try await client.execute(uri: "/api/v1/routers", method: .post, headers: bearer(user),
+                                     body: jsonBody(#"{"name":"Bike","prefixes":1,"uplinks":[{"name":"wlan0","technology":"wlan"}],"multiple_care_of":true,"vehicle":"bike/../1"}"#)) { r in
+                #expect(r.status == .badRequest && String(buffer: r.body).contains("vehicle"), "\(String(buffer: r.body))")
+            }
+            #expect(try f.store.routers().isEmpty)
+            let id = try await client.execute(uri: "/api/v1/routers", method: .post, headers: bearer(user),
+                                              body: jsonBody(#"{"name":"Bike","prefixes":1,"uplinks":[{"name":"wlan0","technology":"wlan"}],"multiple_care_of":true,"vehicle":"bike-1"}"#)) { r in
+                #expect(r.status == .created, "\(String(buffer: r.body))")
+                return try #require((try object(r.body)["router"] as? [String: Any])?["id"] as? Int)
+            }
+            try await client.execute(uri: "/api/v1/routers/\(id)", method: .get, headers: bearer(user)) { r in
+                let answer = try object(r.body)
+                #expect((answer["router"] as? [String: Any])?["vehicle"] as? String == "bike-1")
+                let handovers = try #require(answer["handovers"] as? [[String: Any]])
+                #expect(handovers.map { $0["seq"] as? Int } == [1, 2] && handovers.allSatisfy { $0["vehicle"] as? String == "bike-1" })
+                #expect(handovers.first?["to_tech"] as? String == "cellular" && handovers.first?["delay_ms"] as? Double == 240)
+                let techs = try #require((answer["handover_delays"] as? [String: Any])?["technologies"] as? [[String: Any]])
+                #expect(techs.map { $0["technology"] as? String } == ["cellular", "wlan"])
+            }
+            let cookie = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                  body: ByteBuffer(string: "name=gina&password=gina-password")) { r in
+                try #require(r.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            }
+            let page = try await client.execute(uri: "/routers/\(id)", method: .get, headers: [.cookie: cookie]) { r in String(buffer: r.body) }
+            #expect(page.contains("Handovers of vehicle bike-1") && page.contains("wlan → cellular") && page.contains("240 ms"), "\(page)")
+            #expect(!page.contains(">5 ms<"), "the other vehicle's handover")
+        }
+    }
+}

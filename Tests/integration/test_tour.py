@@ -242,6 +242,10 @@ def test_the_home_agent_service_people_sign_up_join_and_stay_reachable(run):
     public = sv['public_handovers']
     assert public['before'] >= 2, sv
     assert public['before'] <= sum(t['handovers'] for t in techs) <= public['after'], (techs, public)
+    # Each router's page shows its vehicle's handovers (the router names its vehicle on the map).
+    assert all(x['vehicle'] == x['owner'] and x['handovers'] >= 1 for x in sv['routers']), sv['routers']
+    # (asked after the statistics, before the second count of what the public sees)
+    assert sum(t['handovers'] for t in techs) <= sum(x['handovers'] for x in sv['routers']) <= public['after'], (sv['routers'], techs)
     assert {'wlan', 'cellular'} & {t['technology'] for t in techs}, techs
     assert all(t['with_delay'] == 0 or t['median_ms'] is not None for t in techs), techs
     assert 'handovers to ' in out and '(from SONAR)' in out, out[-3000:]
