@@ -16,7 +16,8 @@ struct LiveServiceTests {
             self.net = net
             let accounts = net.dir.appendingPathComponent("accounts.json").path
             try net.startHomeAgent {
-                $0["mobileRouters"] = []
+                // The HA's own account: the bystander, which no change at the service may disturb.
+                $0["mobileRouters"] = [Bystander.account]
                 $0["accountsFile"] = accounts
             }
             let password = net.dir.appendingPathComponent("operator-password").path
@@ -63,6 +64,71 @@ struct LiveServiceTests {
         }
     }
 
+    /// Another router's traffic the whole time: a mobile host in its own namespace behind access
+    /// router A (an account of the HA's own file), pinging the correspondent from its home address
+    /// every 50 ms while the service signs up, re-keys, suspends and revokes somebody else.
+    final class Bystander {
+        static let home = "2001:db8:ffff::20"
+        static var account: [String: Any] { ["homeAddress": home, "nai": "bystander@example.net", "spi": 300,
+                                             "key": "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", "prefixes": [String](), "mobileRouterAllowed": false] }
+        let net: LiveNetwork
+        let ping = Process()
+        let output = Pipe()
+
+        init(_ net: LiveNetwork) throws {
+            self.net = net
+            let ns = net.prefix + "mr2"
+            for command in [["ip", "netns", "add", ns],
+                            ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+                            ["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                             "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0"],
+                            ["ip", "link", "add", "down1", "netns", net.prefix + "ara", "type", "veth", "peer", "name", "wa", "netns", ns],
+                            ["ip", "netns", "exec", net.prefix + "ara", "ip", "link", "set", "down1", "up"],
+                            ["ip", "netns", "exec", ns, "ip", "link", "set", "wa", "up"],
+                            ["ip", "netns", "exec", net.prefix + "ara", "ip", "-6", "addr", "add", "2001:db8:3::1/64", "dev", "down1", "nodad"],
+                            ["ip", "netns", "exec", ns, "ip", "-6", "addr", "add", "2001:db8:3::100/64", "dev", "wa", "nodad"],
+                            ["ip", "netns", "exec", ns, "ip", "-6", "route", "add", "default", "via", "2001:db8:3::1", "dev", "wa"],
+                            ["ip", "netns", "exec", net.prefix + "ha", "ip", "-6", "route", "add", "2001:db8:3::/64", "via", "2001:db8:fa::2"]] {
+                let r = shell("/usr/bin/env", command)
+                guard r.status == 0 else { throw ConfigurationError("bystander set-up: \(command.joined(separator: " ")): \(r.out)") }
+            }
+            let file: [String: Any] = [
+                "homeAddress": Self.home, "homeAgentAddress": "2001:db8:ffff::1", "homeAgentEndpoints": ["2001:db8:f::1"],
+                "prefixes": [String](), "spi": 300, "key": "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf", "nai": "bystander@example.net",
+                "uplinks": [["name": "wa", "bid": 1, "priority": 1, "family": "ipv6", "gateway": "2001:db8:3::1"]], "tunnel": "nemo0", "mtu": 1400,
+            ]
+            let config = net.dir.appendingPathComponent("bystander.json").path
+            try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: config))
+            let control = net.dir.appendingPathComponent("bystander.sock").path
+            try net.startDaemon("mr2", ["mr", "--config", config, "--control", control], log: "bystander.log")
+            try net.waitFor("the bystander registered", timeout: 15) { net.status(control)?.bindings.first?.state == "registered" }
+            ping.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            ping.arguments = ["netns", "exec", ns, "ping", "-6", "-n", "-i", "0.05", "-W", "1", "-I", Self.home, "2001:db8:c::5"]
+            ping.standardOutput = output
+            ping.standardError = output
+            try ping.run()
+        }
+
+        /// Stops the ping; the replies' sequence numbers, from the first to the last answered,
+        /// with every gap among them (a packet lost while the others' changes went on).
+        func stop() -> (answered: Int, lost: [Int]) {
+            if ping.isRunning { ping.interrupt() }
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            ping.waitUntilExit()
+            let seqs = Set(text.split(separator: "\n").compactMap { line -> Int? in
+                guard line.contains("bytes from"), let r = line.range(of: "icmp_seq=") else { return nil }
+                return Int(line[r.upperBound...].prefix { $0.isNumber })
+            })
+            guard let first = seqs.min(), let last = seqs.max() else { return (0, []) }
+            return (seqs.count, (first...last).filter { !seqs.contains($0) })
+        }
+    }
+
+    /// The HA's bindings of the routers signed up at the service (the bystander's left out).
+    static func signedUpBindings(_ net: LiveNetwork) -> [BindingStatusLine]? {
+        net.status(net.haControl)?.bindings.filter { $0.homeAddress != Bystander.home }
+    }
+
     func skip() -> Bool {
         if let reason = liveSkipReason {
             TestEnvironment.dependencyMissing("live namespace test: \(reason)", install: "make deps; run as root with /dev/net/tun")
@@ -71,12 +137,13 @@ struct LiveServiceTests {
         return false
     }
 
-    @Test("Sign up through the API, join with one command, registered; re-key: old key refused, new one joins; suspend, resume by itself, revoke: traffic stops, BU refused; a mobile host joins and reaches the correspondent from its home address")
+    @Test("Sign up through the API, join with one command, registered; re-key: old key refused, new one joins; suspend, resume by itself, revoke: traffic stops, BU refused; a mobile host joins and reaches the correspondent from its home address; another router never loses a packet")
     func signUpJoinAndControl() throws {
         if skip() { return }
         let net = try LiveNetwork()
         defer { net.tearDown() }
         let service = try Service(net)
+        let bystander = try Bystander(net)
 
         // A stranger signs up and asks for a router with the test network's two uplinks.
         #expect(try service.call("POST", "/api/v1/users", body: #"{"name":"rider","password":"rider-password"}"#).status == 201)
@@ -115,7 +182,7 @@ struct LiveServiceTests {
         let rekeyed = try service.call("POST", "/api/v1/routers/\(id)/rekey", token: user)
         #expect(rekeyed.status == 200)
         let newToken = try #require(rekeyed.json["join_token"] as? String)
-        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        #expect(Self.signedUpBindings(net)?.isEmpty == true)
         // Its traffic draws a Binding Error; it registers again and is refused.
         #expect(net.ping(count: 3, interval: 0.05).1 == 0)
         try net.waitFor("the old key refused with 146", timeout: 15) { (net.status(net.haControl)?.counters["rejected_146"] ?? 0) >= 1 }
@@ -123,13 +190,13 @@ struct LiveServiceTests {
         net.stopMobileRouter()
         // (A vehicle key: a refused uplink tries again after 2 s, doubling, instead of 30 s.)
         try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", newToken]) { $0["refusalRetry"] = 2 }
-        try net.waitFor("registered with the new key", timeout: 15) { net.status(net.haControl)?.bindings.count == 2 }
+        try net.waitFor("registered with the new key", timeout: 15) { Self.signedUpBindings(net)?.count == 2 }
         #expect(net.ping(count: 3, interval: 0.05).1 == 3)
 
         // The operator suspends it: bindings and traffic gone at once; resumes: back.
         let op = try service.login("operator", "operator-password")
         #expect(try service.call("POST", "/api/v1/routers/\(id)/suspend", token: op).status == 200)
-        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        #expect(Self.signedUpBindings(net)?.isEmpty == true)
         #expect(net.ping(count: 3, interval: 0.05).1 == 0)
         // Its traffic meanwhile drew a Binding Error and a refusal (129): the router backs off.
         try net.waitFor("the suspended router refused with 129", timeout: 15) {
@@ -138,7 +205,7 @@ struct LiveServiceTests {
         #expect(try service.call("POST", "/api/v1/routers/\(id)/resume", token: op).status == 200)
         // Resumed, it comes back by itself at its next try: no restart, no link change, no token.
         try net.waitFor("registered again after resume", timeout: 40) {
-            net.status(net.haControl)?.bindings.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
+            Self.signedUpBindings(net)?.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
         }
         #expect((net.status(net.mrControl)?.counters["refusal_retries"] ?? 0) >= 1)
         #expect(net.log("mr.log").contains("retry_in_s"), "\(net.log("mr.log").suffix(2000))")
@@ -146,13 +213,13 @@ struct LiveServiceTests {
         net.stopMobileRouter()
         try net.startMobileRouter(extraArguments: ["--join", LiveServiceTests.serviceURL, "--token", newToken], keepConfig: true)
         try net.waitFor("registered again after a restart", timeout: 15) {
-            net.status(net.haControl)?.bindings.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
+            Self.signedUpBindings(net)?.count == 2 && net.ping(count: 1, interval: 0.05).1 == 1
         }
         #expect(net.log("mr.log").contains("already: starting from it"), "\(net.log("mr.log").suffix(2000))")
 
         // Revoked: traffic stops, and its next BU is refused (129, authenticated).
         #expect(try service.call("POST", "/api/v1/routers/\(id)/revoke", token: op).status == 200)
-        #expect(net.status(net.haControl)?.bindings.isEmpty == true)
+        #expect(Self.signedUpBindings(net)?.isEmpty == true)
         #expect(net.ping(count: 3, interval: 0.05).1 == 0)
         try net.waitFor("the revoked router refused with 129", timeout: 15) {
             (net.status(net.haControl)?.counters["rejected_129"] ?? 0) >= 1
@@ -186,5 +253,11 @@ struct LiveServiceTests {
         let ping = net.exec("mr", ["ping", "-6", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", hostHome, "2001:db8:c::5"])
         #expect(ping.out.contains("3 received"), "\(ping.out)")
         #expect((net.status(net.mrControl)?.counters["packets_to_tunnel"] ?? 0) >= 3)
+
+        // Through all of it (sign-up, join, re-key, suspend, resume, revoke, a host signed up: nine
+        // reloads of the HA), the bystander never lost a packet.
+        let (answered, lost) = bystander.stop()
+        #expect(answered >= 100, "the bystander's ping ran the whole test: \(answered) replies")
+        #expect(lost.isEmpty, "the bystander lost icmp_seq \(lost)")
     }
 }

@@ -7,13 +7,14 @@
 #
 # arA/arB/arC know nothing of the mobile network prefix, so host<->CN traffic can only pass
 # through the tunnel. Addresses are documentation ranges, local to these namespaces.
+# (down also removes PREFIXmr2, the bystander a test may add behind arA.)
 # Usage: topology.sh up|down PREFIX
 set -euo pipefail
 cmd="$1"; P="$2"
 ns() { ip netns exec "$P$1" "${@:2}"; }
 
 if [ "$cmd" = down ]; then
-  for n in h mr ara arb arc ha cn; do ip netns del "$P$n" 2>/dev/null || true; done
+  for n in h mr mr2 ara arb arc ha cn; do ip netns del "$P$n" 2>/dev/null || true; done
   exit 0
 fi
 
