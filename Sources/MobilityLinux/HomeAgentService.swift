@@ -200,29 +200,48 @@ public final class HomeAgentService: Sendable {
             let ready = waitReadable(sockets.map(\.fd), timeoutMilliseconds: pollTimeout(until: deadline, now: clock.now()))
             for socket in sockets where ready.contains(socket.fd) {
                 // Drain what is there without blocking.
+                var memo = ReceiveBatchMemo()
                 let merged = socket.drain(into: &buffer, flushing: tunWriter) { payload, from in
-                    state.withLock { s in
-                        guard s.pathSockets[from] !== socket else { return }
-                        if s.pathSockets.count > 100_000 { s.pathSockets = [:] }
-                        s.pathSockets[from] = socket
+                    if memo.recordedPath != from {
+                        state.withLock { s in
+                            guard s.pathSockets[from] !== socket else { return }
+                            if s.pathSockets.count > 100_000 { s.pathSockets = [:] }
+                            s.pathSockets[from] = socket
+                        }
+                        memo.recordedPath = from
                     }
-                    handleDatagram(payload, from: from, tunWriter: tunWriter)
+                    handleDatagram(payload, from: from, tunWriter: tunWriter, memo: &memo)
                 }
-                if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
+                let counted = memo.take()
+                if merged > 0 || counted.packets > 0 {
+                    state.withLock {
+                        $0.data.segmentsMergedIntoTun += merged
+                        $0.data.packetsFromTunnel += counted.packets
+                        $0.data.bytesFromTunnel += counted.bytes
+                    }
+                }
             }
             let out = state.withLock { $0.agent.expire(now: clock.now()) }
             apply(out)
         }
     }
 
-    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress, tunWriter: TunWriter) {
+    private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress, tunWriter: TunWriter, memo: inout ReceiveBatchMemo) {
         switch UDPTunnelDatagram(parsing: payload) {
         case .signaling(let src, let dst, let mh)? where dst == configuration.address:
             let out = state.withLock { $0.agent.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, from: from, now: clock.now()) }
             apply(out)
         case .signaling?, .ipv6Data?, .ipv4Data?:
+            let raw = ReceiveBatchMemo.RawSource(packet: payload)
+            if memo.accepts(from: from, source: raw, bytes: payload.count) {
+                tunWriter.append(payload)
+                return
+            }
             guard let flow = FlowKey(packet: payload) else { return }
+            let counted = memo.take()
             let (accepted, be) = state.withLock { s -> (Bool, OutgoingSignal?) in
+                s.data.packetsFromTunnel += counted.packets
+                s.data.bytesFromTunnel += counted.bytes
                 if s.agent.acceptsUplink(from: from, source: flow.source) {
                     s.data.packetsFromTunnel += 1
                     s.data.bytesFromTunnel += payload.count
@@ -231,9 +250,11 @@ public final class HomeAgentService: Sendable {
                 return (false, s.agent.unknownPathSignal(from: from, source: flow.source, now: clock.now()))
             }
             if accepted {
+                memo.remember(path: from, source: raw)
                 tunWriter.append(payload)
-            } else if let be {
-                socket(for: be.destination).send(be.datagram, to: be.destination)
+            } else {
+                memo.forget()
+                if let be { socket(for: be.destination).send(be.datagram, to: be.destination) }
             }
         case nil:
             state.withLock { $0.data.droppedNotIP += 1 }
