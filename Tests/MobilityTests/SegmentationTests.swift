@@ -15,6 +15,27 @@ struct SegmentationTests {
         return UInt16(s)
     }
 
+    @Test("The sum equals the byte-wise reference for every length 0-300 at every alignment, all-ones data included, with a carried initial sum")
+    func sumMatchesTheReference() {
+        var rng = SystemRandomNumberGenerator()
+        for pattern in 0..<3 {
+            let data: [UInt8] = (0..<400).map { i in pattern == 0 ? 0xFF : pattern == 1 ? UInt8(truncatingIfNeeded: i &* 37 &+ 11) : UInt8.random(in: 0...255, using: &rng) }
+            for start in 0..<8 {
+                for length in 0...300 {
+                    let bytes = Array(data[start..<(start + length)])
+                    let ours = data.withUnsafeBytes { TunnelSegmentation.fold(TunnelSegmentation.sum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]))) }
+                    // Native order: compare on the same bytes read back big-endian.
+                    #expect(UInt16(bigEndian: ours) == referenceSum(bytes) || (referenceSum(bytes) == 0xFFFF && ours == 0) || (referenceSum(bytes) == 0 && ours == 0xFFFF),
+                            "length \(length) at offset \(start), pattern \(pattern)")
+                    if length == 300 {
+                        let withInitial = data.withUnsafeBytes { TunnelSegmentation.fold(TunnelSegmentation.sum(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]), initial: 0xFFFF_FFFF)) }
+                        #expect(UInt16(bigEndian: withInitial) == referenceSum(bytes + [0xFF, 0xFF, 0xFF, 0xFF]) || referenceSum(bytes + [0xFF, 0xFF, 0xFF, 0xFF]) == 0xFFFF)
+                    }
+                }
+            }
+        }
+    }
+
     func tcpChecksumValid(_ packet: [UInt8]) -> Bool {
         let upper = Array(packet[40...])
         let pseudo = Array(packet[8..<40]) + [0, 0, UInt8(upper.count >> 8), UInt8(upper.count & 0xFF), 0, 0, 0, 6]
