@@ -232,8 +232,8 @@ public final class HomeAgentService: Sendable {
             let out = state.withLock { $0.agent.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, from: from, now: clock.now()) }
             apply(out)
         case .signaling?, .ipv6Data?, .ipv4Data?:
-            let raw = ReceiveBatchMemo.RawSource(packet: payload)
-            if memo.accepts(from: from, source: raw, bytes: payload.count) {
+            let raw = ReceiveBatchMemo.RawAddress.source(of: payload)
+            if memo.accepts(from: from, address: raw, bytes: payload.count) {
                 tunWriter.append(payload)
                 return
             }
@@ -250,7 +250,7 @@ public final class HomeAgentService: Sendable {
                 return (false, s.agent.unknownPathSignal(from: from, source: flow.source, now: clock.now()))
             }
             if accepted {
-                memo.remember(path: from, source: raw)
+                memo.remember(path: from, address: raw)
                 tunWriter.append(payload)
             } else {
                 memo.forget()

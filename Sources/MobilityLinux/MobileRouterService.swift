@@ -259,10 +259,18 @@ public final class MobileRouterService: Sendable {
                 do { handleLinkEvents(try monitor.read(), table: &table) } catch { logger.error("rtnetlink: \(error)") }
             }
             for (name, socket) in socketList where ready.contains(socket.fd) {
+                var memo = ReceiveBatchMemo()
                 let merged = socket.drain(into: &buffer, flushing: tunWriter) {
-                    handleDatagram($0, from: $1, uplink: name, tunWriter: tunWriter, duplicates: &duplicates)
+                    handleDatagram($0, from: $1, uplink: name, tunWriter: tunWriter, duplicates: &duplicates, memo: &memo)
                 }
-                if merged > 0 { state.withLock { $0.data.segmentsMergedIntoTun += merged } }
+                let counted = memo.take()
+                if merged > 0 || counted.packets > 0 {
+                    state.withLock {
+                        $0.data.segmentsMergedIntoTun += merged
+                        $0.data.packetsFromTunnel += counted.packets
+                        $0.data.bytesFromTunnel += counted.bytes
+                    }
+                }
             }
             let out = state.withLock { $0.router.tick(now: clock.now()) }
             apply(out)
@@ -270,7 +278,7 @@ public final class MobileRouterService: Sendable {
     }
 
     private func handleDatagram(_ payload: UnsafeRawBufferPointer, from: TransportAddress, uplink: String, tunWriter: TunWriter,
-                                duplicates: inout DuplicatePacketFilter?) {
+                                duplicates: inout DuplicatePacketFilter?, memo: inout ReceiveBatchMemo) {
         let fromHomeAgent = configuration.homeAgentEndpoints.contains(from.address) && from.port == configuration.homeAgentPort
         guard fromHomeAgent else {
             state.withLock { $0.data.droppedNotFromHomeAgent += 1 }
@@ -281,15 +289,23 @@ public final class MobileRouterService: Sendable {
             let out = state.withLock { $0.router.receive(mobilityHeader: mh, innerSource: src, innerDestination: dst, via: uplink, now: clock.now()) }
             apply(out)
         case .signaling?, .ipv6Data?, .ipv4Data?:
-            guard let flow = FlowKey(packet: payload) else { return }
-            let ok = state.withLock { s -> Bool in
-                guard s.router.acceptsDownlink(destination: flow.destination) else {
-                    s.data.droppedNotOurNetwork += 1
-                    return false
+            let raw = ReceiveBatchMemo.RawAddress.destination(of: payload)
+            var ok = memo.accepts(from: from, address: raw, bytes: payload.count)
+            if !ok {
+                guard let flow = FlowKey(packet: payload) else { return }
+                let counted = memo.take()
+                ok = state.withLock { s -> Bool in
+                    s.data.packetsFromTunnel += counted.packets
+                    s.data.bytesFromTunnel += counted.bytes
+                    guard s.router.acceptsDownlink(destination: flow.destination) else {
+                        s.data.droppedNotOurNetwork += 1
+                        return false
+                    }
+                    s.data.packetsFromTunnel += 1
+                    s.data.bytesFromTunnel += payload.count
+                    return true
                 }
-                s.data.packetsFromTunnel += 1
-                s.data.bytesFromTunnel += payload.count
-                return true
+                if ok { memo.remember(path: from, address: raw) } else { memo.forget() }
             }
             guard ok else { return }
             if duplicates?.isDuplicate(payload, now: clock.now()) == true {

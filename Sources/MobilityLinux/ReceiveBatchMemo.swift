@@ -1,7 +1,8 @@
 import Mobility
 
-/// The home agent's receive path decides whether a tunnelled data packet belongs to a binding
-/// once per run of packets with the same path and inner source, not once per packet: a UDP GRO
+/// Both ends' receive paths decide whether a tunnelled data packet belongs to a binding once per
+/// run of packets with the same path and inner address (source at the HA, destination at the
+/// MR), not once per packet: a UDP GRO
 /// receive hands over up to 64 datagrams of one flow from one path, and the per-packet lock and
 /// hash lookups (path → socket, path → router, router → entry) were a quarter of the HA's CPU
 /// under bulk traffic (perf, 2026-12-04). A decision is reused for at most `maximumReuse`
@@ -11,21 +12,26 @@ import Mobility
 struct ReceiveBatchMemo {
     static let maximumReuse = 64
 
-    /// The inner source address as read from the packet, without building an address value.
-    struct RawSource: Equatable {
+    /// An inner address as read from the packet, without building an address value.
+    struct RawAddress: Equatable {
         var high: UInt64
         var low: UInt64
 
-        /// IPv6: octets 8..<24; IPv4: octets 12..<16 (marked so no IPv6 source can equal it).
-        init?(packet p: UnsafeRawBufferPointer) {
+        /// The packet's source address (IPv6 octets 8..<24, IPv4 12..<16).
+        static func source(of p: UnsafeRawBufferPointer) -> RawAddress? { RawAddress(p, ipv6At: 8, ipv4At: 12) }
+        /// The packet's destination address (IPv6 octets 24..<40, IPv4 16..<20).
+        static func destination(of p: UnsafeRawBufferPointer) -> RawAddress? { RawAddress(p, ipv6At: 24, ipv4At: 16) }
+
+        /// An IPv4 address is marked so that no IPv6 address can equal it.
+        private init?(_ p: UnsafeRawBufferPointer, ipv6At v6: Int, ipv4At v4: Int) {
             guard let first = p.first else { return nil }
             switch first >> 4 {
             case 6 where p.count >= 40:
-                high = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-                low = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+                high = p.loadUnaligned(fromByteOffset: v6, as: UInt64.self)
+                low = p.loadUnaligned(fromByteOffset: v6 + 8, as: UInt64.self)
             case 4 where p.count >= 20:
                 high = .max
-                low = UInt64(p.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+                low = UInt64(p.loadUnaligned(fromByteOffset: v4, as: UInt32.self))
             default:
                 return nil
             }
@@ -33,34 +39,34 @@ struct ReceiveBatchMemo {
     }
 
     private var path: TransportAddress?
-    private var source: RawSource?
+    private var address: RawAddress?
     private var reuses = 0
     /// The path whose socket was recorded last (the HA answers each path on the socket it came in on).
     var recordedPath: TransportAddress?
     private(set) var packets = 0
     private(set) var bytes = 0
 
-    /// Whether a packet from `path` with inner `source` is accepted on the strength of the last
-    /// full check; counts it if so.
-    mutating func accepts(from path: TransportAddress, source: RawSource?, bytes count: Int) -> Bool {
-        guard let source, reuses < Self.maximumReuse, self.source == source, self.path == path else { return false }
+    /// Whether a packet from `path` with inner `address` (the source at the HA, the destination at
+    /// the MR) is accepted on the strength of the last full check; counts it if so.
+    mutating func accepts(from path: TransportAddress, address: RawAddress?, bytes count: Int) -> Bool {
+        guard let address, reuses < Self.maximumReuse, self.address == address, self.path == path else { return false }
         reuses += 1
         packets += 1
         bytes += count
         return true
     }
 
-    /// A full check accepted a packet from `path` with `source`: the next ones may reuse it.
-    mutating func remember(path: TransportAddress, source: RawSource?) {
+    /// A full check accepted a packet from `path` with `address`: the next ones may reuse it.
+    mutating func remember(path: TransportAddress, address: RawAddress?) {
         self.path = path
-        self.source = source
+        self.address = address
         reuses = 0
     }
 
     /// A full check refused one: nothing is reused until the next acceptance.
     mutating func forget() {
         path = nil
-        source = nil
+        address = nil
     }
 
     /// The counts gathered so far, reset.

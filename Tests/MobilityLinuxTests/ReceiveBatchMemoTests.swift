@@ -13,19 +13,19 @@ import Testing
         return p
     }
 
-    func raw(_ bytes: [UInt8]) -> ReceiveBatchMemo.RawSource? {
-        bytes.withUnsafeBytes { ReceiveBatchMemo.RawSource(packet: $0) }
+    func raw(_ bytes: [UInt8]) -> ReceiveBatchMemo.RawAddress? {
+        bytes.withUnsafeBytes { ReceiveBatchMemo.RawAddress.source(of: $0) }
     }
 
     @Test func aDecisionIsReusedOnlyForTheSamePathAndSourceAndForAtMost64Packets() {
         var memo = ReceiveBatchMemo()
-        func accepts(_ from: TransportAddress, _ source: ReceiveBatchMemo.RawSource?, _ bytes: Int) -> Bool {
-            memo.accepts(from: from, source: source, bytes: bytes)
+        func accepts(_ from: TransportAddress, _ source: ReceiveBatchMemo.RawAddress?, _ bytes: Int) -> Bool {
+            memo.accepts(from: from, address: source, bytes: bytes)
         }
         func take() -> (packets: Int, bytes: Int) { memo.take() }
         let a = raw(ipv6(from: "2001:db8:aaaa:1::5"))
         #expect(!accepts(path, a, 100), "nothing decided yet")
-        memo.remember(path: path, source: a)
+        memo.remember(path: path, address: a)
         #expect(accepts(path, a, 100))
         #expect(!accepts(other, a, 100))
         #expect(!accepts(path, raw(ipv6(from: "2001:db8:aaaa:1::6")), 100))
@@ -34,7 +34,7 @@ import Testing
         let counted = take()
         #expect(counted.packets == 64 && counted.bytes == 100 + 63 * 10)
         #expect(take().packets == 0)
-        memo.remember(path: path, source: a)
+        memo.remember(path: path, address: a)
         memo.forget()
         #expect(!accepts(path, a, 100), "a refusal forgets")
         #expect(!accepts(path, nil, 100))
@@ -48,5 +48,10 @@ import Testing
         #expect(raw(Array(v4.prefix(19))) == nil)
         #expect(raw(Array(ipv6(from: "2001:db8::1").prefix(39))) == nil)
         #expect(raw([]) == nil && raw([0x10]) == nil)
+        // The destination is read from its own octets.
+        var p = ipv6(from: "2001:db8::1")
+        p.replaceSubrange(24..<40, with: IPv6Address("2001:db8:aaaa:1::5")!.octets)
+        let destination = p.withUnsafeBytes { ReceiveBatchMemo.RawAddress.destination(of: $0) }
+        #expect(destination != nil && destination != raw(p) && destination == raw(ipv6(from: "2001:db8:aaaa:1::5")))
     }
 }
