@@ -3,6 +3,7 @@ import Hummingbird
 import Joining
 import MobilityLinux
 import Provisioning
+import Telemetry
 
 // The JSON API: what the pages do, for scripts and tests. Bodies and answers use snake_case keys.
 extension ProvisioningServer {
@@ -119,10 +120,13 @@ extension ProvisioningServer {
             /// Its vehicle's SONAR handovers over the last 24 hours (newest last, at most 100) and their figures.
             var handovers: [SonarHandover]?
             var handoverDelays: HandoverDelays?
+            var technologyTime: TechnologyTime?
         }
         let history = try vehicleHandovers(router)
+        let clock = Timestamp(microseconds: now * 1_000_000)
         return Self.json(200, Answer(router: router, events: try store.events(router: router.id, limit: 50),
-                                     handovers: history.map { Array($0.suffix(100)) }, handoverDelays: history.map(HandoverDelays.init)))
+                                     handovers: history.map { Array($0.suffix(100)) }, handoverDelays: history.map(HandoverDelays.init),
+                                     technologyTime: history.map { TechnologyTime($0, now: clock) }))
     }
 
     func apiChangeRouter(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -4,6 +4,7 @@ import Hummingbird
 import Joining
 import Mobility
 import Provisioning
+import Telemetry
 
 // The pages: plain HTML forms. Every form that changes something carries the session's CSRF
 // token; the session cookie is HttpOnly and SameSite=Strict.
@@ -401,7 +402,11 @@ extension ProvisioningServer {
             [HTML.escape(h.time.rfc3339), HTML.escape("\(h.fromTechnology?.rawValue ?? "-") → \(h.toTechnology?.rawValue ?? "-")"),
              ms(h.delayMs), ms(h.outageMs), h.lost.map { "\($0)" } ?? "-"]
         }
+        let time = TechnologyTime(history, now: Timestamp(microseconds: now * 1_000_000))
+        let shares = time.shares.map { [HTML.escape($0.technology), String(format: "%.0f s", $0.seconds), String(format: "%.0f %%", $0.fraction * 100)] }
         return "<h2 id=\"handovers\">Handovers of vehicle \(HTML.escape(vehicle)) (SONAR, last 24 hours)</h2>"
+            + "<p>\(history.count) handovers, \(String(format: "%.1f", time.handoversPerHour)) per hour since the first.</p>"
+            + HTML.table(["Time on", "Seconds", "Share"], shares)
             + Self.delayTable(HandoverDelays(history))
             + HTML.table(["When", "From → to", "Registration delay", "Outage", "Lost"], rows)
     }

@@ -89,6 +89,21 @@ import Testing
         })
     }
 
+    @Test("Time on each technology: each handover starts a stretch that lasts until the next, the last until now")
+    func timeOnTechnology() throws {
+        let rows = try Self.decode("[" + [Self.record("a", 2, tech: "cellular", delay: 1, at: 600), Self.record("a", 1, tech: "wlan", delay: 1, at: 0),
+                                           Self.record("a", 3, tech: "wlan", delay: 1, at: 900)].joined(separator: ",") + "]")
+        let t = TechnologyTime(rows, now: Timestamp(seconds: Self.start.seconds + 1800))
+        #expect(t.shares.map(\.technology) == ["wlan", "cellular"])
+        #expect(t.shares.map(\.seconds) == [1500, 300])
+        #expect(abs(t.shares[0].fraction - 1500.0 / 1800) < 1e-9)
+        #expect(abs(t.handoversPerHour - 6) < 1e-9)
+        // A handover stamped after now adds no time; none at all gives nothing.
+        let ahead = TechnologyTime(rows, now: Timestamp(seconds: Self.start.seconds + 700))
+        #expect(ahead.shares.map(\.seconds) == [600, 100])
+        #expect(TechnologyTime([], now: Self.start).shares.isEmpty && TechnologyTime([], now: Self.start).handoversPerHour == 0)
+    }
+
     @Test("Collection: every vehicle's new handovers stored once, a failing vehicle left for the next round; the statistics page and API show the distribution")
     func collection() async throws {
         let late = LateRecords()
@@ -200,6 +215,8 @@ final class LateRecords: Sendable {
             }
             let page = try await client.execute(uri: "/routers/\(id)", method: .get, headers: [.cookie: cookie]) { r in String(buffer: r.body) }
             #expect(page.contains("Handovers of vehicle bike-1") && page.contains("wlan → cellular") && page.contains("240 ms"), "\(page)")
+            // 60 s on cellular (then wlan until now, 540 s): time on each technology.
+            #expect(page.contains("<td>cellular</td><td>60 s</td>") && page.contains("<td>wlan</td><td>540 s</td>"), "\(page)")
             #expect(!page.contains(">5 ms<"), "the other vehicle's handover")
         }
     }

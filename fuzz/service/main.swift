@@ -1,5 +1,6 @@
 import Foundation
 import Mobility
+import Telemetry
 
 // The Home Agent service's input parsers, up to where their values are used: a page's form body
 // (FormBody) into a sign-up request and the operator's settings, each validated against the
@@ -43,6 +44,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         if let page = try? JSONDecoder().decode([SonarHandover].self, from: Data(bytes)) {
             let d = HandoverDelays(page)
             _ = d.technologies.map { $0.histogram.count }
+            _ = TechnologyTime(page, now: Timestamp(microseconds: Int64(size) * 1_000_000)).shares.count
         }
         _ = try? JSONDecoder().decode([SonarVehicle].self, from: Data(bytes))
     default:
