@@ -109,6 +109,9 @@ struct LiveServiceTests {
             try ping.run()
         }
 
+        /// A test that fails before `stop` must not leave its ping running.
+        deinit { if ping.isRunning { ping.terminate() } }
+
         /// Stops the ping; the replies' sequence numbers, from the first to the last answered,
         /// with every gap among them (a packet lost while the others' changes went on).
         func stop() -> (answered: Int, lost: [Int]) {
