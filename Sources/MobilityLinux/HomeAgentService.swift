@@ -214,11 +214,7 @@ public final class HomeAgentService: Sendable {
                 }
                 let counted = memo.take()
                 if merged > 0 || counted.packets > 0 {
-                    state.withLock {
-                        $0.data.segmentsMergedIntoTun += merged
-                        $0.data.packetsFromTunnel += counted.packets
-                        $0.data.bytesFromTunnel += counted.bytes
-                    }
+                    state.withLock { $0.data.addReceived(counted, merged: merged) }
                 }
             }
             let out = state.withLock { $0.agent.expire(now: clock.now()) }
@@ -240,8 +236,7 @@ public final class HomeAgentService: Sendable {
             guard let flow = FlowKey(packet: payload) else { return }
             let counted = memo.take()
             let (accepted, be) = state.withLock { s -> (Bool, OutgoingSignal?) in
-                s.data.packetsFromTunnel += counted.packets
-                s.data.bytesFromTunnel += counted.bytes
+                s.data.addReceived(counted)
                 if s.agent.acceptsUplink(from: from, source: flow.source) {
                     s.data.packetsFromTunnel += 1
                     s.data.bytesFromTunnel += payload.count

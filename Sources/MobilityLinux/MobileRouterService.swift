@@ -265,11 +265,7 @@ public final class MobileRouterService: Sendable {
                 }
                 let counted = memo.take()
                 if merged > 0 || counted.packets > 0 {
-                    state.withLock {
-                        $0.data.segmentsMergedIntoTun += merged
-                        $0.data.packetsFromTunnel += counted.packets
-                        $0.data.bytesFromTunnel += counted.bytes
-                    }
+                    state.withLock { $0.data.addReceived(counted, merged: merged) }
                 }
             }
             let out = state.withLock { $0.router.tick(now: clock.now()) }
@@ -295,8 +291,7 @@ public final class MobileRouterService: Sendable {
                 guard let flow = FlowKey(packet: payload) else { return }
                 let counted = memo.take()
                 ok = state.withLock { s -> Bool in
-                    s.data.packetsFromTunnel += counted.packets
-                    s.data.bytesFromTunnel += counted.bytes
+                    s.data.addReceived(counted)
                     guard s.router.acceptsDownlink(destination: flow.destination) else {
                         s.data.droppedNotOurNetwork += 1
                         return false

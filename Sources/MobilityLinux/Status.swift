@@ -221,6 +221,13 @@ struct DataPathCounters {
     var segmentsMergedIntoTun = 0
     var packetsPerUplink: [String: Int] = [:]
 
+    /// Adds packets received from the tunnel (`ReceiveBatchMemo.take()`) and TUN segments merged.
+    mutating func addReceived(_ counted: (packets: Int, bytes: Int), merged: Int = 0) {
+        packetsFromTunnel += counted.packets
+        bytesFromTunnel += counted.bytes
+        segmentsMergedIntoTun += merged
+    }
+
     var dictionary: [String: Int] {
         var d = ["packets_to_tunnel": packetsToTunnel, "bytes_to_tunnel": bytesToTunnel, "packets_from_tunnel": packetsFromTunnel,
                  "bytes_from_tunnel": bytesFromTunnel, "dropped_no_binding": droppedNoBinding, "dropped_not_ip": droppedNotIP,

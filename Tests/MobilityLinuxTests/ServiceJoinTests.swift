@@ -223,16 +223,8 @@ struct ServiceJoinTests {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/image/etc/nemo/mr.json"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: nemoBinary)
-        p.arguments = ["join", server.url, "--token", Self.token.text, "--config", path]
-        let errors = Pipe()
-        p.standardError = errors
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(log)")
+        let (status, log) = try Self.runNemo(["join", server.url, "--token", Self.token.text, "--config", path])
+        #expect(status == 0, "\(log)")
         #expect(log.contains("2001:db8:ffff::10") && log.contains("2001:db8:aaaa:1::/64"), "\(log)")
         #expect(!log.contains(Self.account.key) && !log.contains(Hex.encode(Self.token.secret)), "\(log)")
         #expect(Self.mode(path) == 0o600)
