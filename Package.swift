@@ -176,18 +176,20 @@ let package = Package(
         // and nemo's join of a Home Agent service.
         .target(name: "HTTPTransport"),
         // The onboard agent: sensors → SQLite outbox → uploader.
+        // glibc's mallopt for the onboard programs (one malloc arena: docs/performance.md, "Onboard footprint").
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "OnboardAgent",
             dependencies: [
-                "HTTPTransport", "Sensors", "Telemetry", "Timekeeping",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "HTTPTransport", "Sensors", "Telemetry", "Timekeeping", "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "monnemo-agent",
             dependencies: [
-                "HTTPTransport", "OnboardAgent", "Sensors", "Telemetry", "Timekeeping",
+                "CMalloc", "HTTPTransport", "OnboardAgent", "Sensors", "Telemetry", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,3 @@
-import Foundation
 import Timekeeping
 
 /// JPEG frames from a V4L2 camera: MJPEG passed through (with Huffman tables
@@ -42,7 +41,7 @@ public struct V4L2JPEGSource: JPEGFrameSource {
         let stop = StopFlag()
         continuation.onTermination = { _ in stop.set() }
         let source = self
-        let thread = Thread {
+        let rc = BlockingThread.start(name: "v4l2 \(device)") {
             do {
                 try source.capture(continuation, stop: stop)
                 continuation.finish()
@@ -50,8 +49,7 @@ public struct V4L2JPEGSource: JPEGFrameSource {
                 continuation.finish(throwing: error)
             }
         }
-        thread.name = "v4l2 \(device)"
-        thread.start()
+        if rc != 0 { continuation.finish(throwing: V4L2Error.threadUnavailable(path: device, V4L2Errno(rc))) }
         return stream
     }
 

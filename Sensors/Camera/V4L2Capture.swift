@@ -16,6 +16,8 @@ public enum V4L2Error: Error, Sendable, Hashable, CustomStringConvertible {
     case noFrame(path: String, seconds: Double)
     case deviceGone(path: String)
     case notStreaming
+    /// The capture thread could not be started (`pthread_create`'s errno).
+    case threadUnavailable(path: String, V4L2Errno)
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum V4L2Error: Error, Sendable, Hashable, CustomStringConvertible {
         case .noFrame(let p, let s): "no frame from \(p) in \(s) s; is the camera still connected and not in use by another program?"
         case .deviceGone(let p): "\(p) went away (unplugged?)"
         case .notStreaming: "capture was not started"
+        case .threadUnavailable(let p, let e): "cannot start the thread that reads \(p): \(e); the process or user is out of threads (ulimit -u)"
         }
     }
 }

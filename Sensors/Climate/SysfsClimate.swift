@@ -159,7 +159,7 @@ public struct SysfsClimateScanner: Sendable {
 
     static func readName(_ path: String) -> String? {
         guard let text = try? readText(path) else { return nil }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace
         return trimmed.isEmpty ? nil : trimmed
     }
 
@@ -181,7 +181,7 @@ public struct SysfsClimateScanner: Sendable {
 
     static func readNumber(_ path: String) throws(ClimateReadError) -> Double {
         let text = try readText(path)
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.trimmingWhitespace
         guard let value = Double(trimmed), value.isFinite else {
             throw .notANumber(path: path, text: trimmed)
         }

@@ -1,7 +1,9 @@
 import CGPS
-import Foundation
 import Timekeeping
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// GPS fixes from gpsd, read through libgps (gpsd 3.22 API).
 ///
@@ -48,12 +50,14 @@ public struct GPSDSource: Sendable {
         let stop = StopFlag()
         continuation.onTermination = { _ in stop.set() }
         let config = self
-        let thread = Thread {
+        let rc = BlockingThread.start(name: "gpsd \(endpoint)") {
             config.run(continuation: continuation, stop: stop)
             continuation.finish()
         }
-        thread.name = "gpsd \(endpoint)"
-        thread.start()
+        if rc != 0 {
+            continuation.yield(.unavailable(.threadUnavailable(errno: rc), retryIn: .zero))
+            continuation.finish()
+        }
         return stream
     }
 
@@ -178,7 +182,7 @@ public struct GPSDSource: Sendable {
     /// The string value of `key` in one line of gpsd JSON (gpsd writes no
     /// spaces and escapes no quotes in paths), or nil.
     static func jsonString(_ line: String, _ key: String) -> String? {
-        guard let start = line.range(of: "\"\(key)\":\"") else { return nil }
+        guard let start = line.firstRange(of: "\"\(key)\":\"") else { return nil }
         let rest = line[start.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }
         return String(rest[..<end])

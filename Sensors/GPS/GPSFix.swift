@@ -1,4 +1,3 @@
-import Foundation
 import Timekeeping
 
 /// How good a GPS position is, as the receiver (or gpsd) reports it.
@@ -105,6 +104,8 @@ public enum GPSSourceError: Error, Sendable, Hashable, CustomStringConvertible {
     case connectionFailed(endpoint: String, detail: String)
     case watchFailed(endpoint: String)
     case connectionLost(endpoint: String)
+    /// The thread that reads gpsd could not be started (`pthread_create`'s errno).
+    case threadUnavailable(errno: Int32)
 
     public var description: String {
         switch self {
@@ -118,6 +119,8 @@ public enum GPSSourceError: Error, Sendable, Hashable, CustomStringConvertible {
             "gpsd at \(e) did not accept the WATCH request; is it really gpsd on that port?"
         case .connectionLost(let e):
             "the connection to gpsd at \(e) was lost; was gpsd stopped or restarted?"
+        case .threadUnavailable(let e):
+            "cannot start the thread that reads gpsd (errno \(e)); the process or user is out of threads (ulimit -u)"
         }
     }
 }
@@ -137,7 +140,7 @@ extension GPSEvent: CustomStringConvertible {
         let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
         if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
         if seconds == seconds.rounded() { return "\(Int(seconds)) s" }
-        return String(format: "%.1f s", seconds)
+        return "\((seconds * 10).rounded() / 10) s"
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which sensor sources the onboard agent runs, as a profile file says.
 ///
@@ -101,7 +101,7 @@ extension SensorProfile {
     public static func load(path: String, checkFiles: Bool = true) throws(SensorProfileError) -> SensorProfile {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? error.localizedDescription : "no such file")
+            throw .unreadable(path: path, reason: readFailureReason(error))
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(data, path: path, baseFolder: folder, checkFiles: checkFiles)
@@ -273,7 +273,7 @@ private struct ProfileReader {
 }
 
 /// A JSON tree that keeps `true` and `1` apart (Foundation's JSONSerialization
-/// does not on Linux: both come back as NSNumber).
+/// does not on Linux: both come back as NSNumber), read with FoundationEssentials' JSONDecoder.
 private enum JSONValue: Decodable {
     case bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue]), null
 
@@ -287,7 +287,7 @@ private enum JSONValue: Decodable {
         else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 
-    /// Plain Swift values: Bool, Double, String, [Any], [String: Any], NSNull.
+    /// Plain Swift values: Bool, Double, String, [Any], [String: Any], JSONNull.
     var native: Any {
         switch self {
         case .bool(let b): b
@@ -295,7 +295,10 @@ private enum JSONValue: Decodable {
         case .string(let s): s
         case .array(let a): a.map(\.native)
         case .object(let o): o.mapValues(\.native)
-        case .null: NSNull()
+        case .null: JSONNull()
         }
     }
 }
+
+/// JSON's `null` among the plain values.
+private struct JSONNull {}

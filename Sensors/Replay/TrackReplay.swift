@@ -126,7 +126,6 @@ func readReplayFile(_ path: String) throws(ReplayFileError) -> [UInt8] {
     do {
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     } catch {
-        let reason = FileManager.default.fileExists(atPath: path) ? "\(error.localizedDescription)" : "no such file"
-        throw .unreadable(path: path, reason: reason)
+        throw .unreadable(path: path, reason: readFailureReason(error))
     }
 }

@@ -1,5 +1,8 @@
-import Foundation
+import FoundationEssentials
 import HTTPTransport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why the vehicle's token could not be found.
 public enum AgentTokenError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -54,7 +57,7 @@ public enum AgentToken {
     }
 
     static func nonEmpty(_ text: String, source: String) throws(AgentTokenError) -> String {
-        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         guard !t.isEmpty else { throw .empty(source: source) }
         return t
     }
@@ -62,7 +65,7 @@ public enum AgentToken {
     /// A warning when the token would travel in clear text to another machine, nil otherwise.
     public static func plainHTTPWarning(server: URL) -> String? {
         guard server.scheme?.lowercased() == "http", let host = server.host?.lowercased() else { return nil }
-        let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let h = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         if h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.") { return nil }
         return "the token travels in clear text over http:// to \(host): anyone on the path can read it and upload as this vehicle; keep it on a network you trust (the vehicle's own network or a VPN), or run a TLS-terminating proxy on the vehicle and point --server at it (the agent has no TLS of its own, see docs/agent.md)"
     }

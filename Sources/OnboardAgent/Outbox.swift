@@ -1,5 +1,4 @@
-import Foundation
-import GRDB
+import FoundationEssentials
 import Telemetry
 import Timekeeping
 
@@ -80,7 +79,7 @@ public struct OutboxStatus: Sendable, Hashable {
     public var depth: Int { pending.values.reduce(0, +) }
 }
 
-/// The durable queue between the sensors and the uploader (SQLite through GRDB, WAL,
+/// The durable queue between the sensors and the uploader (SQLite through its C API, WAL,
 /// `synchronous=FULL`).
 ///
 /// Every reading gets the vehicle's next sequence number in the same transaction that stores it,
@@ -92,7 +91,7 @@ public final class Outbox: Sendable {
     public let path: String
     /// Pending bytes above which old pictures, then old climate readings, are dropped.
     public let capBytes: Int
-    private let db: DatabaseQueue
+    private let db: SQLiteDatabase
 
     /// Opens (creating if needed) the outbox at `path`. A new outbox starts its sequence numbers
     /// at the current time in microseconds, so a vehicle whose data folder was wiped does not
@@ -100,25 +99,21 @@ public final class Outbox: Sendable {
     public init(path: String, capBytes: Int = 256 << 20, readOnly: Bool = false, now: Instant = SystemClock().now()) throws {
         self.path = path
         self.capBytes = capBytes
-        var config = Configuration()
-        config.readonly = readOnly
-        config.busyMode = .timeout(5)
-        config.prepareDatabase { db in
+        db = try SQLiteDatabase(path: path, readOnly: readOnly, busyTimeout: 5000)
+        try db.withoutTransaction { db in
             // 512 KiB of page cache instead of SQLite's 2 MiB: the outbox is a queue read once in
             // order (the pending index and the oldest rows), so a larger cache only holds pictures
             // already sent, in the agent's share of the onboard 64 MB (docs/performance.md).
-            try db.execute(sql: "PRAGMA cache_size = -512")
-            if !readOnly { try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.execute("PRAGMA cache_size = -512")
+            if readOnly { return }
+            try db.execute("PRAGMA synchronous = FULL")
+            try db.execute("PRAGMA journal_mode = WAL")
         }
-        db = try DatabaseQueue(path: path, configuration: config)
         if readOnly { return }
-        try db.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-        }
         let firstSeq = Timestamp(now).microseconds
         try db.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+            try db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
+            try db.execute("""
                 CREATE TABLE IF NOT EXISTS outbox (
                     seq INTEGER PRIMARY KEY,
                     kind TEXT NOT NULL,
@@ -128,11 +123,11 @@ public final class Outbox: Sendable {
                     jpeg BLOB,
                     size INTEGER NOT NULL,
                     quarantine TEXT
-                );
-                CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(kind, seq) WHERE quarantine IS NULL;
+                )
                 """)
-            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('first_seq', ?), ('next_seq', ?)",
-                           arguments: [firstSeq, firstSeq])
+            try db.execute("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(kind, seq) WHERE quarantine IS NULL")
+            try db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('first_seq', ?), ('next_seq', ?)",
+                           [.integer(firstSeq), .integer(firstSeq)])
         }
     }
 
@@ -147,7 +142,7 @@ public final class Outbox: Sendable {
             let outbox = try Outbox(path: path, capBytes: capBytes, now: now)
             try outbox.checkIntegrity()
             return (outbox, nil)
-        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+        } catch let error as SQLiteError where error.isCorruption {
             _ = error
         } catch is OutboxCorrupt {
         }
@@ -165,7 +160,7 @@ public final class Outbox: Sendable {
 
     /// Throws `OutboxCorrupt` unless SQLite's quick check passes.
     public func checkIntegrity() throws {
-        let result = try db.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(1)") }
+        let result = try db.read { db in try db.rows("PRAGMA quick_check(1)").map { $0.first?.text ?? "?" } }
         guard result == ["ok"] else { throw OutboxCorrupt(detail: result.joined(separator: "; ")) }
     }
 
@@ -182,10 +177,12 @@ public final class Outbox: Sendable {
     public func append(_ reading: NewReading, sonarCursor: SonarCursor?) throws -> (seq: UInt64, dropped: OutboxDrop?) {
         try db.write { db in
             if let c = sonarCursor {
-                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('sonar_instance', ?), ('sonar_after', ?)",
-                               arguments: [c.instance, Int64(bitPattern: c.after)])
+                try db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('sonar_instance', ?), ('sonar_after', ?)",
+                               [.text(c.instance), .integer(Int64(bitPattern: c.after))])
             }
-            let seq = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_seq'")!
+            guard let seq = try db.value("SELECT value FROM meta WHERE key = 'next_seq'")?.integer else {
+                throw OutboxCorrupt(detail: "the sequence counter (meta.next_seq) is missing or not an integer")
+            }
             let record: TelemetryRecord?
             switch reading {
             case .fix(let f, let t): record = TelemetryRecord(seq: UInt64(bitPattern: seq), time: t, payload: .fix(f))
@@ -195,46 +192,48 @@ public final class Outbox: Sendable {
             }
             if let record {
                 let body = record.jsonObjectText()
-                try db.execute(sql: "INSERT INTO outbox(seq, kind, time_us, body, size) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [seq, reading.kind.rawValue, reading.time.microseconds, body, body.utf8.count])
+                try db.execute("INSERT INTO outbox(seq, kind, time_us, body, size) VALUES (?, ?, ?, ?, ?)",
+                               [.integer(seq), .text(reading.kind.rawValue), .integer(reading.time.microseconds), .text(body),
+                                .integer(Int64(body.utf8.count))])
             } else if case .picture(let jpeg, let t, let lat, let lon) = reading {
-                try db.execute(sql: "INSERT INTO outbox(seq, kind, time_us, lat, lon, jpeg, size) VALUES (?, 'picture', ?, ?, ?, ?, ?)",
-                               arguments: [seq, t.microseconds, lat, lon, Data(jpeg), jpeg.count])
+                try db.execute("INSERT INTO outbox(seq, kind, time_us, lat, lon, jpeg, size) VALUES (?, 'picture', ?, ?, ?, ?, ?)",
+                               [.integer(seq), .integer(t.microseconds), lat.map(SQLValue.real) ?? .null,
+                                lon.map(SQLValue.real) ?? .null, .blob(jpeg), .integer(Int64(jpeg.count))])
             }
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'next_seq'", arguments: [seq &+ 1])
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                           arguments: ["last_time_\(reading.kind.rawValue)", reading.time.microseconds])
+            try db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", [.integer(seq &+ 1)])
+            try db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                           [.text("last_time_\(reading.kind.rawValue)"), .integer(reading.time.microseconds)])
             return (UInt64(bitPattern: seq), try enforceCap(db))
         }
     }
 
-    private func enforceCap(_ db: Database) throws -> OutboxDrop? {
-        var total = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM outbox WHERE quarantine IS NULL")!
-        guard total > capBytes else { return nil }
+    private func enforceCap(_ db: SQLiteStatements) throws -> OutboxDrop? {
+        var total = try db.value("SELECT COALESCE(SUM(size), 0) FROM outbox WHERE quarantine IS NULL")?.integer ?? 0
+        guard total > Int64(capBytes) else { return nil }
         var drop = OutboxDrop(pictures: 0, climate: 0, bytes: 0)
         for kind in ["picture", "climate"] {
-            let rows = try Row.fetchAll(db, sql: "SELECT seq, size FROM outbox WHERE kind = ? AND quarantine IS NULL ORDER BY seq",
-                                        arguments: [kind])
-            for row in rows where total > capBytes {
-                let size: Int = row["size"]
-                try db.execute(sql: "DELETE FROM outbox WHERE seq = ?", arguments: [row["seq"] as Int64])
+            let rows = try db.rows("SELECT seq, size FROM outbox WHERE kind = ? AND quarantine IS NULL ORDER BY seq", [.text(kind)])
+            for row in rows where total > Int64(capBytes) {
+                guard let seq = row[0].integer else { continue }
+                let size = max(0, row[1].integer ?? 0)
+                try db.execute("DELETE FROM outbox WHERE seq = ?", [.integer(seq)])
                 total -= size
-                drop.bytes += size
+                drop.bytes += Int(size)
                 if kind == "picture" { drop.pictures += 1 } else { drop.climate += 1 }
             }
         }
-        try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('dropped_pictures', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
-                       arguments: [drop.pictures])
-        try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('dropped_climate', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
-                       arguments: [drop.climate])
+        try db.execute("INSERT INTO meta(key, value) VALUES ('dropped_pictures', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+                       [.integer(Int64(drop.pictures))])
+        try db.execute("INSERT INTO meta(key, value) VALUES ('dropped_climate', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value",
+                       [.integer(Int64(drop.climate))])
         return drop.bytes > 0 ? drop : nil
     }
 
     /// How far the router's SONAR log has been collected (nil: never).
     public func sonarCursor() throws -> SonarCursor? {
         try db.read { db in
-            guard let instance = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sonar_instance'"),
-                  let after = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'sonar_after'") else { return nil }
+            guard let instance = try db.value("SELECT value FROM meta WHERE key = 'sonar_instance'")?.text,
+                  let after = try db.value("SELECT value FROM meta WHERE key = 'sonar_after'")?.integer else { return nil }
             return SonarCursor(instance: instance, after: UInt64(bitPattern: after))
         }
     }
@@ -248,31 +247,29 @@ public final class Outbox: Sendable {
                                maxBytes: Int = TelemetryBatch.maximumBodyBytes - 1024) throws -> [TelemetryRecord] {
         try db.write { db in
             while true {
-                let rows = try Row.fetchAll(db, sql: """
+                let rows = try db.rows("""
                     SELECT seq, body, size FROM outbox WHERE kind IN ('fix', 'climate', 'handover') AND quarantine IS NULL
                     ORDER BY seq LIMIT ?
-                    """, arguments: [max(1, limit)])
+                    """, [.integer(Int64(max(1, limit)))])
                 var out: [TelemetryRecord] = []
                 var bytes = 0
                 var quarantinedAny = false
                 for row in rows {
-                    guard let seq = Int64.fromDatabaseValue(row["seq"] as DatabaseValue) else { continue }
-                    let size = max(0, Int.fromDatabaseValue(row["size"] as DatabaseValue) ?? 0)
+                    guard let seq = row[0].integer else { continue }
+                    let size = Int(clamping: max(0, row[2].integer ?? 0))
                     if !out.isEmpty && (size > maxBytes || bytes > maxBytes - size - 1) { break }
-                    let body = String.fromDatabaseValue(row["body"] as DatabaseValue) ?? ""
                     let record: TelemetryRecord
-                    do {
-                        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+                    do throws(RecordFieldError) {
+                        guard let fields = JSONObjectReader.recordFields(Array((row[1].text ?? "").utf8)) else {
                             throw RecordFieldError(reason: "stored body is not a JSON object")
                         }
-                        record = try TelemetryRecord(fields: object)
+                        record = try TelemetryRecord(validating: fields)
                         guard record.seq == UInt64(bitPattern: seq) else {
                             throw RecordFieldError(reason: "stored body has seq \(record.seq), row has \(UInt64(bitPattern: seq))")
                         }
                     } catch {
-                        let reason = (error as? RecordFieldError)?.reason ?? "\(error)"
-                        try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?",
-                                       arguments: ["no longer valid in the outbox: \(reason)", seq])
+                        try db.execute("UPDATE outbox SET quarantine = ? WHERE seq = ?",
+                                       [.text("no longer valid in the outbox: \(error.reason)"), .integer(seq)])
                         quarantinedAny = true
                         continue
                     }
@@ -288,23 +285,20 @@ public final class Outbox: Sendable {
 
     /// The oldest pending picture.
     public func nextPicture() throws -> OutboxPicture? {
-        // Values are decoded without GRDB's fatal conversions: a row whose columns do not hold what
-        // they should (a hand edit, a damaged page) is quarantined, not a crash.
+        // A row whose columns do not hold what they should (a hand edit, a damaged page) is
+        // quarantined, not a crash.
         try db.write { db in
             while true {
-                guard let row = try Row.fetchOne(db, sql: """
+                guard let row = try db.rows("""
                     SELECT seq, time_us, lat, lon, jpeg FROM outbox WHERE kind = 'picture' AND quarantine IS NULL
                     ORDER BY seq LIMIT 1
-                    """) else { return nil }
-                let value = { (column: String) -> DatabaseValue in row[column] }
-                guard let seq = Int64.fromDatabaseValue(value("seq")) else { return nil }
-                if let time = Int64.fromDatabaseValue(value("time_us")), let data = Data.fromDatabaseValue(value("jpeg")) {
+                    """).first, let seq = row[0].integer else { return nil }
+                if let time = row[1].integer, let jpeg = row[4].blob {
                     return OutboxPicture(seq: UInt64(bitPattern: seq), time: Timestamp(microseconds: time),
-                                         lat: Double.fromDatabaseValue(value("lat")), lon: Double.fromDatabaseValue(value("lon")),
-                                         jpeg: [UInt8](data))
+                                         lat: row[2].real, lon: row[3].real, jpeg: jpeg)
                 }
-                try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?",
-                               arguments: ["no longer valid in the outbox: picture row without its time or bytes", seq])
+                try db.execute("UPDATE outbox SET quarantine = ? WHERE seq = ?",
+                               [.text("no longer valid in the outbox: picture row without its time or bytes"), .integer(seq)])
             }
         }
     }
@@ -313,29 +307,30 @@ public final class Outbox: Sendable {
     public func remove(seqs: [UInt64]) throws {
         guard !seqs.isEmpty else { return }
         try db.write { db in
-            for seq in seqs { try db.execute(sql: "DELETE FROM outbox WHERE seq = ?", arguments: [Int64(bitPattern: seq)]) }
+            for seq in seqs { try db.execute("DELETE FROM outbox WHERE seq = ?", [.integer(Int64(bitPattern: seq))]) }
         }
     }
 
     /// Stops sending a reading the server refused as invalid; the row and the reason stay for a human.
     public func quarantine(seq: UInt64, reason: String) throws {
         try db.write { db in
-            try db.execute(sql: "UPDATE outbox SET quarantine = ? WHERE seq = ?", arguments: [reason, Int64(bitPattern: seq)])
+            try db.execute("UPDATE outbox SET quarantine = ? WHERE seq = ?", [.text(reason), .integer(Int64(bitPattern: seq))])
         }
     }
 
     /// The quarantined readings and why.
     public func quarantined() throws -> [(seq: UInt64, kind: String, reason: String)] {
         try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT seq, kind, quarantine FROM outbox WHERE quarantine IS NOT NULL ORDER BY seq")
-                .map { (UInt64(bitPattern: $0["seq"] as Int64), $0["kind"], $0["quarantine"]) }
+            try db.rows("SELECT seq, kind, quarantine FROM outbox WHERE quarantine IS NOT NULL ORDER BY seq").map {
+                (UInt64(bitPattern: $0[0].integer ?? 0), $0[1].text ?? "?", $0[2].text ?? "?")
+            }
         }
     }
 
     /// The time of the newest reading of `kind` ever stored (kept after it is sent).
     public func lastTime(of kind: RecordKind) throws -> Timestamp? {
         try db.read { db in
-            try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: ["last_time_\(kind.rawValue)"])
+            try db.value("SELECT value FROM meta WHERE key = ?", [.text("last_time_\(kind.rawValue)")])?.integer
                 .map { Timestamp(microseconds: $0) }
         }
     }
@@ -343,8 +338,8 @@ public final class Outbox: Sendable {
     /// Notes the outcome of an upload for `status`.
     public func recordUpload(_ summary: String, at time: Instant = SystemClock().now()) throws {
         try db.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_upload', ?), ('last_upload_time', ?)",
-                           arguments: [summary, Timestamp(time).microseconds])
+            try db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_upload', ?), ('last_upload_time', ?)",
+                           [.text(summary), .integer(Timestamp(time).microseconds)])
         }
     }
 
@@ -352,24 +347,25 @@ public final class Outbox: Sendable {
         try db.read { db in
             var pending: [RecordKind: Int] = [:]
             for kind in RecordKind.allCases { pending[kind] = 0 }
-            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM outbox WHERE quarantine IS NULL GROUP BY kind") {
-                if let kind = RecordKind(rawValue: row["kind"]) { pending[kind] = row["n"] }
+            for row in try db.rows("SELECT kind, COUNT(*) AS n FROM outbox WHERE quarantine IS NULL GROUP BY kind") {
+                if let kind = row[0].text.flatMap(RecordKind.init(rawValue:)) { pending[kind] = Int(clamping: row[1].integer ?? 0) }
             }
-            func meta(_ key: String) throws -> DatabaseValue {
-                try DatabaseValue.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) ?? .null
+            func meta(_ key: String) throws -> SQLValue {
+                try db.value("SELECT value FROM meta WHERE key = ?", [.text(key)]) ?? .null
             }
+            func count(_ sql: String) throws -> Int { Int(clamping: try db.value(sql)?.integer ?? 0) }
             return OutboxStatus(
                 pending: pending,
-                quarantined: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox WHERE quarantine IS NOT NULL")!,
-                bytes: try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM outbox WHERE quarantine IS NULL")!,
-                oldestPendingTime: try Int64.fetchOne(db, sql: "SELECT MIN(time_us) FROM outbox WHERE quarantine IS NULL")
+                quarantined: try count("SELECT COUNT(*) FROM outbox WHERE quarantine IS NOT NULL"),
+                bytes: try count("SELECT COALESCE(SUM(size), 0) FROM outbox WHERE quarantine IS NULL"),
+                oldestPendingTime: try db.value("SELECT MIN(time_us) FROM outbox WHERE quarantine IS NULL")?.integer
                     .map { Timestamp(microseconds: $0) },
-                firstSeq: UInt64(bitPattern: Int64.fromDatabaseValue(try meta("first_seq")) ?? 0),
-                nextSeq: UInt64(bitPattern: Int64.fromDatabaseValue(try meta("next_seq")) ?? 0),
-                droppedPictures: Int.fromDatabaseValue(try meta("dropped_pictures")) ?? 0,
-                droppedClimate: Int.fromDatabaseValue(try meta("dropped_climate")) ?? 0,
-                lastUpload: String.fromDatabaseValue(try meta("last_upload")),
-                lastUploadTime: Int64.fromDatabaseValue(try meta("last_upload_time")).map { Timestamp(microseconds: $0) })
+                firstSeq: UInt64(bitPattern: try meta("first_seq").integer ?? 0),
+                nextSeq: UInt64(bitPattern: try meta("next_seq").integer ?? 0),
+                droppedPictures: Int(clamping: try meta("dropped_pictures").integer ?? 0),
+                droppedClimate: Int(clamping: try meta("dropped_climate").integer ?? 0),
+                lastUpload: try meta("last_upload").text,
+                lastUploadTime: try meta("last_upload_time").integer.map { Timestamp(microseconds: $0) })
         }
     }
 }

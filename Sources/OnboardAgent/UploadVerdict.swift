@@ -1,4 +1,4 @@
-import Foundation
+import Telemetry
 
 /// One HTTP answer: status and body.
 public struct UploadResponse: Sendable, Hashable {
@@ -35,7 +35,7 @@ public enum UploadVerdict: Sendable, Hashable {
 
     /// Reads the answer to `POST /api/v1/telemetry` for a batch of `count` records.
     public static func forTelemetry(_ r: UploadResponse, count: Int) -> UploadVerdict {
-        let object = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+        let object = JSONObjectReader.members(r.body)
         switch r.status {
         case 200:
             // Counts are read exactly and compared without arithmetic that could overflow: a server
@@ -48,7 +48,7 @@ public enum UploadVerdict: Sendable, Hashable {
             return .acknowledged(accepted: accepted, duplicates: duplicates)
         case 422:
             // The record at fault is named by the `index` field; the prose is for people only.
-            let detail = (object?["detail"] as? String) ?? preview(r.body)
+            let detail = text(object?["detail"]) ?? preview(r.body)
             if let index = exactCount(object?["index"]), index < count { return .invalid(index: index, reason: detail) }
             if count == 1 { return .invalid(index: 0, reason: detail) }
             return .invalidUnlocated(reason: detail)
@@ -59,28 +59,31 @@ public enum UploadVerdict: Sendable, Hashable {
 
     /// Reads the answer to `POST /api/v1/pictures`.
     public static func forPicture(_ r: UploadResponse) -> UploadVerdict {
-        let object = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+        let object = JSONObjectReader.members(r.body)
         switch r.status {
         case 200, 201:
-            guard object?["id"] is String else {
+            guard text(object?["id"]) != nil else {
                 return .retry(reason: "\(r.status) without an id: \(preview(r.body))")
             }
-            let duplicate = (object?["duplicate"] as? Bool) ?? false
+            let duplicate = object?["duplicate"] == .bool(true)
             return .acknowledged(accepted: duplicate ? 0 : 1, duplicates: duplicate ? 1 : 0)
         case 413, 415, 422:
-            return .invalid(index: 0, reason: "HTTP \(r.status): \((object?["detail"] as? String) ?? preview(r.body))")
+            return .invalid(index: 0, reason: "HTTP \(r.status): \(text(object?["detail"]) ?? preview(r.body))")
         default:
             return .retry(reason: "HTTP \(r.status): \(preview(r.body))")
         }
     }
 
     /// A non-negative integer that fits an `Int`, from a decoded JSON value; nil for anything else
-    /// (booleans, fractions, negative numbers, numbers beyond 64 bits, strings).
-    static func exactCount(_ value: Any?) -> Int? {
-        guard let n = value as? NSNumber, String(cString: n.objCType) != "c" else { return nil }
-        let text = n.stringValue
-        guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int(text)
+    /// (booleans, fractions, exponents, negative numbers, numbers beyond 64 bits, strings).
+    static func exactCount(_ value: JSONObjectReader.Member?) -> Int? {
+        guard case .number(_, let integer?) = value, integer <= UInt64(Int.max) else { return nil }
+        return Int(integer)
+    }
+
+    static func text(_ value: JSONObjectReader.Member?) -> String? {
+        guard case .string(let s) = value else { return nil }
+        return s
     }
 
     static func preview(_ body: [UInt8]) -> String {

@@ -1,5 +1,5 @@
 /// The fields of one record as JSON gave them, before the API's rules are checked: what both
-/// decoders (the byte-level batch decoder and a `[String: Any]` from JSONSerialization) produce, so
+/// readers (`BatchBytesDecoder` for a batch, `JSONObjectReader` for one stored record) produce, so
 /// that one validation (`TelemetryRecord(validating:)`) holds for both. Unknown fields are dropped.
 public struct RecordFields: Sendable, Equatable {
     /// One JSON value, as far as validation needs to tell them apart.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Why a batch was refused: the body as a whole is not a batch (not JSON, not an object), the
 /// batch is unacceptable as a whole (no records array, too many records), or one record is
@@ -107,26 +107,6 @@ public struct RecordFieldError: Error, Sendable {
 }
 
 extension TelemetryRecord {
-    /// Builds a record from fields JSONSerialization decoded, checking every rule of the API.
-    public init(fields: [String: Any]) throws(RecordFieldError) {
-        var decoded = RecordFields()
-        for key in RecordFields.Key.allCases {
-            guard let value = fields[key.rawValue] else { continue }
-            switch value {
-            case is NSNull:
-                decoded[key] = .null
-            case let n as NSNumber:
-                // JSONSerialization decodes booleans as NSNumber too.
-                decoded[key] = isNumericNotBoolean(n) ? .number(n.doubleValue, unsignedInteger: Self.exactUInt64(n)) : .boolean
-            case let text as String:
-                decoded[key] = .string(text)
-            default:
-                decoded[key] = .composite
-            }
-        }
-        try self.init(validating: decoded)
-    }
-
     /// Builds a record from decoded fields, checking every rule of the API.
     public init(validating fields: RecordFields) throws(RecordFieldError) {
         func number(_ key: RecordFields.Key, required: Bool) throws(RecordFieldError) -> Double? {
@@ -188,13 +168,6 @@ extension TelemetryRecord {
         }
     }
 
-    static func exactUInt64(_ n: NSNumber) -> UInt64? {
-        // Integers arrive as Int64/UInt64-backed numbers; anything with a fraction or a sign is refused.
-        let text = n.stringValue
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return UInt64(text)
-    }
-
     /// The record as a compact JSON object, in the API's field names.
     public func jsonObjectText() -> String {
         var s = "{\"seq\":\(seq),\"time\":\"\(time.rfc3339)\""
@@ -232,11 +205,4 @@ public func JSONNumber(_ value: Double) -> String {
     guard value.isFinite else { return "null" }
     if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
     return "\(value)"
-}
-
-/// True when the NSNumber is not a boolean (JSONSerialization returns booleans as NSNumber,
-/// with the Objective-C type code of a char).
-@inline(__always)
-func isNumericNotBoolean(_ n: NSNumber) -> Bool {
-    String(cString: n.objCType) != "c"
 }

@@ -1,5 +1,10 @@
 import ArgumentParser
-import Foundation
+import CMalloc
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTransport
 import Logging
 import OnboardAgent
@@ -15,6 +20,13 @@ struct MonnemoAgent: AsyncParsableCommand {
         abstract: "The Nautilus onboard agent: reads the vehicle's sensors, keeps every reading in a durable outbox and uploads it to monnemo-server.",
         subcommands: [Run.self, Status.self, Drain.self]
     )
+
+    static func main() async {
+        // One malloc arena, set before the reader and upload threads first allocate: each arena a
+        // thread touches stays resident, 1 MB of the onboard budget for no gain (docs/performance.md).
+        nautilus_single_malloc_arena()
+        await main(nil)
+    }
 }
 
 struct Run: AsyncParsableCommand {
@@ -82,7 +94,8 @@ struct Run: AsyncParsableCommand {
             guard let colon = gpsd.lastIndex(of: ":"), let port = Int(gpsd[gpsd.index(after: colon)...]), (1...65535).contains(port) else {
                 throw ValidationError("--gpsd must be HOST:PORT")
             }
-            base.gps = .gpsd(host: String(gpsd[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port: port)
+            let host = gpsd[..<colon]
+            base.gps = .gpsd(host: host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : String(host), port: port)
         }
         var replaySpeed = speed
         switch base.gps {
@@ -159,17 +172,17 @@ struct Status: ParsableCommand {
         let s = try outbox.status()
         let quarantined = try outbox.quarantined()
         if json {
-            var o: [String: Any] = [
-                "depth": s.depth, "fix": s.pending[.fix] ?? 0, "climate": s.pending[.climate] ?? 0,
-                "picture": s.pending[.picture] ?? 0, "quarantined": s.quarantined, "bytes": s.bytes,
-                "first_seq": s.firstSeq, "next_seq": s.nextSeq,
-                "dropped_pictures": s.droppedPictures, "dropped_climate": s.droppedClimate,
-                "quarantine": quarantined.map { ["seq": $0.seq, "kind": $0.kind, "reason": $0.reason] },
-            ]
-            if let t = s.oldestPendingTime { o["oldest_unsent"] = t.rfc3339 }
-            if let u = s.lastUpload { o["last_upload"] = u }
-            if let t = s.lastUploadTime { o["last_upload_time"] = t.rfc3339 }
-            let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
+            let report = StatusJSON(
+                depth: s.depth, fix: s.pending[.fix] ?? 0, climate: s.pending[.climate] ?? 0,
+                picture: s.pending[.picture] ?? 0, quarantined: s.quarantined, bytes: s.bytes,
+                firstSeq: s.firstSeq, nextSeq: s.nextSeq,
+                droppedPictures: s.droppedPictures, droppedClimate: s.droppedClimate,
+                quarantine: quarantined.map { .init(seq: $0.seq, kind: $0.kind, reason: $0.reason) },
+                oldestUnsent: s.oldestPendingTime?.rfc3339, lastUpload: s.lastUpload,
+                lastUploadTime: s.lastUploadTime?.rfc3339)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(report)
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -180,6 +193,23 @@ struct Status: ParsableCommand {
         print("dropped by the size cap: \(s.droppedPictures) picture(s), \(s.droppedClimate) climate reading(s)")
         print("quarantined (refused by the server): \(s.quarantined)")
         for q in quarantined { print("  seq \(q.seq) \(q.kind): \(q.reason)") }
+    }
+}
+
+/// `monnemo-agent status --json`: absent values are left out.
+struct StatusJSON: Encodable {
+    struct Quarantined: Encodable { var seq: UInt64; var kind: String; var reason: String }
+    var depth, fix, climate, picture, quarantined, bytes: Int
+    var firstSeq, nextSeq: UInt64
+    var droppedPictures, droppedClimate: Int
+    var quarantine: [Quarantined]
+    var oldestUnsent, lastUpload, lastUploadTime: String?
+
+    enum CodingKeys: String, CodingKey {
+        case depth, fix, climate, picture, quarantined, bytes, quarantine
+        case firstSeq = "first_seq", nextSeq = "next_seq", droppedPictures = "dropped_pictures"
+        case droppedClimate = "dropped_climate", oldestUnsent = "oldest_unsent", lastUpload = "last_upload"
+        case lastUploadTime = "last_upload_time"
     }
 }
 

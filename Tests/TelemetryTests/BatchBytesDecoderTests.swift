@@ -25,11 +25,34 @@ import Testing
             guard let fields = element as? [String: Any] else {
                 return .failure(.invalidRecord(index: i, reason: "record must be a JSON object"))
             }
-            do { out.append(try TelemetryRecord(fields: fields)) } catch {
+            do { out.append(try TelemetryRecord(validating: Self.recordFields(fields))) } catch {
                 return .failure(.invalidRecord(index: i, reason: error.reason))
             }
         }
         return .success(out)
+    }
+
+    /// A record object as JSONSerialization decoded it, as the fields validation reads.
+    static func recordFields(_ object: [String: Any]) -> RecordFields {
+        var decoded = RecordFields()
+        for key in RecordFields.Key.allCases {
+            guard let value = object[key.rawValue] else { continue }
+            switch value {
+            case is NSNull:
+                decoded[key] = .null
+            case let n as NSNumber:
+                // JSONSerialization decodes booleans as NSNumber too (Objective-C type code "c").
+                if String(cString: n.objCType) == "c" { decoded[key] = .boolean; continue }
+                let text = n.stringValue
+                let exact = !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? UInt64(text) : nil
+                decoded[key] = .number(n.doubleValue, unsignedInteger: exact)
+            case let text as String:
+                decoded[key] = .string(text)
+            default:
+                decoded[key] = .composite
+            }
+        }
+        return decoded
     }
 
     static func viaBytes(_ text: String) -> Result<[TelemetryRecord], BatchValidationError> {
@@ -114,6 +137,33 @@ import Testing
             #expect(a == b, "\(body): ours \(a), JSONSerialization's \(b)")
         default:
             Issue.record("\(body): ours \(ours), JSONSerialization's \(theirs)")
+        }
+    }
+
+    /// One object's members (the agent's outbox rows and the server's answers): an object for us
+    /// exactly when it is one for JSONSerialization, with the same strings, numbers and booleans.
+    @Test(arguments: bodies)
+    func objectMembersAgreeWithJSONSerialization(_ body: String) throws {
+        let ours = JSONObjectReader.members(Array(body.utf8))
+        if Self.lenientInFoundation.contains(body) { #expect(ours == nil); return }
+        let theirs = try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed]) as? [String: Any]
+        #expect((ours == nil) == (theirs == nil), "\(body): ours \(String(describing: ours)), JSONSerialization's \(String(describing: theirs))")
+        guard let ours, let theirs else { return }
+        #expect(Set(ours.keys) == Set(theirs.keys))
+        for (key, value) in theirs {
+            switch (ours[key], value) {
+            case (.string(let a)?, let b as String): #expect(a == b)
+            case (.null?, is NSNull), (.composite?, is [Any]), (.composite?, is [String: Any]): break
+            case (.bool(let a)?, let n as NSNumber) where String(cString: n.objCType) == "c": #expect(a == n.boolValue)
+            case (.number(let a, _)?, let n as NSNumber): #expect(a == n.doubleValue)
+            default: Issue.record("\(body): member \(key) is \(String(describing: ours[key])) for us, \(value) for JSONSerialization")
+            }
+        }
+        // A record object inside (as JSONSerialization writes it again) reads as the same record.
+        if case .composite? = ours["records"], let list = theirs["records"] as? [Any], let first = list.first as? [String: Any] {
+            let text = try JSONSerialization.data(withJSONObject: first)
+            let fields = try #require(JSONObjectReader.recordFields(Array(text)))
+            #expect((try? TelemetryRecord(validating: fields)) == (try? TelemetryRecord(validating: Self.recordFields(first))))
         }
     }
 
