@@ -20,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -88,7 +88,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "softphone",
-            dependencies: ["Phone", "SIP", "SDP", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["CMalloc", "Phone", "SIP", "SDP", "SystemSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (bench/bench-phone.sh): a malloc counter and the bench driver.
         .target(name: "CAllocCounter", path: "bench/alloc-counter"),
@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "MobilityLinux",
             dependencies: [
-                "Mobility", "CNemoLinux", "Timekeeping", "Telemetry", "Joining", "HTTPTransport",
+                "Mobility", "CNemoLinux", "SystemSupport", "Timekeeping", "Telemetry", "Joining", "HTTPTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -147,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "nemo",
             dependencies: [
-                "HTTPTransport", "MobilityLinux",
+                "HTTPTransport", "MobilityLinux", "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -168,7 +168,7 @@ let package = Package(
                        providers: [.apt(["libturbojpeg0-dev"])]),
         .target(
             name: "Sensors",
-            dependencies: ["CGPS", "CV4L2", "CTurboJPEG", "Timekeeping"],
+            dependencies: ["CGPS", "CV4L2", "CTurboJPEG", "SystemSupport", "Timekeeping"],
             path: "Sensors",
             exclude: ["profiles", "fixtures", "traces"]
         ),
@@ -176,6 +176,9 @@ let package = Package(
         // and nemo's join of a Home Agent service.
         .target(name: "HTTPTransport"),
         // The onboard agent: sensors → SQLite outbox → uploader.
+        // What the programs without Foundation need of it: detached threads for blocking loops,
+        // trimming, a file error's reason.
+        .target(name: "SystemSupport"),
         // glibc's mallopt for the onboard programs (one malloc arena: docs/performance.md, "Onboard footprint").
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),

@@ -1,3 +1,4 @@
+import SystemSupport
 import Timekeeping
 
 /// JPEG frames from a V4L2 camera: MJPEG passed through (with Huffman tables

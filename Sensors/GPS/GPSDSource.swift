@@ -1,4 +1,5 @@
 import CGPS
+import SystemSupport
 import Timekeeping
 import Synchronization
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import SystemSupport
 import FoundationEssentials
 
 /// Which sensor sources the onboard agent runs, as a profile file says.
@@ -101,7 +102,7 @@ extension SensorProfile {
     public static func load(path: String, checkFiles: Bool = true) throws(SensorProfileError) -> SensorProfile {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadable(path: path, reason: readFailureReason(error))
+            throw .unreadable(path: path, reason: fileErrorReason(error))
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(data, path: path, baseFolder: folder, checkFiles: checkFiles)

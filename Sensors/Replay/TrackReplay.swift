@@ -1,3 +1,4 @@
+import SystemSupport
 import FoundationEssentials
 import Timekeeping
 
@@ -126,6 +127,6 @@ func readReplayFile(_ path: String) throws(ReplayFileError) -> [UInt8] {
     do {
         return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     } catch {
-        throw .unreadable(path: path, reason: readFailureReason(error))
+        throw .unreadable(path: path, reason: fileErrorReason(error))
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Glibc
 import Mobility
 
@@ -12,14 +13,14 @@ public struct BindingCacheStore: Sendable {
     /// Creates the directory (0700) when missing.
     public init(directory: String) throws {
         self.directory = directory
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
-                throw ConfigurationError("stateDirectory \(directory): cannot create it (\(error.localizedDescription)); give a writable directory with --state-dir")
+                throw ConfigurationError("stateDirectory \(directory): cannot create it (\(fileErrorReason(error))); give a writable directory with --state-dir")
             }
-        } else if !isDirectory.boolValue {
+        } else if !isDirectory {
             throw ConfigurationError("stateDirectory \(directory) is not a directory")
         }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Mobility
 import Telemetry
 
@@ -192,7 +193,7 @@ func parseIPv6(_ s: String, field: String) throws -> IPv6Address {
 public func loadConfiguration<T: Decodable>(_ type: T.Type, path: String) throws -> T {
     let data: Data
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw ConfigurationError("cannot read \(path): \(error.localizedDescription)")
+        throw ConfigurationError("cannot read \(path): \(fileErrorReason(error))")
     }
     do { return try JSONDecoder().decode(T.self, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
         throw ConfigurationError("\(path): missing key '\((ctx.codingPath + [key]).map(\.stringValue).joined(separator: "."))'")

@@ -1,5 +1,7 @@
 import CNemoLinux
-import Foundation
+import Dispatch
+import FoundationEssentials
+import SystemSupport
 import Glibc
 import Logging
 import Mobility
@@ -191,7 +193,8 @@ public final class HomeAgentService: Sendable {
             // The mobile router's home address is reachable through the tunnel as well.
             try? netlink.route(IPv6Prefix(address: a.homeAddress, length: 128), interface: tunIndex)
         }
-        Thread.detachNewThread { [self] in tunLoop() }
+        let rc = BlockingThread.start(name: "nemo ha tun") { [self] in tunLoop() }
+        guard rc == 0 else { throw SystemError("start the tunnel thread", code: rc) }
         // The receive loop's own: it gathers from `buffer` until flushed.
         let tunWriter = TunWriter(tun)
         var buffer = [UInt8](repeating: 0, count: 65536)

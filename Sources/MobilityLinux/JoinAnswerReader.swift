@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Joining
 
 /// What the Home Agent service's answer to a join means (sans-I/O): the status, the body and

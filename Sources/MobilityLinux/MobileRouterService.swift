@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Glibc
 import Logging
 import Mobility
@@ -245,7 +246,8 @@ public final class MobileRouterService: Sendable {
     public func run() throws {
         try monitor.requestDump()
         advertiser?.start()
-        Thread.detachNewThread { [self] in tunLoop() }
+        let rc = BlockingThread.start(name: "nemo mr tun") { [self] in tunLoop() }
+        guard rc == 0 else { throw SystemError("start the tunnel thread", code: rc) }
         // The receive loop's own: the writer gathers from `buffer` until flushed; the link table;
         // the filter of second copies of duplicated downlink.
         let tunWriter = TunWriter(tun)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Glibc
 import Mobility
 import NIOCore
@@ -69,7 +70,7 @@ final class RouterAdvertiser: Sendable {
     deinit { close(fd) }
 
     func start(interval: Double = 30) {
-        Thread.detachNewThread { [self] in
+        BlockingThread.start(name: "nemo ra") { [self] in
             var sent = 0
             while true {
                 send()

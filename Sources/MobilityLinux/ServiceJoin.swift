@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import HTTPTransport
 import Joining
 import Logging
@@ -90,7 +91,7 @@ public struct ServiceJoin: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return .none }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .unreadableLocalFile(path: path, reason: "cannot read it (\(error.localizedDescription))")
+            throw .unreadableLocalFile(path: path, reason: "cannot read it (\(fileErrorReason(error)))")
         }
         if let file = try? JSONDecoder().decode(MobileRouterFile.self, from: data), file.joined?.tokenID == token.id {
             return .joined(file)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Glibc
 import Mobility
 import Synchronization
@@ -80,7 +81,7 @@ public final class ControlServer: Sendable {
         self.path = path
         self.status = status
         self.commands = commands
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         unlink(path)
         let fd = socket(AF_UNIX, SocketType.stream | SocketType.closeOnExec, 0)
@@ -92,7 +93,8 @@ public final class ControlServer: Sendable {
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
         guard rc == 0, listen(fd, 16) == 0 else { throw SystemError("bind control socket \(path)") }
-        Thread.detachNewThread { [self] in serve(fd, http: false) }
+        let trc = BlockingThread.start(name: "nemo control") { [self] in serve(fd, http: false) }
+        guard trc == 0 else { throw SystemError("start the control socket thread", code: trc) }
         if let metricsPort {
             let m = socket(AF_INET6, SocketType.stream | SocketType.closeOnExec, 0)
             var one: Int32 = 1
@@ -100,7 +102,8 @@ public final class ControlServer: Sendable {
             var (storage, len) = socketAddress(TransportAddress(address: .v6(.unspecified), port: metricsPort), ipv6Socket: true)
             let brc = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(m, $0, len) } }
             guard brc == 0, listen(m, 16) == 0 else { throw SystemError("bind metrics port \(metricsPort)") }
-            Thread.detachNewThread { [self] in serve(m, http: true) }
+            let mrc = BlockingThread.start(name: "nemo metrics") { [self] in serve(m, http: true) }
+            guard mrc == 0 else { throw SystemError("start the metrics thread", code: mrc) }
         }
     }
 
@@ -133,8 +136,13 @@ public final class ControlServer: Sendable {
                 n += 1
                 return false
             }) { usleep(10_000) }
-            Thread.detachNewThread { [self] in
+            let rc = BlockingThread.start(name: "nemo client") { [self] in
                 answer(c, http: http)
+                close(c)
+                active.withLock { $0 -= 1 }
+            }
+            if rc != 0 {
+                // Out of threads: this client is turned away, the listener goes on.
                 close(c)
                 active.withLock { $0 -= 1 }
             }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What `softphone answer` does: answer calls as they come, hang each up after a while, stop
 /// after so many calls or so many seconds.

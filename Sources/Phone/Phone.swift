@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import NIOCore
 import NIOPosix
 import SIP
@@ -309,7 +309,7 @@ public final class Phone: @unchecked Sendable {
             else { source = SilenceSource(sampleRate: rate) }
             if var path = c.recordFile {
                 callCount += 1
-                if callCount > 1 { path = path.replacingOccurrences(of: ".wav", with: "-\(callCount).wav") }
+                if callCount > 1 { path = path.replacing(".wav", with: "-\(callCount).wav") }
                 sink = try WAVFileSink(path: path, inputRate: rate)
             } else if let d = c.playbackDevice {
                 sink = try ALSADevice(name: d, direction: .playback, sampleRate: rate)

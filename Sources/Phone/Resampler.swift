@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// A streaming band-limited resampler (windowed sinc, Blackman window), for a WAV file
 /// or a device that runs at another rate than the codec.

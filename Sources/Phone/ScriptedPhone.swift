@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A started phone, its event inbox and whoever watches its events: what every script runs on.
 public struct ScriptedPhone: Sendable {

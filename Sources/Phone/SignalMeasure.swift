@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
 
 /// Measurements that tell whether a known test signal came through a call.
 public enum SignalMeasure {

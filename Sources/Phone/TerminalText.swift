@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Makes text from the network safe to print on a terminal or in a log line.
 ///
@@ -29,7 +29,7 @@ public enum TerminalText {
     public static func field(_ text: String) -> String {
         let e = escaped(text)
         guard e.isEmpty || e.contains(where: { $0 == " " || $0 == "=" || $0 == "\"" }) else { return e }
-        return "\"" + e.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        return "\"" + e.replacing("\"", with: "\\\"") + "\""
     }
 
     /// JSON text (from JSONSerialization, which escapes only U+0000–U+001F) with the

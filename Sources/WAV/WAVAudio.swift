@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// 16-bit PCM WAV audio (RIFF/WAVE, format 1 or WAVE_FORMAT_EXTENSIBLE with PCM), mixed to mono.
 ///

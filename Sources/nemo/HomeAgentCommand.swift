@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import MobilityLinux
 
 struct HomeAgentCommand: ParsableCommand {

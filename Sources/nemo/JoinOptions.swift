@@ -1,6 +1,11 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTransport
+import SystemSupport
 import MobilityLinux
 
 /// `--token T` or `--token-file PATH`: the one-time join token, on the command line or from a file
@@ -35,7 +40,7 @@ struct JoinTokenOptions: ParsableArguments {
                 throw ValidationError("--token-file \(tokenFile) has mode \(CredentialFile.octal(mode)): other users may read it; run `chmod 600 \(tokenFile)`")
             }
         }
-        let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let line = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingWhitespace } ?? ""
         guard !line.isEmpty else { throw ValidationError("--token-file \(tokenFile) is empty: it should hold the token ID.SECRET from the service's page") }
         return line
     }

@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import MobilityLinux
 
 struct MobileRouterCommand: ParsableCommand {
@@ -45,7 +49,7 @@ struct MobileRouterCommand: ParsableCommand {
         let term = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
         term.setEventHandler {
             service.shutdown()
-            Foundation.exit(0)
+            Glibc.exit(0)
         }
         term.resume()
         try service.run()

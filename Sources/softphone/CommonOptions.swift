@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import SystemSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import Phone
 import SIP
 import SDP
@@ -40,7 +44,8 @@ struct CommonOptions: ParsableArguments {
     func configuration(defaultPort: Int, toward target: String? = nil) throws -> PhoneConfiguration {
         let file = try account.map(AccountFile.init(path:))
         if let account, file?.string("password") != nil, PasswordFile.othersMayRead(account) {
-            FileHandle.standardError.write(Data("softphone: warning: \(account) holds a password and group or others may read it; run chmod 600 \(account)\n".utf8))
+            let warning = Array("softphone: warning: \(account) holds a password and group or others may read it; run chmod 600 \(account)\n".utf8)
+            _ = warning.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
         }
         var c = PhoneConfiguration()
         c.user = user ?? file?.string("user") ?? c.user
@@ -83,7 +88,7 @@ struct CommonOptions: ParsableArguments {
         }
         if let names = codec.map({ $0.split(separator: ",").map(String.init) }) ?? file?.strings("codecs") {
             c.codecs = try names.map { n in
-                guard let choice = CodecChoice(rawValue: n.lowercased().trimmingCharacters(in: .whitespaces)) else {
+                guard let choice = CodecChoice(rawValue: n.lowercased().trimmingWhitespace) else {
                     throw ValidationError("codec '\(n)' is not one of opus, pcmu, pcma, ilbc")
                 }
                 return choice

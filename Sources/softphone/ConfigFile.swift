@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import SystemSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `--config FILE` for `softphone call` and `softphone answer`: a JSON object whose every key is
 /// one of the command's flags without its dashes (`{"answer-timeout": 30, "codec": ["opus", "pcmu"],
@@ -57,7 +61,7 @@ enum ConfigFile {
     static func arguments(path: String, command: ParsableCommand.Type, required: [String]) throws -> [String] {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ValidationError("cannot read the configuration file \(path): \(error.localizedDescription)")
+            throw ValidationError("cannot read the configuration file \(path): \(fileErrorReason(error))")
         }
         let values: [String: Value]
         do { values = try JSONDecoder().decode([String: Value].self, from: data) } catch {
@@ -97,7 +101,7 @@ enum ConfigFile {
         switch error {
         case DecodingError.dataCorrupted(let context):
             let at = context.codingPath.map(\.stringValue).joined(separator: ".")
-            let underlying = (context.underlyingError as NSError?).map { " (\($0.localizedDescription))" } ?? ""
+            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
             return (at.isEmpty ? "" : "key '\(at)': ") + context.debugDescription + underlying
         case DecodingError.typeMismatch(_, let context):
             return "the file must hold one object: " + context.debugDescription

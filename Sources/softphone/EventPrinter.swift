@@ -1,4 +1,8 @@
-import Foundation
+import FoundationEssentials
+import SystemSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import Phone
 
 /// Prints events as text or JSON lines.
@@ -35,9 +39,7 @@ struct EventPrinter {
             }
         }
         if json {
-            if let d = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) {
-                Swift.print(TerminalText.jsonSafe(String(decoding: d, as: UTF8.self)))
-            }
+            Swift.print(TerminalText.jsonSafe(JSONText.encode(o)))
         } else {
             let name = o.removeValue(forKey: "event") as? String ?? "?"
             // every value may hold a remote string (display name, reason phrase, MESSAGE text):

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The local address the kernel would use to reach a host: a UDP socket "connected" to it sends
 /// nothing, but getsockname() then tells the source address routing picked.

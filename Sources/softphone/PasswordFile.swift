@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads a secret from a file that only its owner may read, so the password stays off
 /// the command line (where every local user sees it in `ps`).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import Phone
 import SIP
 
@@ -60,6 +61,9 @@ struct Softphone: AsyncParsableCommand {
     /// Parses the command line after putting the keys of `call`/`answer --config FILE` in front of
     /// it (`ConfigFile`), then runs the command.
     static func main() async {
+        // One malloc arena (docs/performance.md, "Onboard footprint"): set before the event loop
+        // and audio threads first allocate.
+        nautilus_single_malloc_arena()
         do {
             let arguments = try ConfigFile.expanding(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(arguments)

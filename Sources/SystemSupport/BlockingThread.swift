@@ -2,12 +2,14 @@
 import Glibc
 #endif
 
-/// A thread of its own for a blocking loop (libgps's reads, a V4L2 device's poll): Foundation's
-/// `Thread` without Foundation, which the onboard programs do not load (docs/performance.md).
-enum BlockingThread {
+/// A thread of its own for a blocking loop (libgps's reads, a V4L2 device's poll, a TUN device, a
+/// control socket): Foundation's `Thread` without Foundation, which the onboard programs do not
+/// load (docs/performance.md, "Onboard footprint").
+public enum BlockingThread {
     /// Starts `body` on a new detached thread named `name` (cut to the 15 bytes Linux keeps).
     /// Returns 0, or the errno of `pthread_create` (EAGAIN: the process or user is out of threads).
-    static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
+    @discardableResult
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> Int32 {
         let context = Unmanaged.passRetained(Context(name: name, body: body))
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)

@@ -3,9 +3,9 @@ import FoundationEssentials
 import Glibc
 #endif
 
-/// Why reading a file failed, as the system says it ("no such file", "Permission denied",
+/// Why a file operation failed, as the system says it ("no such file", "Permission denied",
 /// "Is a directory"), not a dump of the error type: for messages that name the file.
-func readFailureReason(_ error: any Error) -> String {
+public func fileErrorReason(_ error: any Error) -> String {
     guard let posix = (error as? CocoaError)?.underlying as? POSIXError else { return "\(error)" }
     return posix.code == .ENOENT ? "no such file" : String(cString: strerror(posix.code.rawValue))
 }
