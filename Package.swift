@@ -208,6 +208,7 @@ let package = Package(
         // Depends on `nemo` so the live tests find the binary built next to them.
         .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Joining", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"]),
         .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"]),
         .testTarget(name: "ProvisioningTests", dependencies: [
             "Provisioning", "ProvisioningService", "Mobility", "MobilityLinux", "Telemetry", "Joining", "TestSupport",
             .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"),
@@ -248,7 +249,7 @@ let package = Package(
         .executableTarget(
             name: "xcast6",
             dependencies: [
-                "Xcast", "RTPJPEG", "RTP", "Sensors", "CXcastLinux", "Timekeeping",
+                "Xcast", "RTPJPEG", "RTP", "Sensors", "CXcastLinux", "SystemSupport", "Timekeeping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

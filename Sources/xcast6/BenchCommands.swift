@@ -1,6 +1,7 @@
 import ArgumentParser
 import CXcastLinux
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Glibc
 
 /// `xcast6 sink`: counts RTP packets on many ports at once (recvmmsg), for tests and the benchmark:
@@ -71,7 +72,7 @@ struct Sink: ParsableCommand {
         }
         let unique = seen.map { $0.reduce(0) { $0 + $1.nonzeroBitCount } }
         var json = "{\"ports\": \(count), \"packets\": \(packets), \"unique\": \(unique), \"duplicates\": \(dups), \"frames\": \(frames), \"marker_times\": {"
-        json += markers.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \(String(format: "%.6f", $0.value))" }.joined(separator: ", ")
+        json += markers.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \(fixedPoint($0.value, decimals: 6))" }.joined(separator: ", ")
         json += "}}\n"
         FileManager.default.createFile(atPath: output, contents: Data(json.utf8))
     }
@@ -112,6 +113,6 @@ struct Blast: ParsableCommand {
         }
         let elapsed = monotonicNow() - start
         let datagrams = gso > 0 ? batch.sent * gso : batch.sent
-        print(String(format: "blast: %d datagrams of %d octets in %.3f s: %.0f per second, %d refused", datagrams, size, elapsed, Double(datagrams) / elapsed, batch.failed))
+        print("blast: \(datagrams) datagrams of \(size) octets in \(fixedPoint(elapsed, decimals: 3)) s: \(fixedPoint(Double(datagrams) / elapsed, decimals: 0)) per second, \(batch.failed) refused")
     }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+import Dispatch
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Xcast
 
@@ -54,7 +58,8 @@ func onSignals(_ signals: [Int32], set flag: SignalFlag) -> [DispatchSourceSigna
 }
 
 func warn(_ message: String) {
-    FileHandle.standardError.write(Data("xcast6: \(message)\n".utf8))
+    let line = Array("xcast6: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
 /// Serves /metrics from `metrics` on `endpoint`.

@@ -1,5 +1,5 @@
 import CXcastLinux
-import Foundation
+import FoundationEssentials
 import Glibc
 import NIOCore
 import Xcast

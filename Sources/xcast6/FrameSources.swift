@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Sensors
 import Timekeeping
 
@@ -59,7 +62,7 @@ struct JPEGFileSource {
                     let wait = due - monotonicNow()
                     if wait > 0 { try? await Task.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up)))) }
                     guard let data = FileManager.default.contents(atPath: path) else {
-                        continuation.finish(throwing: CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path]))
+                        continuation.finish(throwing: MessageError(description: "cannot read the frame file \(path) (was it removed while sending?)"))
                         return
                     }
                     continuation.yield(JPEGFrame(width: 0, height: 0, data: Array(data), time: s.clock.now(), sequence: UInt32(truncatingIfNeeded: k), origin: .passthrough))

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Glibc
 import Xcast
 
@@ -23,9 +24,11 @@ final class HTTPServer: Sendable {
         }
         self.fd = fd
         self.handler = handler
-        let t = Thread { [self] in acceptLoop() }
-        t.name = "http \(endpoint)"
-        t.start()
+        let trc = BlockingThread.start(name: "http \(endpoint)") { [self] in acceptLoop() }
+        guard trc == 0 else {
+            close(fd)
+            throw SocketError(call: "start the thread serving \(endpoint)", code: trc)
+        }
     }
 
     private func acceptLoop() {
@@ -33,13 +36,13 @@ final class HTTPServer: Sendable {
             let c = accept(fd, nil, nil)
             if c < 0 { if errno == EINTR { continue }; return }
             let handler = self.handler
-            let t = Thread {
+            let rc = BlockingThread.start(name: "http client") {
                 let conn = HTTPConnection(fd: c)
                 defer { close(c) }
                 guard let path = conn.readRequestPath() else { return }
                 handler(path, conn)
             }
-            t.start()
+            if rc != 0 { close(c) }  // out of threads: this client is turned away, the listener goes on
         }
     }
 }

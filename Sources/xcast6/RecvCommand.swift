@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Synchronization
 import Glibc
 import NIOCore
@@ -103,7 +104,7 @@ struct Recv: ParsableCommand {
                 do {
                     guard let frame = try assembler.add(packet: buffer) else { continue }
                     if let output {
-                        let name = String(format: "%@/f_%05d.jpg", output, written)
+                        let name = "\(output)/f_\(zeroPadded(written, width: 5)).jpg"
                         FileManager.default.createFile(atPath: name, contents: Data(frame.jpeg))
                     }
                     written += 1
@@ -132,28 +133,51 @@ struct Recv: ParsableCommand {
 }
 
 /// The newest frame, and a way to wait for the next one (for MJPEG streaming).
-// @unchecked: its state is guarded by the NSCondition (waiting for the next frame needs a condition
-// variable, which Synchronization.Mutex has not).
+// @unchecked: its state is guarded by `mutex` (waiting for the next frame needs a condition
+// variable, which Synchronization.Mutex has not; pthread's, as Foundation's NSCondition is built).
 final class LatestFrame: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var frame: [UInt8]?
     private var number = 0
 
+    init() {
+        pthread_mutex_init(mutex, nil)
+        // Deadlines on the monotonic clock: a wall-clock step must not end or stretch a wait.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
     func publish(_ jpeg: [UInt8]) {
-        condition.lock()
+        pthread_mutex_lock(mutex)
         frame = jpeg
         number += 1
-        condition.broadcast()
-        condition.unlock()
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
     }
 
     /// The newest frame after frame `after` (waits up to `timeout` seconds); nil on timeout.
     func next(after: Int, timeout: Double) -> (Int, [UInt8])? {
-        condition.lock()
-        defer { condition.unlock() }
-        let deadline = Date(timeIntervalSinceNow: timeout)
+        var deadline = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &deadline)
+        let wait = max(0, min(timeout, 86_400))
+        let nanoseconds = Int(deadline.tv_nsec) + Int((wait - wait.rounded(.down)) * 1e9)
+        deadline.tv_sec += Int(wait.rounded(.down)) + nanoseconds / 1_000_000_000
+        deadline.tv_nsec = nanoseconds % 1_000_000_000
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         while number <= after || frame == nil {
-            if !condition.wait(until: deadline) { return nil }
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return nil }
         }
         return (number, frame!)
     }
@@ -231,10 +255,10 @@ final class Joiner: Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in
+        BlockingThread.start(name: "xcast6 join") { [self] in
             while true {
                 let interval = Swift.max(Double(lifetime) / 3, 0.2)
-                Thread.sleep(forTimeInterval: interval)
+                usleep(UInt32(interval * 1_000_000))
                 let s = state.withLock { $0.stopped }
                 if s { return }
                 do { try joinOnce() } catch {
@@ -243,7 +267,6 @@ final class Joiner: Sendable {
                 }
             }
         }
-        t.start()
     }
 
     func leave() {

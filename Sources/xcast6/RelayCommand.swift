@@ -1,6 +1,6 @@
 import ArgumentParser
 import CXcastLinux
-import Foundation
+import FoundationEssentials
 import Glibc
 import Xcast
 

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import SystemSupport
 import Synchronization
 import Glibc
 import NIOCore
@@ -73,9 +74,8 @@ struct Send: AsyncParsableCommand {
         defer { signals.forEach { $0.cancel() } }
         if token != nil {
             warn("session \(channel.name): joins accepted on port \(socket.localPort)")
-            let t = Thread { controlLoop(socket: socket, members: members, metrics: m, stop: stop) }
-            t.name = "xcast6 control"
-            t.start()
+            let rc = BlockingThread.start(name: "xcast6 control") { controlLoop(socket: socket, members: members, metrics: m, stop: stop) }
+            guard rc == 0 else { throw SocketError(call: "start the control thread", code: rc) }
         }
         let forwarder = Forwarder(socket: socket, table: relayAt.map { RouteTable.allVia($0) } ?? .allDirect, policy: policy, metrics: m)
         var packetizer = JPEGPacketizer(ssrc: UInt32.random(in: 1...UInt32.max), initialSequence: UInt16.random(in: 0...UInt16.max), maxPacketSize: rtpSize)
@@ -183,7 +183,7 @@ struct Send: AsyncParsableCommand {
                         }
                     }
                     if timing != nil {
-                        timingLines += "\(ts) \(String(format: "%.6f", frame.time.secondsSinceEpoch)) \(String(format: "%.6f", wallClock.now().secondsSinceEpoch))\n"
+                        timingLines += "\(ts) \(fixedPoint(frame.time.secondsSinceEpoch, decimals: 6)) \(fixedPoint(wallClock.now().secondsSinceEpoch, decimals: 6))\n"
                     }
                 }
                 if camera.hasPrefix("dir:") || camera == "test" { break frames }

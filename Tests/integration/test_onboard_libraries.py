@@ -17,7 +17,7 @@ def bin_dir():
     return out.stdout.strip()
 
 
-@pytest.mark.parametrize('program', ['nemo', 'monnemo-agent', 'softphone'])
+@pytest.mark.parametrize('program', ['nemo', 'monnemo-agent', 'softphone', 'xcast6'])
 def test_onboard_program_loads_no_full_foundation(program):
     path = os.path.join(bin_dir(), program)
     assert os.path.exists(path), f'{path} missing: run `swift build`'
