@@ -10,8 +10,6 @@ OUT="$ROOT/.build-fuzz-agent"
 mkdir -p "$OUT/corpus" "$OUT/corpus-http" "$OUT/corpus-sonar"
 # No stale binary may survive a failed build (set -e stops the script at the failing swiftc).
 rm -f "$OUT/fuzz-verdict" "$OUT/fuzz-http" "$OUT/fuzz-sonar"
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name AgentFuzz \
-  "$ROOT/Sources/OnboardAgent/UploadVerdict.swift" "$ROOT/fuzz/agent/UploadVerdictFuzzEntry.swift" -o "$OUT/fuzz-verdict"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name AgentHTTPFuzz \
   "$ROOT/Sources/HTTPTransport/HTTPResponseParser.swift" "$ROOT/Sources/HTTPTransport/HTTPResponse.swift" \
   "$ROOT/Sources/HTTPTransport/HTTPResponseParseError.swift" "$ROOT/fuzz/agent/HTTPResponseParserFuzzEntry.swift" \
@@ -20,6 +18,11 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name AgentHTTPFu
 rm -rf "$OUT/sonar-src"; mkdir -p "$OUT/sonar-src"
 for f in "$ROOT"/Sources/Telemetry/*.swift; do sed '/^import Timekeeping$/d' "$f" > "$OUT/sonar-src/$(basename "$f")"; done
 sed '/^import Telemetry$/d' "$ROOT/Sources/OnboardAgent/SonarAnswer.swift" > "$OUT/sonar-src/SonarAnswer.swift"
+# The verdict reads answers with Telemetry's JSONObjectReader: compiled with the same sources.
+rm -rf "$OUT/verdict-src"; cp -r "$OUT/sonar-src" "$OUT/verdict-src"; rm "$OUT/verdict-src/SonarAnswer.swift"
+sed '/^import Telemetry$/d' "$ROOT/Sources/OnboardAgent/UploadVerdict.swift" > "$OUT/verdict-src/UploadVerdict.swift"
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name AgentFuzz \
+  "$OUT"/verdict-src/*.swift "$ROOT"/Sources/Timekeeping/*.swift "$ROOT/fuzz/agent/UploadVerdictFuzzEntry.swift" -o "$OUT/fuzz-verdict"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name AgentSonarFuzz \
   "$OUT"/sonar-src/*.swift "$ROOT"/Sources/Timekeeping/*.swift "$ROOT/fuzz/agent/SonarAnswerFuzzEntry.swift" -o "$OUT/fuzz-sonar"
 cp "$ROOT"/fuzz/agent/sonar-seeds/* "$OUT/corpus-sonar/"
