@@ -87,7 +87,7 @@ enum JSONText {
             case .bool(let b): b
             case .number(let n): n == n.rounded() && abs(n) < 9e15 ? Int(n) : n
             case .string(let s): s
-            case .array(let a): a.map { $0.plain as Any }
+            case .array(let a): a.compactMap(\.plain)
             case .object(let o): o.compactMapValues(\.plain)
             case .null: nil
             }

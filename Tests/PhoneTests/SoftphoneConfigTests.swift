@@ -27,6 +27,23 @@ import Foundation
         #expect(overridden.events("listening").count == 1)
     }
 
+    /// `--account FILE` as JSON and as flat TOML (read without Foundation's JSONSerialization: numbers,
+    /// strings and arrays of strings come through as the flags they stand for).
+    @Test(arguments: [
+        ("alice.json", #"{"user": "alice", "password": "secret", "listen": "127.0.0.1:0", "codecs": ["pcmu", "ilbc"], "expires": 120, "rtp_ports": "31400-31500", "display_name": null}"#),
+        ("alice.toml", "# a comment\nuser = \"alice\"\npassword = \"secret\"\nlisten = \"127.0.0.1:0\"\ncodecs = [\"pcmu\", \"ilbc\"]\nexpires = 120\n"),
+    ])
+    func accountFilesAreRead(_ name: String, _ text: String) throws {
+        let dir = try scratch("account"); defer { try? FileManager.default.removeItem(at: dir) }
+        let account = try write(text, name, in: dir)
+        chmod(account, 0o600)
+        let run = try SoftphoneRun(["answer", "--account", account, "--run-for", "0.3", "--json"], dir: dir, name: "account")
+        defer { run.stop() }
+        #expect(run.waitForExit(20) == 0, "\(run.stderr)")
+        #expect(run.events("listening").count == 1, "\(run.stdout)")
+        #expect(!run.stderr.contains("warning"), "\(run.stderr)")
+    }
+
     @Test func unknownKeyIsNamed() throws {
         let dir = try scratch("config-unknown"); defer { try? FileManager.default.removeItem(at: dir) }
         let config = try write(#"{"listen": "127.0.0.1:0", "ring-tone": "bell.wav"}"#, "call.json", in: dir)
