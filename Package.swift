@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "MapServer",
             dependencies: [
-                "Telemetry", "Timekeeping",
+                "SystemSupport", "Telemetry", "Timekeeping",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -100,18 +100,18 @@ let package = Package(
         // Mobility Header messages, options, binding cache, BUL, MR and HA state machines: sans-I/O.
         .target(
             name: "Mobility",
-            dependencies: ["Timekeeping", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SystemSupport", "Timekeeping", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         // A small C shim: Swift cannot call the variadic ioctl that opens a TUN device.
         .target(name: "CNemoLinux"),
         // The join exchange of a mobile router with the Home Agent service (token, proof, sealed answer).
-        .target(name: "Joining", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Joining", dependencies: ["SystemSupport", .product(name: "Crypto", package: "swift-crypto")]),
         // The Home Agent service: sign-up and operator pages, JSON API, join endpoint, its database,
         // and its hold on nemo ha (accounts file, reload, statistics).
         .target(
             name: "ProvisioningService",
             dependencies: [
-                "Provisioning", "Joining", "Mobility", "MobilityLinux", "Timekeeping", "HTTPTransport", "Telemetry",
+                "Provisioning", "Joining", "Mobility", "MobilityLinux", "SystemSupport", "Timekeeping", "HTTPTransport", "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,7 +132,7 @@ let package = Package(
         // The Home Agent service's rules without I/O: settings, address plan, sign-up checks, forms, passwords.
         .target(
             name: "Provisioning",
-            dependencies: ["Mobility", "Telemetry", "Joining",
+            dependencies: ["Mobility", "SystemSupport", "Telemetry", "Joining",
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]
         ),
         // TUN, per-uplink UDP sockets, rtnetlink, routes and rules.
@@ -176,8 +176,8 @@ let package = Package(
         // and nemo's join of a Home Agent service.
         .target(name: "HTTPTransport"),
         // The onboard agent: sensors → SQLite outbox → uploader.
-        // What the programs without Foundation need of it: detached threads for blocking loops,
-        // trimming, a file error's reason.
+        // Small shared pieces: what the programs without Foundation need of it (detached threads for
+        // blocking loops, trimming, a file error's reason, %.Nf), and the one hex codec.
         .target(name: "SystemSupport"),
         // glibc's mallopt for the onboard programs (one malloc arena: docs/performance.md, "Onboard footprint").
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
@@ -206,8 +206,8 @@ let package = Package(
         .testTarget(name: "SensorsTests", dependencies: ["Sensors", "CV4L2", "Timekeeping", "TestSupport"], path: "Tests/SensorsTests"),
         .testTarget(name: "MobilityTests", dependencies: ["Mobility", "Timekeeping", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         // Depends on `nemo` so the live tests find the binary built next to them.
-        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Joining", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"]),
-        .testTarget(name: "JoiningTests", dependencies: ["Joining"]),
+        .testTarget(name: "MobilityLinuxTests", dependencies: ["MobilityLinux", "Mobility", "Joining", "SystemSupport", "Timekeeping", "Telemetry", "nemo", "TestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")], exclude: ["Fixtures"]),
+        .testTarget(name: "JoiningTests", dependencies: ["Joining", "SystemSupport"]),
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"]),
         .testTarget(name: "ProvisioningTests", dependencies: [
             "Provisioning", "ProvisioningService", "Mobility", "MobilityLinux", "Telemetry", "Joining", "TestSupport",

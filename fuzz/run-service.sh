@@ -15,7 +15,7 @@ BIN="$(swift build --show-bin-path)"
 OBJS=()
 for dir in "$BIN"/*.build; do
   case "$(basename "$dir")" in
-    Mobility.build|Telemetry.build|Timekeeping.build|NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build|Crypto.build|CryptoExtras.build|_CryptoExtras.build|CCryptoBoringSSL.build|CCryptoBoringSSLShims.build|CryptoBoringWrapper.build|CryptoExtrasShims.build|CXKCP.build|CXKCPShims.build|SwiftASN1.build) ;;
+    Mobility.build|Telemetry.build|Timekeeping.build|NIOCore.build|NIOConcurrencyHelpers.build|_NIODataStructures.build|_NIOBase64.build|CNIOAtomics.build|CNIODarwin.build|CNIOLinux.build|CNIOWindows.build|CNIOWASI.build|CNIOPosix.build|Atomics.build|_AtomicsShims.build|DequeModule.build|InternalCollectionsUtilities.build|ContainersPreview.build|BasicContainers.build|Crypto.build|CryptoExtras.build|_CryptoExtras.build|CCryptoBoringSSL.build|CCryptoBoringSSLShims.build|CryptoBoringWrapper.build|CryptoExtrasShims.build|CXKCP.build|CXKCPShims.build|SwiftASN1.build|SystemSupport.build) ;;
     *) continue ;;
   esac
   while IFS= read -r -d '' o; do OBJS+=("$o"); done < <(find "$dir" -name '*.o' -print0)

@@ -1,3 +1,4 @@
+import SystemSupport
 /// `POST /api/v1/join` body: `{"token_id": HEX16, "nonce": HEX64, "proof": HEX64}`.
 public struct JoinRequest: Sendable, Hashable, Codable {
     public var tokenID: String

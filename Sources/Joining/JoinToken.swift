@@ -1,3 +1,4 @@
+import SystemSupport
 /// The one-time token a user gets when signing up a mobile router: `ID.SECRET`, 16 and 32 hex
 /// digits. The ID names the token on the wire; the SECRET never travels: both ends derive
 /// `JoinToken.key` from it, prove knowledge of it and seal the answer with it (`JoinSeal`), so a

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SystemSupport
 
 /// Vehicle secrets, shown once; the store keeps only their SHA-256. Tokens are 32 random bytes as
 /// hex; OsmAnd device ids are 24 random characters of a-z 0-9 (124 bits), short enough to type into
@@ -7,7 +8,7 @@ import Foundation
 enum TokenHash {
     static func newToken() -> String {
         var rng = SystemRandomNumberGenerator()
-        return hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        return Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 
     static let deviceIDAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -20,18 +21,7 @@ enum TokenHash {
 
     /// Lowercase hex of the secret's SHA-256 (what the store keeps; looked up on every request).
     static func hash(_ token: String) -> String {
-        hex(Array(SHA256.hash(data: Data(token.utf8))))
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
 
     /// Compares two secrets in time independent of where they differ (hashes first, so lengths leak nothing).

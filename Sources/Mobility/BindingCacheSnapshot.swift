@@ -1,4 +1,5 @@
 import NIOCore
+import SystemSupport
 import Timekeeping
 
 /// The binding cache as the home agent saves it, so bindings survive a restart: plain strings
@@ -52,7 +53,7 @@ public struct BindingCacheSnapshot: Codable, Sendable, Equatable {
                                var buffer = ByteBuffer()
                                MobilityOption.flowIdentification(FlowIdentification(fid: f.fid, priority: f.priority, trafficSelector: f.selector,
                                                                                     bindingReferences: f.bids)).write(to: &buffer)
-                               return buffer.readableBytesView.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+                               return Hex.encode(buffer.readableBytesView)
                            },
                            ipv4HomeAddress: e.ipv4HomeAddress?.description)
             }
@@ -87,12 +88,6 @@ public enum RestoreProblem: Hashable, Sendable, CustomStringConvertible {
         case .expired(let h, let bid): return "\(h) BID \(bid): lifetime ran out while the home agent was down"
         case .ipv4HomeAddressNotAssigned(let h, let a): return "\(h): IPv4 home address \(a) is not assigned to it any more (IPv6 binding kept)"
         }
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
 
@@ -160,7 +155,7 @@ extension HomeAgent {
             guard !bindings.isEmpty else { continue }
             var flows: [FlowBinding] = []
             for hex in saved.flows {
-                guard let octets = hexOctets(hex) else {
+                guard hex.utf8.count <= 4096, let octets = Hex.decode(hex) else {
                     problems.append(.malformed(homeAddress: saved.homeAddress, field: "flow"))
                     continue
                 }
@@ -186,28 +181,5 @@ extension HomeAgent {
             commitRestored(entry, now: now, into: &out)
         }
         return (out, problems)
-    }
-}
-
-func hexOctets(_ hex: String) -> [UInt8]? {
-    let digits = Array(hex.utf8)
-    guard digits.count % 2 == 0, digits.count <= 4096 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(digits.count / 2)
-    var i = 0
-    while i < digits.count {
-        guard let hi = hexValue(digits[i]), let lo = hexValue(digits[i + 1]) else { return nil }
-        out.append(hi << 4 | lo)
-        i += 2
-    }
-    return out
-}
-
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-    default: return nil
     }
 }

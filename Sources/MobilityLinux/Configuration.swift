@@ -149,24 +149,10 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 func parseKey(_ hex: String, field: String) throws -> [UInt8] {
     let clean = hex.filter { !$0.isWhitespace && $0 != ":" }
     let wanted = MobilityAuthenticationKey.keyLength
-    guard let octets = hexOctets(clean), octets.count == wanted else {
+    guard let octets = Hex.decode(clean), octets.count == wanted else {
         throw ConfigurationError("\(field): the MN-HA key must be exactly \(wanted * 2) hex digits (\(wanted) octets, HMAC-SHA1, RFC 4285); got \(clean.count) characters")
     }
     return octets
-}
-
-/// Hex digits to octets; nil when the text is not an even number of hex digits.
-func hexOctets(_ text: String) -> [UInt8]? {
-    let digits = Array(text.utf8)
-    guard !digits.isEmpty, digits.count % 2 == 0 else { return nil }
-    var out: [UInt8] = []
-    var i = 0
-    while i < digits.count {
-        guard let b = UInt8(String(decoding: digits[i...i + 1], as: UTF8.self), radix: 16) else { return nil }
-        out.append(b)
-        i += 2
-    }
-    return out
 }
 
 func checkSPI(_ spi: UInt32, field: String) throws {

@@ -1,5 +1,6 @@
 import Crypto
 import Joining
+import SystemSupport
 import _CryptoExtras
 
 /// A stored password: scrypt (N 2^14, r 8, p 1, 16 MiB) over a random 16-octet salt, as

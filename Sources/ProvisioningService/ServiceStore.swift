@@ -3,6 +3,7 @@ import GRDB
 import Joining
 import Mobility
 import Provisioning
+import SystemSupport
 
 /// The Home Agent service's database (GRDB over SQLite, WAL, synchronous FULL): users, sessions,
 /// routers, join tokens, settings, the operator's event log and the HA's statistics samples.

@@ -1,5 +1,6 @@
 import Foundation
 import Joining
+import SystemSupport
 import Testing
 
 @Suite struct JoinSealTests {

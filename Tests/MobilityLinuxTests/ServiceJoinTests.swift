@@ -4,6 +4,7 @@ import Joining
 import Logging
 import Mobility
 @testable import MobilityLinux
+import SystemSupport
 import Testing
 import TestSupport
 

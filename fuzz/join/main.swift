@@ -1,5 +1,6 @@
 import Foundation
 import Mobility
+import SystemSupport
 
 /// libFuzzer entry over what `nemo mr --join` does with the Home Agent service's answer:
 /// `JoinAnswerReader` (status, then the `{"sealed": HEX}` JSON, `JoinSeal.open`, the opened

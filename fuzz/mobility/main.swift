@@ -1,4 +1,5 @@
 import NIOCore
+import SystemSupport
 import Timekeeping
 
 /// libFuzzer entry, two halves:
@@ -220,7 +221,7 @@ struct StateMachines {
             // A saved binding cache restored into a fresh home agent (fields from the bytes).
             var fresh = StateMachines().ha
             let text = String(decoding: chunk.prefix(64), as: UTF8.self)
-            let hexFlows = chunk.count > 64 ? [chunk.dropFirst(64).map { b in String(b, radix: 16).leftPadded(to: 2) }.joined()] : []
+            let hexFlows = chunk.count > 64 ? [Hex.encode(chunk.dropFirst(64))] : []
             let n = Int64(chunk.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } >> 1)
             let first = chunk.first ?? 0
             let home: String = first & 1 == 0 ? fuzzHoA.description : text

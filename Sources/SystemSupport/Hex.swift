@@ -1,4 +1,5 @@
-/// Lowercase hex text for octets, and back.
+/// Lowercase hex text for octets, and back: tokens, keys, hashes and saved wire bytes, for every
+/// module that writes or reads them (one codec, not one per module).
 public enum Hex {
     public static func encode(_ octets: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
