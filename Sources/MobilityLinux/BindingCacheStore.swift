@@ -50,51 +50,25 @@ public struct BindingCacheStore: Sendable {
     public func save(_ snapshot: BindingCacheSnapshot) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let temporary = path + ".tmp"
-        unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SystemError("create \(temporary)") }
+        let writer: PrivateFileWriter
+        do { writer = try PrivateFileWriter(replacing: path) } catch { throw SystemError("\(error.step) for \(path)", code: error.errno) }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
-        func flush() -> Bool {
-            var written = 0
-            let ok = buffer.withUnsafeBytes { raw -> Bool in
-                while written < raw.count {
-                    let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                    if n < 0 { if errno == EINTR { continue }; return false }
-                    written += n
-                }
-                return true
-            }
-            buffer.removeAll(keepingCapacity: true)
-            return ok
-        }
-        var ok = true
-        buffer += Array(#"{"entries":["#.utf8)
         do {
-            for (i, entry) in snapshot.entries.enumerated() where ok {
+            buffer += Array(#"{"entries":["#.utf8)
+            for (i, entry) in snapshot.entries.enumerated() {
                 if i > 0 { buffer.append(UInt8(ascii: ",")) }
                 buffer += try encoder.encode(entry)
-                if buffer.count >= 1 << 20 { ok = flush() }
+                if buffer.count >= 1 << 20 {
+                    try writer.write(buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
             }
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        buffer += Array(#"],"version":\#(snapshot.version)}"#.utf8)
-        ok = ok && flush() && fsync(fd) == 0
-        let error = SystemError("write \(temporary)")
-        close(fd)
-        guard ok else {
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else { throw SystemError("rename \(temporary) to \(path)") }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
+            buffer += Array(#"],"version":\#(snapshot.version)}"#.utf8)
+            try writer.write(buffer)
+            try writer.commit()
+        } catch let error as PrivateFileError {
+            throw SystemError("\(error.step) \(path)", code: error.errno)
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import Mobility
 import MobilityLinux
 import Provisioning
+import SystemSupport
 
 /// The service's hold on `nemo ha`: it writes the accounts file the HA reads (`accountsFile` in
 /// the HA's configuration, mode 0600, replaced atomically) and asks the HA over its control
@@ -56,25 +57,11 @@ public struct HomeAgentLink: Sendable {
         let data = try e.encode(file)
         let directory = (accountsFile as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let temporary = accountsFile + ".tmp"
-        // Created 0600 before a byte of a key is in it.
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw AccountsFileError(path: temporary, reason: String(cString: strerror(errno))) }
-        fchmod(fd, 0o600)
-        let ok = data.withUnsafeBytes { raw -> Bool in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { return false }
-                done += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(temporary, accountsFile) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw AccountsFileError(path: accountsFile, reason: reason)
+        // 0600 before a byte of a key is in it; atomic, so nemo ha never reads half a file.
+        do {
+            try PrivateFileWriter.write(Array(data), to: accountsFile)
+        } catch {
+            throw AccountsFileError(path: accountsFile, reason: "\(error.step): \(String(cString: strerror(error.errno)))")
         }
     }
 

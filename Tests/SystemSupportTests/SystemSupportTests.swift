@@ -52,6 +52,32 @@ import Testing
         #expect(reason("/") == String(cString: strerror(EISDIR)))
     }
 
+    /// A private file replaces the old one only on `commit`: mode 0600, no temporary file left
+    /// behind either way, and a missing directory is an error naming the step.
+    @Test func privateFileWriterReplacesAtomically() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("private-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/keys.json"
+        try PrivateFileWriter.write(Array("old".utf8), to: path)
+        do {
+            let abandoned = try PrivateFileWriter(replacing: path)
+            try abandoned.write(Array("half of the new".utf8))
+        }  // dropped without commit
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "old")
+        let writer = try PrivateFileWriter(replacing: path)
+        try writer.write(Array("new, ".utf8))
+        try writer.write(Array("in two pieces".utf8))
+        try writer.commit()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "new, in two pieces")
+        let mode = try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        #expect(mode & 0o777 == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["keys.json"])
+        #expect(throws: PrivateFileError(path: dir + "/missing/keys.json", step: "create a temporary file", errno: ENOENT)) {
+            try PrivateFileWriter.write([1], to: dir + "/missing/keys.json")
+        }
+    }
+
     /// The body runs on a thread of its own, named as asked (cut to Linux's 15 bytes).
     @Test func blockingThreadRunsItsBodyUnderItsName() async throws {
         let seen = Mutex<(ran: Bool, name: String)?>(nil)
